@@ -1,0 +1,37 @@
+/**
+ * Vigil: Prometheus metrics, health probes and the server that exposes them,
+ * for Deno services.
+ *
+ * One {@linkcode Registry} holds a service's metrics; {@linkcode serve}
+ * exposes them at `/metrics` (Prometheus text 0.0.4, or OpenMetrics 1.0 when
+ * the scraper asks for it) beside the `/health/live` probe.
+ *
+ * Subpaths load only what they need: `@vigil/observe/metrics`,
+ * `@vigil/observe/server`, `@vigil/observe/logging`, `@vigil/observe/cli`.
+ *
+ * @example Quick start: a registry, a counter and /metrics
+ * ```ts
+ * import { Registry, serve } from "@vigil/observe";
+ *
+ * const registry = new Registry({ defaultLabels: { service: "api" } });
+ * const requests = registry.counter({
+ *   name: "http_requests_total",
+ *   help: "Requests served",
+ *   labelNames: ["method", "status"],
+ * });
+ * const ok = requests.labels({ method: "GET", status: "200" }); // bind once
+ * ok.inc(); // a field update on the hot path
+ *
+ * const server = serve({ registry, port: 0 }); // 9464 by default
+ * const response = await fetch(`http://127.0.0.1:${server.addr.port}/metrics`);
+ * console.log(await response.text());
+ * await server.shutdown();
+ * await registry.close();
+ * ```
+ *
+ * @module
+ */
+export * from "./src/metrics/mod.ts";
+export * from "./src/http/mod.ts";
+export * from "./src/logging/mod.ts";
+export { VERSION } from "./src/version.ts";

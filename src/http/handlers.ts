@@ -1,0 +1,101 @@
+import type { Registry } from "../metrics/registry.ts";
+import { CONTENT_TYPES, negotiateFormat } from "../metrics/exposition.ts";
+import type { Logger } from "../logging/logger.ts";
+
+/** A web-standard request handler, as `Deno.serve` takes. */
+export type Handler = (request: Request) => Response | Promise<Response>;
+
+/** Options of {@linkcode metricsHandler}. */
+export interface MetricsHandlerOptions {
+  /**
+   * Where a failed render is logged; the scrape then gets a 500.
+   * @default {nothing is logged}
+   */
+  logger?: Logger;
+}
+
+/**
+ * Serves a registry's metrics, in the format the `Accept` header negotiates
+ * (see {@linkcode negotiateFormat}).
+ *
+ * @param registry The registry to render.
+ * @param options Where to log failures.
+ * @returns The handler.
+ *
+ * @example Call the handler directly
+ * ```ts
+ * import { Registry } from "@vigil/observe/metrics";
+ * import { metricsHandler } from "@vigil/observe/server";
+ * import assert from "node:assert/strict";
+ *
+ * const registry = new Registry();
+ * registry.counter({ name: "jobs_total", help: "Jobs" }).inc();
+ * const response = await metricsHandler(registry)(new Request("http://localhost/metrics"));
+ * assert.equal(response.headers.get("content-type"), "text/plain; version=0.0.4; charset=utf-8");
+ * assert.match(await response.text(), /^jobs_total 1$/m);
+ * ```
+ */
+export function metricsHandler(
+  registry: Registry,
+  options: MetricsHandlerOptions = {},
+): Handler {
+  return async (request) => {
+    const format = negotiateFormat(request.headers.get("accept"));
+    let body: string;
+    try {
+      body = await registry.metrics({ format });
+    } catch (error) {
+      options.logger?.error("Rendering metrics failed", { error });
+      return json({ error: "Rendering metrics failed" }, 500);
+    }
+    return new Response(request.method === "HEAD" ? null : body, {
+      headers: {
+        "content-type": CONTENT_TYPES[format],
+        "cache-control": "no-store",
+      },
+    });
+  };
+}
+
+/**
+ * Answers the liveness probe: the process's event loop is running. It never
+ * checks dependencies, so a slow database cannot get a healthy pod killed.
+ *
+ * @returns The handler.
+ *
+ * @example Probe liveness
+ * ```ts
+ * import { liveHandler } from "@vigil/observe/server";
+ * import assert from "node:assert/strict";
+ *
+ * const response = await liveHandler()(new Request("http://localhost/health/live"));
+ * assert.equal(response.status, 200);
+ * assert.equal((await response.json()).status, "healthy");
+ * ```
+ */
+export function liveHandler(): Handler {
+  return () => json({ status: "healthy" }, 200);
+}
+
+/**
+ * A JSON response that is never cached.
+ *
+ * @param body The value to serialize.
+ * @param status The HTTP status.
+ * @param headers Extra headers.
+ * @returns The response.
+ */
+export function json(
+  body: unknown,
+  status: number,
+  headers: Record<string, string> = {},
+): Response {
+  return new Response(JSON.stringify(body), {
+    status,
+    headers: {
+      "content-type": "application/json; charset=utf-8",
+      "cache-control": "no-store",
+      ...headers,
+    },
+  });
+}

@@ -1,0 +1,225 @@
+// Label sets of one metric: lookup without hashing, cardinality limit,
+// overflow series. Internal.
+import type { RegistryContext } from "./_family.ts";
+import { type Labels, OVERFLOW_LABEL_VALUE } from "./labels.ts";
+import { renderPairs } from "./_text.ts";
+
+/** One series: its child, and its label pairs rendered once at creation. */
+export interface Series<C> {
+  readonly child: C;
+  /** `a="b",c="d"` with default labels first, or "" when there are none. */
+  readonly pairs: string;
+}
+
+type Node<C> = Map<string, Node<C> | Series<C>>;
+
+/**
+ * The series of one metric. Lookups walk one `Map` per label, so a label
+ * value never needs joining or hashing into a composite key, and no two label
+ * sets can collide whatever characters they hold.
+ */
+export class SeriesSet<C> {
+  readonly #metric: string;
+  readonly #labelNames: readonly string[];
+  readonly #context: RegistryContext;
+  readonly #create: (labelValues: readonly string[]) => C;
+  readonly #root: Node<C> = new Map();
+  readonly #series = new Set<Series<C>>();
+  #overflow: Series<C> | undefined;
+  readonly #unlabelled: C | undefined;
+
+  constructor(
+    metric: string,
+    labelNames: readonly string[],
+    context: RegistryContext,
+    create: (labelValues: readonly string[]) => C,
+  ) {
+    this.#metric = metric;
+    this.#labelNames = labelNames;
+    this.#context = context;
+    this.#create = create;
+    this.#unlabelled = labelNames.length === 0
+      ? this.#add([]).child
+      : undefined;
+  }
+
+  /** The series of a label-less metric, or undefined when it has labels. */
+  get unlabelled(): C | undefined {
+    return this.#unlabelled;
+  }
+
+  /** The number of series, the overflow series included. */
+  get size(): number {
+    return this.#series.size;
+  }
+
+  /** Returns the child for a label set, creating it on first use. */
+  get(labels: Labels<string>): C {
+    const names = this.#labelNames;
+    if (names.length === 0) return this.#lookupFailed(labels);
+    if (labels === null || typeof labels !== "object") {
+      return this.#lookupFailed(labels);
+    }
+    let given = 0;
+    for (const _ in labels) given++;
+    if (given !== names.length) return this.#lookupFailed(labels);
+    let node: Node<C> = this.#root;
+    const last = names.length - 1;
+    for (let i = 0; i < last; i++) {
+      const key = fastKey(labels[names[i]!]);
+      const next = key === undefined ? undefined : node.get(key);
+      if (next === undefined) return this.#miss(labels);
+      node = next as Node<C>;
+    }
+    const key = fastKey(labels[names[last]!]);
+    const leaf = key === undefined
+      ? undefined
+      : node.get(key) as Series<C> | undefined;
+    return leaf === undefined ? this.#miss(labels) : leaf.child;
+  }
+
+  /** Forgets the series of a label set; returns whether it existed. */
+  delete(labels: Labels<string>): boolean {
+    const values = this.#checked(labels);
+    const path: Node<C>[] = [];
+    let node: Node<C> = this.#root;
+    for (let i = 0; i < values.length - 1; i++) {
+      const next = node.get(values[i]!) as Node<C> | undefined;
+      if (next === undefined) return false;
+      path.push(node);
+      node = next;
+    }
+    const key = values[values.length - 1]!;
+    const leaf = node.get(key) as Series<C> | undefined;
+    if (leaf === undefined) return false;
+    node.delete(key);
+    this.#series.delete(leaf);
+    // Drop maps left empty, so label churn does not leave a trail behind.
+    for (let i = path.length - 1; i >= 0 && node.size === 0; i--) {
+      path[i]!.delete(values[i]!);
+      node = path[i]!;
+    }
+    return true;
+  }
+
+  /** Forgets every series of a labelled metric; a label-less one keeps its series. */
+  clear(): void {
+    if (this.#labelNames.length === 0) return;
+    this.#root.clear();
+    this.#series.clear();
+    this.#overflow = undefined;
+  }
+
+  /** Series in creation order. */
+  [Symbol.iterator](): IterableIterator<Series<C>> {
+    return this.#series.values();
+  }
+
+  #miss(labels: Labels<string>): C {
+    const values = this.#checked(labels);
+    const limit = this.#context.cardinalityLimit;
+    const real = this.#series.size - (this.#overflow === undefined ? 0 : 1);
+    if (real >= limit) {
+      this.#context.overflow(this.#metric);
+      this.#overflow ??= this.#add(
+        values.map(() => OVERFLOW_LABEL_VALUE),
+        false,
+      );
+      return this.#overflow.child;
+    }
+    return this.#add(values).child;
+  }
+
+  #add(values: readonly string[], index = true): Series<C> {
+    const context = this.#context;
+    const series: Series<C> = {
+      child: this.#create(values),
+      pairs: renderPairs(
+        [...context.defaultLabelNames, ...this.#labelNames],
+        [...context.defaultLabelValues, ...values],
+      ),
+    };
+    this.#series.add(series);
+    if (index && values.length > 0) {
+      let node = this.#root;
+      for (let i = 0; i < values.length - 1; i++) {
+        let next = node.get(values[i]!) as Node<C> | undefined;
+        if (next === undefined) {
+          next = new Map();
+          node.set(values[i]!, next);
+        }
+        node = next;
+      }
+      node.set(values[values.length - 1]!, series);
+    }
+    return series;
+  }
+
+  /** Validates a label set fully and returns its values in label order. */
+  #checked(labels: unknown): string[] {
+    const names = this.#labelNames;
+    if (labels === null || typeof labels !== "object") {
+      throw new TypeError(
+        `Cannot select a series of "${this.#metric}": labels must be an object, got ${
+          labels === null ? "null" : typeof labels
+        }`,
+      );
+    }
+    const record = labels as Record<string, unknown>;
+    const unknown = Object.keys(record).filter((key) => !names.includes(key));
+    if (unknown.length > 0) {
+      throw new TypeError(
+        `Cannot select a series of "${this.#metric}": unknown label ${
+          unknown.map((key) => `"${key}"`).join(", ")
+        }: the metric has ${describe(names)}`,
+      );
+    }
+    return names.map((name) => {
+      const value = record[name];
+      if (value === undefined) {
+        throw new TypeError(
+          `Cannot select a series of "${this.#metric}": missing label "${name}": the metric has ${
+            describe(names)
+          }`,
+        );
+      }
+      return labelKey(value, this.#metric, name);
+    });
+  }
+
+  #lookupFailed(labels: unknown): never {
+    if (this.#labelNames.length === 0) {
+      throw new TypeError(
+        `Cannot select a series of "${this.#metric}": the metric has no labels; call its methods directly`,
+      );
+    }
+    this.#checked(labels);
+    throw new TypeError(
+      `Cannot select a series of "${this.#metric}": inherited label keys are not allowed`,
+    );
+  }
+}
+
+function describe(names: readonly string[]): string {
+  return names.length === 0
+    ? "no labels"
+    : `labels ${names.map((name) => `"${name}"`).join(", ")}`;
+}
+
+function fastKey(value: unknown): string | undefined {
+  return typeof value === "string"
+    ? value
+    : typeof value === "number"
+    ? String(value)
+    : undefined;
+}
+
+function labelKey(value: unknown, metric: string, label: string): string {
+  const key = fastKey(value);
+  if (key !== undefined) return key;
+  throw new TypeError(
+    `Cannot select a series of "${metric}": label "${label}" must be a string or a number, got ${
+      value === null ? "null" : typeof value
+    }`,
+  );
+}

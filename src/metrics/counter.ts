@@ -1,0 +1,227 @@
+import {
+  type Collect,
+  FAMILY,
+  type Family,
+  mainThreadFamily,
+  type RegistryContext,
+} from "./_family.ts";
+import { SeriesSet } from "./_series.ts";
+import type { Labels, MetricOptions } from "./labels.ts";
+import { braces, formatValue, renderHeader } from "./_text.ts";
+import type { ExpositionFormat } from "./exposition.ts";
+
+/** Options of {@linkcode Registry.counter}. */
+export interface CounterOptions<L extends string> extends MetricOptions<L> {
+  /**
+   * The metric name. A trailing `_total` is optional: `x` and `x_total` both
+   * name family `x`, whose sample is `x_total`.
+   */
+  name: string;
+  /**
+   * Called before each scrape, for counters mirrored from another source;
+   * it typically calls `inc()` with the growth since the last call.
+   */
+  collect?: (counter: Counter<L>) => void | Promise<void>;
+}
+
+/**
+ * One series of a {@linkcode Counter}: a value that only goes up.
+ * Obtain it from {@linkcode Counter.labels} and keep it: `inc()` on a bound
+ * child does no label lookup.
+ */
+export class CounterChild {
+  #value = 0;
+  #created: number;
+  readonly #metric: string;
+  readonly #now: () => number;
+
+  /** @ignore Created by {@linkcode Counter.labels}. */
+  constructor(metric: string, now: () => number) {
+    this.#metric = metric;
+    this.#now = now;
+    this.#created = now() / 1000;
+  }
+
+  /**
+   * Adds to the counter.
+   *
+   * @param value The increment, finite and not negative.
+   * @throws {RangeError} When `value` is negative, NaN or infinite.
+   *
+   * @example Count a request
+   * ```ts
+   * import { Registry } from "@vigil/observe/metrics";
+   * import assert from "node:assert/strict";
+   *
+   * const registry = new Registry();
+   * const requests = registry.counter({ name: "requests_total", help: "Requests", labelNames: ["method"] });
+   * const get = requests.labels({ method: "GET" });
+   * get.inc();
+   * get.inc(2);
+   * assert.equal(get.value, 3);
+   * ```
+   */
+  inc(value = 1): void {
+    if (!(value >= 0 && value !== Infinity)) {
+      throw new RangeError(
+        `Cannot increment counter "${this.#metric}" by ${value}: increments must be finite and not negative`,
+      );
+    }
+    this.#value += value;
+  }
+
+  /** The current value. */
+  get value(): number {
+    return this.#value;
+  }
+
+  /** When the series was created or last reset, in seconds since the Unix epoch. */
+  get created(): number {
+    return this.#created;
+  }
+
+  /** Sets the value back to zero and restarts the `_created` time. */
+  reset(): void {
+    this.#value = 0;
+    this.#created = this.#now() / 1000;
+  }
+}
+
+/**
+ * A monotonically increasing count, such as requests served or errors seen.
+ * Create it with {@linkcode Registry.counter}.
+ *
+ * @typeParam L The label names.
+ */
+export class Counter<L extends string = never> {
+  /** The family name, without `_total`. */
+  readonly name: string;
+  /** The help text. */
+  readonly help: string;
+  /** The label names, in the order they were declared. */
+  readonly labelNames: readonly L[];
+  readonly #series: SeriesSet<CounterChild>;
+  readonly #single: CounterChild | undefined;
+  readonly #collect:
+    | ((counter: Counter<L>) => void | Promise<void>)
+    | undefined;
+  readonly #context: RegistryContext;
+
+  /** @ignore Created by {@linkcode Registry.counter}. */
+  constructor(
+    name: string,
+    help: string,
+    labelNames: readonly L[],
+    collect: Collect<Counter<L>> | undefined,
+    context: RegistryContext,
+  ) {
+    this.name = name;
+    this.help = help;
+    this.labelNames = labelNames;
+    this.#collect = collect;
+    this.#context = context;
+    const sample = `${name}_total`;
+    this.#series = new SeriesSet(
+      name,
+      labelNames,
+      context,
+      () => new CounterChild(sample, context.now),
+    );
+    this.#single = this.#series.unlabelled;
+  }
+
+  /**
+   * Returns the series for a label set, creating it on first use. Keep the
+   * result to make `inc()` a field update with no lookup.
+   *
+   * @param labels A value for every label name, and nothing else.
+   * @returns The bound child.
+   * @throws {TypeError} When a label is missing or unknown, or a value is neither string nor number.
+   *
+   * @example Bind once, increment often
+   * ```ts
+   * import { Registry } from "@vigil/observe/metrics";
+   *
+   * const registry = new Registry();
+   * const requests = registry.counter({ name: "http_requests_total", help: "Requests", labelNames: ["method", "status"] });
+   * const ok = requests.labels({ method: "GET", status: 200 });
+   * ok.inc();
+   * ```
+   */
+  labels(labels: Labels<L>): CounterChild {
+    return this.#series.get(labels);
+  }
+
+  /**
+   * Adds to a label-less counter.
+   *
+   * @param value The increment, finite and not negative.
+   * @throws {TypeError} When the counter has labels.
+   * @throws {RangeError} When `value` is negative, NaN or infinite.
+   */
+  inc(value = 1): void {
+    (this.#single ?? this.#unlabelled()).inc(value);
+  }
+
+  /**
+   * The value of a label-less counter.
+   * @throws {TypeError} When the counter has labels.
+   */
+  get value(): number {
+    return (this.#single ?? this.#unlabelled()).value;
+  }
+
+  /**
+   * Forgets the series of a label set, so it is no longer exposed.
+   *
+   * @param labels The label set.
+   * @returns Whether the series existed.
+   */
+  remove(labels: Labels<L>): boolean {
+    return this.#series.delete(labels);
+  }
+
+  /** Resets a label-less counter to zero, or forgets every series of a labelled one. */
+  reset(): void {
+    const child = this.#single;
+    if (child === undefined) this.#series.clear();
+    else child.reset();
+  }
+
+  // Only reached when the metric has labels.
+  #unlabelled(): never {
+    throw new TypeError(
+      `Cannot use counter "${this.name}" without labels: it has labels ${
+        this.labelNames.map((label) => `"${label}"`).join(", ")
+      }; call labels() first`,
+    );
+  }
+
+  /** @ignore The registry's view of the counter. */
+  [FAMILY](): Family {
+    const sample = `${this.name}_total`;
+    const created = `${this.name}_created`;
+    const render = (format: ExpositionFormat): string => {
+      const om = format === "openmetrics";
+      let out = renderHeader(
+        om ? this.name : sample,
+        "counter",
+        this.help,
+        format,
+      );
+      for (const { child, pairs } of this.#series) {
+        const labels = braces(pairs);
+        out += `${sample}${labels} ${formatValue(child.value, format)}\n`;
+        if (om) {
+          out += `${created}${labels} ${formatValue(child.created, format)}\n`;
+        }
+      }
+      return out;
+    };
+    return mainThreadFamily(
+      { name: this.name, type: "counter", sampleNames: [sample, created] },
+      render,
+      { fn: this.#collect, target: this, context: this.#context },
+    );
+  }
+}

@@ -1,0 +1,365 @@
+import { FAMILY, type Family, type RegistryContext } from "./_family.ts";
+import {
+  validateHelp,
+  validateLabelName,
+  validateLabelNames,
+  validateMetricName,
+} from "./_validation.ts";
+import { Counter, type CounterOptions } from "./counter.ts";
+import { DuplicateMetricError } from "./errors.ts";
+import type { ExpositionFormat } from "./exposition.ts";
+import { Gauge, type GaugeOptions } from "./gauge.ts";
+import { createLogger, type Logger } from "../logging/logger.ts";
+
+/** The default of {@linkcode RegistryOptions.cardinalityLimit}. */
+export const DEFAULT_CARDINALITY_LIMIT = 2000;
+
+/** Options of {@linkcode Registry}. */
+export interface RegistryOptions {
+  /**
+   * Labels added to every series of every metric, first, such as the
+   * service name. Their names may not be used as metric label names.
+   * @default {{}}
+   */
+  defaultLabels?: Readonly<Record<string, string>>;
+  /**
+   * The most series one metric keeps. Past it, each new label set is folded
+   * into one overflow series whose label values are all `__overflow__`, so
+   * totals stay right while memory stays bounded; each fold is counted in
+   * `vigil_cardinality_overflow_total{metric}` and the first is logged.
+   * @default {2000}
+   */
+  cardinalityLimit?: number;
+  /**
+   * Where the registry logs overflows and failed collect callbacks.
+   * @default {a JSON logger on standard error}
+   */
+  logger?: Logger;
+  /**
+   * The clock of counters' `_created` times, in milliseconds since the Unix
+   * epoch; tests fix it to get stable output.
+   * @default {Date.now}
+   */
+  now?: () => number;
+}
+
+/** Options of {@linkcode Registry.metrics}. */
+export interface MetricsOptions {
+  /**
+   * The exposition format; see {@linkcode negotiateFormat} to pick it from
+   * an `Accept` header.
+   * @default {"prometheus"}
+   */
+  format?: ExpositionFormat;
+}
+
+/**
+ * A set of metrics rendered together. Create one per process (or per test):
+ * there is no global registry.
+ *
+ * @example Count requests and render both formats
+ * ```ts
+ * import { Registry } from "@vigil/observe/metrics";
+ * import assert from "node:assert/strict";
+ *
+ * const registry = new Registry({ defaultLabels: { service: "api" } });
+ * const requests = registry.counter({
+ *   name: "http_requests_total",
+ *   help: "Requests served",
+ *   labelNames: ["method", "status"],
+ * });
+ * requests.labels({ method: "GET", status: "200" }).inc();
+ *
+ * const text = await registry.metrics();
+ * assert.match(text, /^http_requests_total\{service="api",method="GET",status="200"\} 1$/m);
+ * const om = await registry.metrics({ format: "openmetrics" });
+ * assert.match(om, /^# TYPE http_requests counter$/m);
+ * assert.ok(om.endsWith("# EOF\n"));
+ * await registry.close();
+ * ```
+ */
+export class Registry {
+  readonly #families = new Map<string, Family>();
+  /** Vigil's own families, rendered after the user's. */
+  readonly #internal: Family[] = [];
+  /** Family and sample names in use, each mapped to the family that owns it. */
+  readonly #names = new Map<string, string>();
+  readonly #context: RegistryContext;
+  readonly #logger: Logger;
+  readonly #overflows: Counter<"metric">;
+  readonly #collectErrors: Counter<"metric">;
+  readonly #warned = new Set<string>();
+  #closed = false;
+
+  /**
+   * Creates an empty registry, holding only Vigil's own counters.
+   *
+   * @param options Default labels, cardinality limit and logger.
+   * @throws {TypeError} When a default label name or value is invalid.
+   * @throws {RangeError} When `cardinalityLimit` is not a positive integer.
+   */
+  constructor(options: RegistryOptions = {}) {
+    const defaults = options.defaultLabels ?? {};
+    if (defaults === null || typeof defaults !== "object") {
+      throw new TypeError(
+        "Cannot create registry: defaultLabels must be an object of strings",
+      );
+    }
+    const names = Object.keys(defaults).map((name) =>
+      validateLabelName("defaultLabels", name)
+    );
+    const values = names.map((name) => {
+      const value = defaults[name];
+      if (typeof value !== "string") {
+        throw new TypeError(
+          `Cannot create registry: default label "${name}" must be a string, got ${typeof value}`,
+        );
+      }
+      return value;
+    });
+    const limit = options.cardinalityLimit ?? DEFAULT_CARDINALITY_LIMIT;
+    if (!Number.isInteger(limit) || limit < 1) {
+      throw new RangeError(
+        `Cannot create registry: cardinalityLimit must be a positive integer, got ${limit}`,
+      );
+    }
+    this.#logger = options.logger ?? createLogger();
+    this.#context = {
+      defaultLabelNames: names,
+      defaultLabelValues: values,
+      cardinalityLimit: limit,
+      logger: this.#logger,
+      now: options.now ?? Date.now,
+      overflow: (metric) => this.#overflow(metric),
+      collectFailed: (metric, error) => this.#collectFailed(metric, error),
+    };
+    this.#overflows = this.#internalCounter(
+      "vigil_cardinality_overflow",
+      "Label sets folded into a metric's overflow series because it reached its cardinality limit",
+    );
+    this.#collectErrors = this.#internalCounter(
+      "vigil_collect_errors",
+      "Collect callbacks that threw or rejected during a scrape",
+    );
+  }
+
+  /**
+   * Registers a counter.
+   *
+   * @typeParam L The label names, inferred from `labelNames`.
+   * @param options Name, help, label names and an optional collect callback.
+   * @returns The counter.
+   * @throws {TypeError} When a name, label name or the help is invalid.
+   * @throws {DuplicateMetricError} When the name or one of its samples is taken.
+   *
+   * @example A labelled counter
+   * ```ts
+   * import { Registry } from "@vigil/observe/metrics";
+   *
+   * const registry = new Registry();
+   * const errors = registry.counter({ name: "errors_total", help: "Errors", labelNames: ["type"] });
+   * errors.labels({ type: "timeout" }).inc();
+   * ```
+   */
+  counter<const L extends string = never>(
+    options: CounterOptions<L>,
+  ): Counter<L> {
+    const name = validateMetricName(options?.name);
+    const family = name.endsWith("_total") ? name.slice(0, -6) : name;
+    if (family === "") {
+      throw new TypeError(
+        `Cannot register metric "${name}": a counter name needs a stem before "_total"`,
+      );
+    }
+    const { help, labelNames } = this.#common(family, options);
+    const counter = new Counter<L>(
+      family,
+      help,
+      labelNames as readonly L[],
+      options.collect,
+      this.#context,
+    );
+    this.#register(counter[FAMILY]());
+    return counter;
+  }
+
+  /**
+   * Registers a gauge.
+   *
+   * @typeParam L The label names, inferred from `labelNames`.
+   * @param options Name, help, label names and an optional collect callback.
+   * @returns The gauge.
+   * @throws {TypeError} When a name, label name or the help is invalid.
+   * @throws {DuplicateMetricError} When the name is taken.
+   *
+   * @example A gauge read at scrape time
+   * ```ts
+   * import { Registry } from "@vigil/observe/metrics";
+   * import assert from "node:assert/strict";
+   *
+   * const registry = new Registry();
+   * const jobs: string[] = ["a", "b"];
+   * registry.gauge({ name: "jobs_pending", help: "Jobs pending", collect: (g) => g.set(jobs.length) });
+   * assert.match(await registry.metrics(), /^jobs_pending 2$/m);
+   * ```
+   */
+  gauge<const L extends string = never>(options: GaugeOptions<L>): Gauge<L> {
+    const name = validateMetricName(options?.name);
+    const { help, labelNames } = this.#common(name, options);
+    const gauge = new Gauge<L>(
+      name,
+      help,
+      labelNames as readonly L[],
+      options.collect,
+      this.#context,
+    );
+    this.#register(gauge[FAMILY]());
+    return gauge;
+  }
+
+  /**
+   * Removes a metric, so it is no longer rendered and its name is free.
+   *
+   * @param name The name the metric was registered with.
+   * @returns Whether a metric was removed.
+   */
+  unregister(name: string): boolean {
+    const family = this.#families.get(name) ??
+      (name.endsWith("_total")
+        ? this.#families.get(name.slice(0, -6))
+        : undefined);
+    if (family === undefined) return false;
+    this.#families.delete(family.name);
+    for (const [key, owner] of this.#names) {
+      if (owner === family.name) this.#names.delete(key);
+    }
+    return true;
+  }
+
+  /**
+   * Renders every metric in one exposition format. Collect callbacks run
+   * first; the families follow in registration order, never interleaved.
+   *
+   * @param options The format.
+   * @returns The exposition text; OpenMetrics ends with `# EOF`.
+   */
+  async metrics(options: MetricsOptions = {}): Promise<string> {
+    const format = options.format ?? "prometheus";
+    if (format !== "prometheus" && format !== "openmetrics") {
+      throw new TypeError(
+        `Cannot render metrics: unknown format ${
+          JSON.stringify(format)
+        }: expected "prometheus" or "openmetrics"`,
+      );
+    }
+    const blocks = await Promise.all(
+      Array.from(this.#families.values(), (family) => family.render(format)),
+    );
+    // Vigil's own counters last, so they include this scrape's failures.
+    for (const family of this.#internal) {
+      blocks.push(await family.render(format));
+    }
+    const text = blocks.join("");
+    return format === "openmetrics" ? text + "# EOF\n" : text;
+  }
+
+  /** Whether {@linkcode Registry.close} has been called. */
+  get closed(): boolean {
+    return this.#closed;
+  }
+
+  /**
+   * Releases what the metrics hold (workers, timers). Idempotent. Metrics
+   * stay readable; registering new ones throws.
+   */
+  async close(): Promise<void> {
+    if (this.#closed) return;
+    this.#closed = true;
+    await Promise.all(
+      Array.from(this.#families.values(), (family) => family.close()),
+    );
+  }
+
+  // Labelled by metric name, so bounded by the number of metrics: exempt
+  // from the cardinality limit, which would otherwise report into itself.
+  #internalCounter(name: string, help: string): Counter<"metric"> {
+    const counter = new Counter<"metric">(name, help, ["metric"], undefined, {
+      ...this.#context,
+      cardinalityLimit: Number.POSITIVE_INFINITY,
+    });
+    const family = counter[FAMILY]();
+    this.#claim(family);
+    this.#internal.push(family);
+    return counter;
+  }
+
+  #common(
+    family: string,
+    options: { help?: unknown; labelNames?: readonly unknown[] },
+  ): { help: string; labelNames: readonly string[] } {
+    if (this.#closed) {
+      throw new TypeError(
+        `Cannot register metric "${family}": the registry is closed`,
+      );
+    }
+    const help = validateHelp(family, options.help);
+    if (help.trim() === "") {
+      throw new TypeError(
+        `Cannot register metric "${family}": help must not be empty`,
+      );
+    }
+    return {
+      help,
+      labelNames: validateLabelNames(
+        family,
+        options.labelNames,
+        new Set(this.#context.defaultLabelNames),
+      ),
+    };
+  }
+
+  #register(family: Family): void {
+    this.#claim(family);
+    this.#families.set(family.name, family);
+  }
+
+  #claim(family: Family): void {
+    for (const name of [family.name, ...family.sampleNames]) {
+      const owner = this.#names.get(name);
+      if (owner === undefined) continue;
+      throw new DuplicateMetricError(
+        family.name,
+        owner === family.name
+          ? `Cannot register metric "${family.name}": a metric with this name already exists`
+          : `Cannot register metric "${family.name}": its name "${name}" clashes with metric "${owner}"`,
+      );
+    }
+    for (const name of [family.name, ...family.sampleNames]) {
+      this.#names.set(name, family.name);
+    }
+  }
+
+  #overflow(metric: string): void {
+    this.#overflows.labels({ metric }).inc();
+    this.#warnOnce(
+      `overflow:${metric}`,
+      "Metric reached its cardinality limit: new label sets go to the overflow series",
+      { metric, limit: this.#context.cardinalityLimit },
+    );
+  }
+
+  #collectFailed(metric: string, error: unknown): void {
+    this.#collectErrors.labels({ metric }).inc();
+    this.#warnOnce(
+      `collect:${metric}`,
+      "Collect callback failed: the metric keeps its last values",
+      { metric, error },
+    );
+  }
+
+  #warnOnce(key: string, message: string, fields: Record<string, unknown>) {
+    if (this.#warned.has(key)) return;
+    this.#warned.add(key);
+    this.#logger.warn(message, fields);
+  }
+}

@@ -1,0 +1,40 @@
+// The registry behind the golden exposition files.
+import { Registry } from "../../src/metrics/mod.ts";
+import { recordingLogger } from "../_tools.ts";
+
+/** A registry touching every rendering rule, with a fixed clock. */
+export function goldenRegistry(): Registry {
+  const registry = new Registry({
+    defaultLabels: { service: "api" },
+    logger: recordingLogger(),
+    now: () => 1_700_000_000_250,
+  });
+  const requests = registry.counter({
+    name: "http_requests_total",
+    help: "Requests served",
+    labelNames: ["method", "status"],
+  });
+  requests.labels({ method: "GET", status: 200 }).inc();
+  requests.labels({ method: "POST", status: "500" }).inc(2.5);
+  const canary = registry.counter({
+    name: "escaping_canary",
+    help: 'Help with a\\b"c and a\nnewline',
+    labelNames: ["value"],
+  });
+  canary.labels({ value: 'a\\b"c\nd' }).inc(3);
+  const gauge = registry.gauge({
+    name: "special_values",
+    help: "Non-finite and large values",
+    labelNames: ["case"],
+  });
+  gauge.labels({ case: "pos_inf" }).set(Infinity);
+  gauge.labels({ case: "neg_inf" }).set(-Infinity);
+  gauge.labels({ case: "nan" }).set(NaN);
+  gauge.labels({ case: "large" }).set(1e21);
+  gauge.labels({ case: "small" }).set(1.5e-7);
+  gauge.labels({ case: "negative" }).set(-42);
+  gauge.labels({ case: "fraction" }).set(0.1);
+  gauge.labels({ case: "ünïcødé ✓ 日本" }).set(7);
+  registry.gauge({ name: "inflight", help: "Requests in flight" }).set(3);
+  return registry;
+}

@@ -1,0 +1,249 @@
+import assert from "node:assert/strict";
+import {
+  DuplicateMetricError,
+  OVERFLOW_LABEL_VALUE,
+  Registry,
+} from "../../src/metrics/mod.ts";
+import { recordingLogger } from "../_tools.ts";
+
+function registry(options: ConstructorParameters<typeof Registry>[0] = {}) {
+  return new Registry({ logger: recordingLogger(), ...options });
+}
+
+Deno.test("Registry rejects invalid metric names with a TypeError", async (t) => {
+  const r = registry();
+  for (const name of ["", "1abc", "a-b", "a b", "é", "__reserved"]) {
+    await t.step(JSON.stringify(name), () => {
+      assert.throws(() => r.gauge({ name, help: "x" }), TypeError);
+      assert.throws(() => r.counter({ name, help: "x" }), TypeError);
+    });
+  }
+  await t.step("the message names the metric and the rule", () => {
+    assert.throws(() => r.gauge({ name: "a-b", help: "x" }), {
+      name: "TypeError",
+      message: /^Cannot register metric "a-b": a metric name must match/,
+    });
+  });
+  await t.step("a counter needs a stem before _total", () => {
+    assert.throws(() => r.counter({ name: "_total", help: "x" }), {
+      name: "TypeError",
+      message: /"_total": a counter name needs a stem/,
+    });
+  });
+  await t.step("colons are allowed, as in recording rules", () => {
+    r.gauge({ name: "job:requests:rate5m", help: "x" });
+  });
+});
+
+Deno.test("Registry rejects invalid, reserved and repeated label names", async (t) => {
+  const r = registry();
+  const cases: [string, unknown[], RegExp][] = [
+    ["bad syntax", ["a-b"], /label name "a-b" must match/],
+    ["double underscore", ["__name"], /"__name" is reserved/],
+    ["le", ["le"], /"le" is reserved for histograms and summaries/],
+    ["quantile", ["quantile"], /"quantile" is reserved/],
+    ["repeated", ["a", "a"], /"a" is listed twice/],
+    ["not a string", [1], /label name 1 must match/],
+  ];
+  for (const [title, labelNames, message] of cases) {
+    await t.step(title, () => {
+      assert.throws(
+        () =>
+          r.counter({
+            name: "x",
+            help: "x",
+            labelNames: labelNames as string[],
+          }),
+        { name: "TypeError", message },
+      );
+    });
+  }
+  await t.step("a default label name may not be a metric label", () => {
+    const withDefaults = registry({ defaultLabels: { service: "api" } });
+    assert.throws(
+      () =>
+        withDefaults.counter({ name: "y", help: "y", labelNames: ["service"] }),
+      /"service" is already a default label/,
+    );
+  });
+});
+
+Deno.test("Registry rejects an empty or missing help", () => {
+  const r = registry();
+  assert.throws(
+    () => r.gauge({ name: "x", help: " " }),
+    /help must not be empty/,
+  );
+  assert.throws(
+    () => r.gauge({ name: "x", help: undefined as unknown as string }),
+    /help must be a string/,
+  );
+});
+
+Deno.test("Registry validates its options", () => {
+  assert.throws(() => registry({ defaultLabels: { "a-b": "x" } }), TypeError);
+  assert.throws(
+    () => registry({ defaultLabels: { a: 1 as unknown as string } }),
+    /default label "a" must be a string/,
+  );
+  for (const limit of [0, -1, 1.5, NaN]) {
+    assert.throws(() => registry({ cardinalityLimit: limit }), RangeError);
+  }
+});
+
+Deno.test("Registry throws DuplicateMetricError for a name or sample in use", async (t) => {
+  const r = registry();
+  r.counter({ name: "jobs_total", help: "x" });
+  r.gauge({ name: "queue", help: "x" });
+  const cases: [string, () => unknown, RegExp][] = [
+    [
+      "the same counter",
+      () => r.counter({ name: "jobs_total", help: "x" }),
+      /^Cannot register metric "jobs": a metric with this name already exists$/,
+    ],
+    [
+      "x and x_total are one family",
+      () => r.counter({ name: "jobs", help: "x" }),
+      /a metric with this name already exists/,
+    ],
+    [
+      "a gauge named like a counter sample",
+      () => r.gauge({ name: "jobs_total", help: "x" }),
+      /its name "jobs_total" clashes with metric "jobs"/,
+    ],
+    [
+      "a gauge named like a counter's _created",
+      () => r.gauge({ name: "jobs_created", help: "x" }),
+      /clashes with metric "jobs"/,
+    ],
+    [
+      "a counter whose family is a gauge",
+      () => r.counter({ name: "queue_total", help: "x" }),
+      /"queue": a metric with this name already exists/,
+    ],
+    [
+      "Vigil's own metrics",
+      () => r.counter({ name: "vigil_cardinality_overflow_total", help: "x" }),
+      /already exists/,
+    ],
+  ];
+  for (const [title, register, message] of cases) {
+    await t.step(title, () => {
+      assert.throws(register, (error) => {
+        assert.ok(error instanceof DuplicateMetricError);
+        assert.equal(error.name, "DuplicateMetricError");
+        assert.match(error.message, message);
+        return true;
+      });
+    });
+  }
+});
+
+Deno.test("Registry.unregister() frees a name and stops rendering it", async () => {
+  const r = registry();
+  r.counter({ name: "jobs_total", help: "x" }).inc();
+  assert.equal(r.unregister("jobs_total"), true);
+  assert.equal(r.unregister("jobs_total"), false);
+  assert.doesNotMatch(await r.metrics(), /jobs/);
+  r.gauge({ name: "jobs_total", help: "now a gauge" }).set(2);
+  assert.match(await r.metrics(), /^jobs_total 2$/m);
+});
+
+Deno.test("Registry.close() is idempotent and refuses new metrics", async () => {
+  const r = registry();
+  const c = r.counter({ name: "jobs_total", help: "x" });
+  c.inc();
+  await r.close();
+  await r.close();
+  assert.equal(r.closed, true);
+  assert.match(await r.metrics(), /^jobs_total 1$/m);
+  assert.throws(
+    () => r.gauge({ name: "late", help: "x" }),
+    /registry is closed/,
+  );
+});
+
+Deno.test("Labels are checked on every lookup", async (t) => {
+  const r = registry();
+  const c = r.counter({
+    name: "req",
+    help: "x",
+    labelNames: ["method", "status"],
+  });
+  const bad: [string, unknown, RegExp][] = [
+    ["missing", { method: "GET" }, /missing label "status"/],
+    ["unknown", { method: "GET", status: "200", x: "1" }, /unknown label "x"/],
+    ["renamed", { method: "GET", code: "200" }, /unknown label "code"/],
+    [
+      "wrong type",
+      { method: "GET", status: true },
+      /label "status" must be a string or a number, got boolean/,
+    ],
+    ["null value", { method: "GET", status: null }, /got null/],
+    ["not an object", "GET", /labels must be an object, got string/],
+    ["null", null, /labels must be an object, got null/],
+  ];
+  for (const [title, labels, message] of bad) {
+    await t.step(title, () => {
+      assert.throws(
+        () => c.labels(labels as { method: string; status: string }),
+        { name: "TypeError", message },
+      );
+    });
+  }
+  await t.step("a wrong label is refused even when the series exists", () => {
+    c.labels({ method: "GET", status: "200" });
+    assert.throws(
+      () => c.labels({ method: "GET", status: "200", x: "1" } as never),
+      /unknown label "x"/,
+    );
+  });
+  await t.step("a label-less metric has no labels()", () => {
+    const plain = r.counter({ name: "plain", help: "x" });
+    assert.throws(() => plain.labels({} as never), /the metric has no labels/);
+  });
+});
+
+Deno.test("Past the cardinality limit, new label sets fold into one overflow series", async () => {
+  const logger = recordingLogger();
+  const r = new Registry({ logger, cardinalityLimit: 3 });
+  const c = r.counter({ name: "req", help: "x", labelNames: ["path"] });
+  const other = r.counter({ name: "other", help: "x", labelNames: ["path"] });
+  for (let i = 0; i < 10; i++) c.labels({ path: `/p${i}` }).inc(i + 1);
+  for (let i = 0; i < 5; i++) other.labels({ path: `/q${i}` }).inc();
+  // A series created before the limit is still its own.
+  c.labels({ path: "/p0" }).inc(100);
+
+  const text = await r.metrics();
+  const samples = [...text.matchAll(/^req_total\{path="([^"]*)"\} (\S+)$/gm)]
+    .map((match) => [match[1], Number(match[2])]);
+  assert.deepEqual(samples, [
+    ["/p0", 101],
+    ["/p1", 2],
+    ["/p2", 3],
+    [OVERFLOW_LABEL_VALUE, 4 + 5 + 6 + 7 + 8 + 9 + 10],
+  ]);
+  const total = samples.reduce((sum, [, value]) => sum + (value as number), 0);
+  assert.equal(total, 55 + 100);
+  assert.match(text, /^vigil_cardinality_overflow_total\{metric="req"\} 7$/m);
+  assert.match(text, /^vigil_cardinality_overflow_total\{metric="other"\} 2$/m);
+  const warnings = logger.records.filter((record) => record.level === "warn");
+  assert.deepEqual(
+    warnings.map((record) => record.fields?.metric),
+    ["req", "other"],
+  );
+});
+
+Deno.test("The cardinality limit is not charged for removed series", async () => {
+  const r = registry({ cardinalityLimit: 2 });
+  const c = r.counter({ name: "req", help: "x", labelNames: ["a", "b"] });
+  c.labels({ a: "1", b: "1" }).inc();
+  c.labels({ a: "1", b: "2" }).inc();
+  assert.equal(c.remove({ a: "1", b: "1" }), true);
+  assert.equal(c.remove({ a: "1", b: "1" }), false);
+  c.labels({ a: "2", b: "1" }).inc();
+  const text = await r.metrics();
+  assert.doesNotMatch(text, /__overflow__/);
+  assert.match(text, /^req_total\{a="2",b="1"\} 1$/m);
+  assert.doesNotMatch(text, /a="1",b="1"/);
+});
