@@ -22,7 +22,8 @@ export class SeriesSet<C> {
   readonly #metric: string;
   readonly #labelNames: readonly string[];
   readonly #context: RegistryContext;
-  readonly #create: (labelValues: readonly string[]) => C;
+  readonly #create: (labelValues: readonly string[], pairs: string) => C;
+  readonly #dispose: ((child: C) => void) | undefined;
   readonly #root: Node<C> = new Map();
   readonly #series = new Set<Series<C>>();
   #overflow: Series<C> | undefined;
@@ -32,12 +33,14 @@ export class SeriesSet<C> {
     metric: string,
     labelNames: readonly string[],
     context: RegistryContext,
-    create: (labelValues: readonly string[]) => C,
+    create: (labelValues: readonly string[], pairs: string) => C,
+    dispose?: (child: C) => void,
   ) {
     this.#metric = metric;
     this.#labelNames = labelNames;
     this.#context = context;
     this.#create = create;
+    this.#dispose = dispose;
     this.#unlabelled = labelNames.length === 0
       ? this.#add([]).child
       : undefined;
@@ -94,6 +97,7 @@ export class SeriesSet<C> {
     if (leaf === undefined) return false;
     node.delete(key);
     this.#series.delete(leaf);
+    this.#dispose?.(leaf.child);
     // Drop maps left empty, so label churn does not leave a trail behind.
     for (let i = path.length - 1; i >= 0 && node.size === 0; i--) {
       path[i]!.delete(values[i]!);
@@ -105,6 +109,9 @@ export class SeriesSet<C> {
   /** Forgets every series of a labelled metric; a label-less one keeps its series. */
   clear(): void {
     if (this.#labelNames.length === 0) return;
+    if (this.#dispose !== undefined) {
+      for (const { child } of this.#series) this.#dispose(child);
+    }
     this.#root.clear();
     this.#series.clear();
     this.#overflow = undefined;
@@ -132,13 +139,11 @@ export class SeriesSet<C> {
 
   #add(values: readonly string[], index = true): Series<C> {
     const context = this.#context;
-    const series: Series<C> = {
-      child: this.#create(values),
-      pairs: renderPairs(
-        [...context.defaultLabelNames, ...this.#labelNames],
-        [...context.defaultLabelValues, ...values],
-      ),
-    };
+    const pairs = renderPairs(
+      [...context.defaultLabelNames, ...this.#labelNames],
+      [...context.defaultLabelValues, ...values],
+    );
+    const series: Series<C> = { child: this.#create(values, pairs), pairs };
     this.#series.add(series);
     if (index && values.length > 0) {
       let node = this.#root;

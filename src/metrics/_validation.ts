@@ -82,3 +82,39 @@ export function validateLabelNames(
   }
   return Object.freeze([...seen]);
 }
+
+/**
+ * Checks histogram bounds: non-empty, finite, strictly increasing. A trailing
+ * `+Inf` is accepted and dropped: every histogram has one.
+ */
+export function validateBuckets(
+  metric: string,
+  buckets: readonly number[],
+): readonly number[] {
+  if (!Array.isArray(buckets)) {
+    throw new TypeError(
+      `Cannot register metric "${metric}": buckets must be an array of numbers`,
+    );
+  }
+  const bounds = buckets.at(-1) === Infinity ? buckets.slice(0, -1) : buckets;
+  if (bounds.length === 0) {
+    throw new RangeError(
+      `Cannot register metric "${metric}": buckets must not be empty`,
+    );
+  }
+  bounds.forEach((bound, i) => {
+    if (typeof bound !== "number" || !Number.isFinite(bound)) {
+      throw new RangeError(
+        `Cannot register metric "${metric}": bucket bound ${bound} at index ${i} is not a finite number`,
+      );
+    }
+    if (i > 0 && !(bound > bounds[i - 1]!)) {
+      throw new RangeError(
+        `Cannot register metric "${metric}": buckets must be strictly increasing, but ${bound} follows ${
+          bounds[i - 1]
+        }`,
+      );
+    }
+  });
+  return Object.freeze([...bounds]);
+}

@@ -1,6 +1,8 @@
 /**
- * The metrics core: a {@linkcode Registry} of counters and gauges, rendered
- * as Prometheus text 0.0.4 or OpenMetrics 1.0.
+ * The metrics core: a {@linkcode Registry} of counters, gauges, histograms
+ * and summaries, rendered as Prometheus text 0.0.4 or OpenMetrics 1.0.
+ * Histograms and summaries are aggregated in Web Workers; recording an
+ * observation writes two numbers into a batch on the main thread.
  *
  * @example Count requests and expose them
  * ```ts
@@ -27,6 +29,20 @@ export {
 } from "./registry.ts";
 export { Counter, CounterChild, type CounterOptions } from "./counter.ts";
 export { Gauge, GaugeChild, type GaugeOptions } from "./gauge.ts";
+export {
+  Distribution,
+  DistributionChild,
+  type DistributionOptions,
+} from "./distribution.ts";
+export { Histogram, type HistogramOptions } from "./histogram.ts";
+export { Summary, type SummaryOptions } from "./summary.ts";
+export type { DistributionSnapshot } from "./snapshot.ts";
+export {
+  DEFAULT_BUCKETS,
+  exponentialBuckets,
+  linearBuckets,
+} from "./buckets.ts";
+export type { AggregationOptions } from "../aggregation/pool.ts";
 export { DuplicateMetricError } from "./errors.ts";
 export {
   CONTENT_TYPES,

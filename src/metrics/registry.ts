@@ -1,5 +1,6 @@
 import { FAMILY, type Family, type RegistryContext } from "./_family.ts";
 import {
+  validateBuckets,
   validateHelp,
   validateLabelName,
   validateLabelNames,
@@ -9,6 +10,15 @@ import { Counter, type CounterOptions } from "./counter.ts";
 import { DuplicateMetricError } from "./errors.ts";
 import type { ExpositionFormat } from "./exposition.ts";
 import { Gauge, type GaugeOptions } from "./gauge.ts";
+import { Histogram, type HistogramOptions } from "./histogram.ts";
+import { Summary, type SummaryOptions } from "./summary.ts";
+import { DEFAULT_BUCKETS } from "./buckets.ts";
+import { observedSampleNames, validateResolution } from "./_observed.ts";
+import type { AggregateKind } from "../aggregation/protocol.ts";
+import {
+  type AggregationOptions,
+  AggregationPool,
+} from "../aggregation/pool.ts";
 import { createLogger, type Logger } from "../logging/logger.ts";
 
 /** The default of {@linkcode RegistryOptions.cardinalityLimit}. */
@@ -41,6 +51,12 @@ export interface RegistryOptions {
    * @default {Date.now}
    */
   now?: () => number;
+  /**
+   * Tuning of the workers that aggregate histograms and summaries; they
+   * start with the first histogram or summary.
+   * @default {{}}
+   */
+  aggregation?: AggregationOptions;
 }
 
 /** Options of {@linkcode Registry.metrics}. */
@@ -89,6 +105,8 @@ export class Registry {
   readonly #overflows: Counter<"metric">;
   readonly #collectErrors: Counter<"metric">;
   readonly #warned = new Set<string>();
+  readonly #aggregation: AggregationOptions;
+  #pool: AggregationPool | undefined;
   #closed = false;
 
   /**
@@ -124,6 +142,7 @@ export class Registry {
       );
     }
     this.#logger = options.logger ?? createLogger();
+    this.#aggregation = options.aggregation ?? {};
     this.#context = {
       defaultLabelNames: names,
       defaultLabelValues: values,
@@ -136,10 +155,12 @@ export class Registry {
     this.#overflows = this.#internalCounter(
       "vigil_cardinality_overflow",
       "Label sets folded into a metric's overflow series because it reached its cardinality limit",
+      ["metric"],
     );
     this.#collectErrors = this.#internalCounter(
       "vigil_collect_errors",
       "Collect callbacks that threw or rejected during a scrape",
+      ["metric"],
     );
   }
 
@@ -218,6 +239,122 @@ export class Registry {
   }
 
   /**
+   * Registers a histogram. Observations are batched on the main thread and
+   * aggregated in workers: exact bucket counts, sum and count, and an HDR
+   * histogram for the percentiles of `snapshot()`.
+   *
+   * @typeParam L The label names, inferred from `labelNames`.
+   * @param options Name, help, label names, buckets and resolution.
+   * @returns The histogram.
+   * @throws {TypeError} When a name, label name or the help is invalid.
+   * @throws {RangeError} When the buckets or the resolution are invalid.
+   * @throws {DuplicateMetricError} When the name or one of its samples is taken.
+   *
+   * @example Time requests
+   * ```ts
+   * import { DEFAULT_BUCKETS, Registry } from "@vigil/observe/metrics";
+   * import assert from "node:assert/strict";
+   *
+   * const registry = new Registry();
+   * const latency = registry.histogram({
+   *   name: "http_request_duration_seconds",
+   *   help: "Request latency",
+   *   labelNames: ["route"],
+   *   buckets: DEFAULT_BUCKETS,
+   * });
+   * latency.labels({ route: "/predict" }).observe(0.042);
+   * assert.match(
+   *   await registry.metrics(),
+   *   /^http_request_duration_seconds_bucket\{route="\/predict",le="0\.05"\} 1$/m,
+   * );
+   * await registry.close();
+   * ```
+   */
+  histogram<const L extends string = never>(
+    options: HistogramOptions<L>,
+  ): Histogram<L> {
+    const name = validateMetricName(options?.name);
+    const { help, labelNames } = this.#common(name, options);
+    const buckets = validateBuckets(name, options.buckets ?? DEFAULT_BUCKETS);
+    const resolution = validateResolution(name, options.resolution);
+    this.#checkFree(name, "histogram");
+    const histogram = new Histogram<L>(
+      name,
+      help,
+      labelNames as readonly L[],
+      buckets,
+      resolution,
+      this.#aggregator(),
+      this.#context,
+    );
+    this.#register(histogram[FAMILY]());
+    return histogram;
+  }
+
+  /**
+   * Registers a summary: quantiles over a sliding window, aggregated in
+   * workers like a histogram's.
+   *
+   * @typeParam L The label names, inferred from `labelNames`.
+   * @param options Name, help, label names, quantiles and window.
+   * @returns The summary.
+   * @throws {TypeError} When a name, label name or the help is invalid.
+   * @throws {RangeError} When the quantiles, window or resolution are invalid.
+   * @throws {DuplicateMetricError} When the name or one of its samples is taken.
+   *
+   * @example Prediction confidence over ten minutes
+   * ```ts
+   * import { Registry } from "@vigil/observe/metrics";
+   * import assert from "node:assert/strict";
+   *
+   * const registry = new Registry();
+   * const confidence = registry.summary({
+   *   name: "ml_prediction_confidence",
+   *   help: "Confidence of predictions",
+   *   quantiles: [0.5, 0.9, 0.99],
+   *   maxAgeSeconds: 600,
+   *   ageBuckets: 5,
+   *   resolution: 1e-4,
+   * });
+   * confidence.observe(0.9);
+   * assert.match(await registry.metrics(), /^ml_prediction_confidence\{quantile="0\.5"\} 0\.9$/m);
+   * await registry.close();
+   * ```
+   */
+  summary<const L extends string = never>(
+    options: SummaryOptions<L>,
+  ): Summary<L> {
+    const name = validateMetricName(options?.name);
+    const { help, labelNames } = this.#common(name, options);
+    const quantiles = validateQuantiles(name, options.quantiles);
+    const maxAgeSeconds = options.maxAgeSeconds ?? 600;
+    if (!(Number.isFinite(maxAgeSeconds) && maxAgeSeconds > 0)) {
+      throw new RangeError(
+        `Cannot register metric "${name}": maxAgeSeconds must be finite and positive, got ${maxAgeSeconds}`,
+      );
+    }
+    const ageBuckets = options.ageBuckets ?? 5;
+    if (!(Number.isInteger(ageBuckets) && ageBuckets >= 1)) {
+      throw new RangeError(
+        `Cannot register metric "${name}": ageBuckets must be a positive integer, got ${ageBuckets}`,
+      );
+    }
+    const resolution = validateResolution(name, options.resolution);
+    this.#checkFree(name, "summary");
+    const summary = new Summary<L>(
+      name,
+      help,
+      labelNames as readonly L[],
+      { quantiles, maxAgeSeconds, ageBuckets },
+      resolution,
+      this.#aggregator(),
+      this.#context,
+    );
+    this.#register(summary[FAMILY]());
+    return summary;
+  }
+
+  /**
    * Removes a metric, so it is no longer rendered and its name is free.
    *
    * @param name The name the metric was registered with.
@@ -244,6 +381,9 @@ export class Registry {
    * @returns The exposition text; OpenMetrics ends with `# EOF`.
    */
   async metrics(options: MetricsOptions = {}): Promise<string> {
+    if (this.#closed) {
+      throw new Error("Cannot render metrics: the registry is closed");
+    }
     const format = options.format ?? "prometheus";
     if (format !== "prometheus" && format !== "openmetrics") {
       throw new TypeError(
@@ -269,21 +409,57 @@ export class Registry {
   }
 
   /**
-   * Releases what the metrics hold (workers, timers). Idempotent. Metrics
-   * stay readable; registering new ones throws.
+   * Stops the aggregation workers and timers. Idempotent. Afterwards the
+   * registry renders nothing and registers nothing; bound counters and
+   * gauges still count, and observations are ignored.
    */
   async close(): Promise<void> {
     if (this.#closed) return;
     this.#closed = true;
+    this.#pool?.close();
     await Promise.all(
       Array.from(this.#families.values(), (family) => family.close()),
     );
   }
 
-  // Labelled by metric name, so bounded by the number of metrics: exempt
-  // from the cardinality limit, which would otherwise report into itself.
-  #internalCounter(name: string, help: string): Counter<"metric"> {
-    const counter = new Counter<"metric">(name, help, ["metric"], undefined, {
+  /** The aggregation pool, started with the first histogram or summary. */
+  #aggregator(): AggregationPool {
+    if (this.#pool !== undefined) return this.#pool;
+    const pool = new AggregationPool(this.#aggregation, this.#logger);
+    this.#pool = pool;
+    let restarts = 0;
+    this.#internalCounter(
+      "vigil_worker_restarts",
+      "Aggregation workers restarted after they failed",
+      [],
+      (counter) => {
+        counter.inc(pool.restarts - restarts);
+        restarts = pool.restarts;
+      },
+    );
+    let dropped = 0;
+    this.#internalCounter(
+      "vigil_observations_dropped",
+      "Observations dropped because every batch slot waited for its worker",
+      [],
+      (counter) => {
+        counter.inc(pool.dropped - dropped);
+        dropped = pool.dropped;
+      },
+    );
+    return pool;
+  }
+
+  // Labelled by metric name at most, so bounded by the number of metrics:
+  // exempt from the cardinality limit, which would otherwise report into
+  // itself.
+  #internalCounter<L extends string>(
+    name: string,
+    help: string,
+    labelNames: readonly L[],
+    collect?: (counter: Counter<L>) => void,
+  ): Counter<L> {
+    const counter = new Counter<L>(name, help, labelNames, collect, {
       ...this.#context,
       cardinalityLimit: Number.POSITIVE_INFINITY,
     });
@@ -324,18 +500,27 @@ export class Registry {
   }
 
   #claim(family: Family): void {
+    this.#checkNames(family.name, family.sampleNames);
     for (const name of [family.name, ...family.sampleNames]) {
+      this.#names.set(name, family.name);
+    }
+  }
+
+  /** Fails before a histogram or summary defines anything in the workers. */
+  #checkFree(name: string, kind: AggregateKind): void {
+    this.#checkNames(name, observedSampleNames(kind, name));
+  }
+
+  #checkNames(family: string, sampleNames: readonly string[]): void {
+    for (const name of [family, ...sampleNames]) {
       const owner = this.#names.get(name);
       if (owner === undefined) continue;
       throw new DuplicateMetricError(
-        family.name,
-        owner === family.name
-          ? `Cannot register metric "${family.name}": a metric with this name already exists`
-          : `Cannot register metric "${family.name}": its name "${name}" clashes with metric "${owner}"`,
+        family,
+        owner === family
+          ? `Cannot register metric "${family}": a metric with this name already exists`
+          : `Cannot register metric "${family}": its name "${name}" clashes with metric "${owner}"`,
       );
-    }
-    for (const name of [family.name, ...family.sampleNames]) {
-      this.#names.set(name, family.name);
     }
   }
 
@@ -362,4 +547,30 @@ export class Registry {
     this.#warned.add(key);
     this.#logger.warn(message, fields);
   }
+}
+
+function validateQuantiles(
+  metric: string,
+  quantiles: readonly number[] | undefined,
+): readonly number[] {
+  const values = quantiles ?? [0.5, 0.9, 0.99];
+  if (!Array.isArray(values) || values.length === 0) {
+    throw new RangeError(
+      `Cannot register metric "${metric}": quantiles must be a non-empty array`,
+    );
+  }
+  for (const q of values) {
+    if (!(typeof q === "number" && q >= 0 && q <= 1)) {
+      throw new RangeError(
+        `Cannot register metric "${metric}": quantile ${q} is not a number from 0 to 1`,
+      );
+    }
+  }
+  const sorted = [...new Set(values)].sort((a, b) => a - b);
+  if (sorted.length !== values.length) {
+    throw new RangeError(
+      `Cannot register metric "${metric}": quantiles must not repeat`,
+    );
+  }
+  return Object.freeze(sorted);
 }

@@ -8,6 +8,7 @@ export function goldenRegistry(): Registry {
     defaultLabels: { service: "api" },
     logger: recordingLogger(),
     now: () => 1_700_000_000_250,
+    aggregation: { workers: 1 },
   });
   const requests = registry.counter({
     name: "http_requests_total",
@@ -36,5 +37,22 @@ export function goldenRegistry(): Registry {
   gauge.labels({ case: "fraction" }).set(0.1);
   gauge.labels({ case: "ünïcødé ✓ 日本" }).set(7);
   registry.gauge({ name: "inflight", help: "Requests in flight" }).set(3);
+  const latency = registry.histogram({
+    name: "http_request_duration_seconds",
+    help: "Request latency",
+    labelNames: ["route"],
+    buckets: [0.01, 0.1, 1],
+  });
+  for (const value of [0.005, 0.01, 0.05, 0.5, 2]) {
+    latency.labels({ route: "/predict" }).observe(value);
+  }
+  latency.labels({ route: 'a\\b"c\nd' }).observe(0.1);
+  const confidence = registry.summary({
+    name: "ml_prediction_confidence",
+    help: "Confidence of predictions",
+    quantiles: [0.5, 0.9],
+    resolution: 1e-3,
+  });
+  for (const value of [0.25, 0.5, 0.75, 1]) confidence.observe(value);
   return registry;
 }

@@ -53,7 +53,13 @@ Deno.test(
     console.log(await registry.metrics());
   `;
     const { code, stdout, stderr } = await new Deno.Command(Deno.execPath(), {
-      args: ["eval", "--no-config", "-A", script],
+      args: [
+        "eval",
+        "-A",
+        "--config",
+        new URL("../../deno.json", import.meta.url).pathname,
+        script,
+      ],
     }).output();
     const text = new TextDecoder().decode(stdout);
     assert.equal(code, 0, new TextDecoder().decode(stderr));

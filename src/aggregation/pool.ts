@@ -1,0 +1,356 @@
+// The aggregation shards of one registry: workers, flush and heartbeat
+// timers, restarts with backoff, and scrape rounds. Internal.
+import type { Logger } from "../logging/logger.ts";
+import type { ExpositionFormat } from "../metrics/exposition.ts";
+import { serveAggregator } from "./endpoint.ts";
+import type { FamilyDefinition, SeriesStats } from "./protocol.ts";
+import { type Connection, Shard, type ShardOptions } from "./shard.ts";
+
+/** Tuning of the aggregation workers; every field has a default. */
+export interface AggregationOptions {
+  /**
+   * Worker threads; series are spread over them. 0 aggregates on the main
+   * thread instead, through the same message protocol.
+   * @default {max(1, navigator.hardwareConcurrency - 1)}
+   */
+  workers?: number;
+  /**
+   * Observations per batch; a batch is posted when full.
+   * @default {4096}
+   */
+  batchSize?: number;
+  /**
+   * Batches each worker may have posted and not yet covered by a snapshot,
+   * in a ring shared with the worker: 4 MiB per worker by default
+   * (`batchSlots * batchSize * 16` bytes).
+   * @default {64}
+   */
+  batchSlots?: number;
+  /**
+   * Further batches each worker may owe, allocated only while its ring is
+   * full: a burst, or a worker still starting. Past them, observations are
+   * dropped and counted in `vigil_observations_dropped_total`. So the hot
+   * path holds at most `(batchSlots + spillBatches) * batchSize * 16` bytes
+   * per worker, 16 MiB by default.
+   * @default {192}
+   */
+  spillBatches?: number;
+  /**
+   * A batch that is not full is posted after at most this long.
+   * @default {50}
+   */
+  flushIntervalMs?: number;
+  /**
+   * Changed series are snapshotted at least this often (and whenever half
+   * the batch slots wait for a snapshot).
+   * @default {1000}
+   */
+  snapshotIntervalMs?: number;
+  /**
+   * How often a worker is pinged.
+   * @default {1000}
+   */
+  heartbeatIntervalMs?: number;
+  /**
+   * A worker silent this long is taken for dead and restarted.
+   * @default {5000}
+   */
+  heartbeatTimeoutMs?: number;
+  /**
+   * Restarts of one worker allowed within a minute; past them the shard is
+   * aggregated on the main thread from then on, so nothing is lost.
+   * @default {5}
+   */
+  maxRestartsPerMinute?: number;
+}
+
+const WORKER_URL = new URL("../../workers/aggregator.ts", import.meta.url);
+const FIRST_BACKOFF_MS = 50;
+const MAX_BACKOFF_MS = 5000;
+
+function positiveInteger(
+  options: AggregationOptions,
+  key: keyof AggregationOptions,
+  fallback: number,
+  minimum = 1,
+): number {
+  const value = options[key] ?? fallback;
+  if (!Number.isInteger(value) || value < minimum) {
+    throw new RangeError(
+      `Cannot start aggregation: ${key} must be an integer of at least ${minimum}, got ${value}`,
+    );
+  }
+  return value;
+}
+
+/** Starts an aggregator in a Web Worker. */
+export function workerConnection(
+  onFailure: (reason: string) => void,
+): Connection {
+  const worker = new Worker(WORKER_URL, { type: "module" });
+  const channel = new MessageChannel();
+  worker.onerror = (event) => {
+    // Without preventDefault() an error in a worker ends the whole process.
+    event.preventDefault();
+    onFailure(`worker error: ${event.message}`);
+  };
+  worker.onmessageerror = () => onFailure("worker message error");
+  worker.postMessage({ port: channel.port2 }, [channel.port2]);
+  return {
+    port: channel.port1,
+    inThread: false,
+    terminate: () => {
+      channel.port1.close();
+      worker.terminate();
+    },
+  };
+}
+
+/** Starts an aggregator on this thread, behind a MessageChannel. */
+export function inThreadConnection(): Connection {
+  const channel = new MessageChannel();
+  const endpoint = serveAggregator(channel.port2, { useWebAssembly: true });
+  return {
+    port: channel.port1,
+    inThread: true,
+    terminate: () => {
+      endpoint.close();
+      channel.port1.close();
+    },
+  };
+}
+
+interface Round {
+  readonly families: number[];
+  readonly result: Promise<Map<number, string>>;
+}
+
+/** The shards of a registry and the timers that keep them going. */
+export class AggregationPool {
+  readonly shards: readonly Shard[];
+  /** Worker restarts so far. */
+  restarts = 0;
+  readonly #logger: Logger;
+  readonly #options: Required<AggregationOptions>;
+  readonly #families: FamilyDefinition[] = [];
+  readonly #restartTimes: number[][];
+  readonly #restartTimers = new Set<ReturnType<typeof setTimeout>>();
+  readonly #rounds = new Map<ExpositionFormat, Round>();
+  readonly #flushTimer: ReturnType<typeof setInterval>;
+  readonly #heartbeatTimer: ReturnType<typeof setInterval>;
+  #nextShard = 0;
+  #closed = false;
+
+  /**
+   * @param options Tuning; see {@linkcode AggregationOptions}.
+   * @param logger Where failures are logged.
+   * @param connect Starts a worker aggregator; tests wrap it to reach the
+   * worker they kill.
+   */
+  constructor(
+    options: AggregationOptions,
+    logger: Logger,
+    connect: ShardOptions["connect"] = workerConnection,
+  ) {
+    const cores = navigator.hardwareConcurrency ?? 2;
+    this.#options = {
+      workers: positiveInteger(
+        options,
+        "workers",
+        Math.max(1, cores - 1),
+        0,
+      ),
+      batchSize: positiveInteger(options, "batchSize", 4096),
+      batchSlots: positiveInteger(options, "batchSlots", 64, 2),
+      spillBatches: positiveInteger(options, "spillBatches", 192, 0),
+      flushIntervalMs: positiveInteger(options, "flushIntervalMs", 50),
+      snapshotIntervalMs: positiveInteger(options, "snapshotIntervalMs", 1000),
+      heartbeatIntervalMs: positiveInteger(
+        options,
+        "heartbeatIntervalMs",
+        1000,
+      ),
+      heartbeatTimeoutMs: positiveInteger(options, "heartbeatTimeoutMs", 5000),
+      maxRestartsPerMinute: positiveInteger(
+        options,
+        "maxRestartsPerMinute",
+        5,
+        0,
+      ),
+    };
+    this.#logger = logger;
+    const inThread = this.#options.workers === 0;
+    const count = Math.max(1, this.#options.workers);
+    this.#restartTimes = Array.from({ length: count }, () => []);
+    this.shards = Array.from({ length: count }, (_, index) => {
+      const shard = new Shard({
+        index,
+        slots: this.#options.batchSlots,
+        spillBatches: this.#options.spillBatches,
+        batchSize: this.#options.batchSize,
+        snapshotIntervalMs: this.#options.snapshotIntervalMs,
+        connect: inThread ? inThreadConnection : connect,
+        onFailure: (failed, reason) => this.#restart(failed, reason),
+      });
+      shard.connect();
+      return shard;
+    });
+    this.#flushTimer = setInterval(
+      () => this.flush(),
+      this.#options.flushIntervalMs,
+    );
+    this.#heartbeatTimer = setInterval(
+      () => this.#heartbeat(),
+      this.#options.heartbeatIntervalMs,
+    );
+    // Telemetry timers must not keep a process alive that is done otherwise.
+    Deno.unrefTimer(this.#flushTimer);
+    Deno.unrefTimer(this.#heartbeatTimer);
+  }
+
+  /** Observations dropped because every batch slot was waiting. */
+  get dropped(): number {
+    let total = 0;
+    for (const shard of this.shards) total += shard.dropped;
+    return total;
+  }
+
+  /** Declares a family on every shard and returns its id. */
+  defineFamily(
+    definition: Omit<FamilyDefinition, "id">,
+  ): number {
+    const family = { ...definition, id: this.#families.length };
+    this.#families.push(family);
+    for (const shard of this.shards) shard.defineFamily(family);
+    return family.id;
+  }
+
+  /** Places a new series on the next shard, round robin. */
+  defineSeries(
+    family: number,
+    pairs: string,
+    created: number,
+  ): { shard: Shard; id: number } {
+    const shard = this.shards[this.#nextShard]!;
+    this.#nextShard = (this.#nextShard + 1) % this.shards.length;
+    return { shard, id: shard.defineSeries(family, pairs, created) };
+  }
+
+  /** Posts every batch being filled. */
+  flush(): void {
+    for (const shard of this.shards) shard.flush();
+  }
+
+  /**
+   * The samples of a family, rendered by the shards. Calls made in the same
+   * tick share one request per shard, so a scrape costs one round trip
+   * whatever the number of families.
+   */
+  render(family: number, format: ExpositionFormat): Promise<string> {
+    let round = this.#rounds.get(format);
+    if (round === undefined) {
+      const families: number[] = [];
+      const result = Promise.resolve().then(() => {
+        this.#rounds.delete(format);
+        return this.#renderRound(families, format);
+      });
+      round = { families, result };
+      this.#rounds.set(format, round);
+    }
+    round.families.push(family);
+    return round.result.then((texts) => texts.get(family) ?? "");
+  }
+
+  /** The figures of one series, after every observation made before the call. */
+  async stats(shard: Shard, id: number): Promise<SeriesStats | undefined> {
+    shard.flush();
+    const reply = await shard.request({
+      type: "stats",
+      request: shard.nextRequest(),
+      id,
+    });
+    return reply.type === "stats" ? reply.stats : undefined;
+  }
+
+  /** Stops every timer and aggregator. */
+  close(): void {
+    if (this.#closed) return;
+    this.#closed = true;
+    clearInterval(this.#flushTimer);
+    clearInterval(this.#heartbeatTimer);
+    for (const timer of this.#restartTimers) clearTimeout(timer);
+    this.#restartTimers.clear();
+    for (const shard of this.shards) shard.close();
+  }
+
+  async #renderRound(
+    families: readonly number[],
+    format: ExpositionFormat,
+  ): Promise<Map<number, string>> {
+    const replies = await Promise.all(this.shards.map((shard) => {
+      shard.flush();
+      return shard.request({
+        type: "render",
+        request: shard.nextRequest(),
+        families,
+        format,
+      });
+    }));
+    const texts = new Map<number, string>();
+    families.forEach((family, i) => {
+      let text = "";
+      for (const reply of replies) {
+        if (reply.type === "rendered") text += reply.texts[i] ?? "";
+      }
+      texts.set(family, text);
+    });
+    return texts;
+  }
+
+  #heartbeat(): void {
+    for (const shard of this.shards) {
+      if (!shard.connected || shard.inThread) continue;
+      if (shard.silentFor > this.#options.heartbeatTimeoutMs) {
+        shard.fail(`no answer for ${Math.round(shard.silentFor)} ms`);
+        continue;
+      }
+      shard.request({ type: "ping", request: shard.nextRequest() }).catch(
+        (error: unknown) => {
+          // A ping outstanding at close() is rejected; nothing to do.
+          if (!(error instanceof Error)) throw error;
+        },
+      );
+    }
+  }
+
+  #restart(shard: Shard, reason: string): void {
+    if (this.#closed) return;
+    this.restarts++;
+    const now = performance.now();
+    const times = this.#restartTimes[shard.index]!;
+    times.push(now);
+    while (times.length > 0 && times[0]! < now - 60_000) times.shift();
+    // Doubles with each restart in the last minute, back to the first delay
+    // once a minute passes without one.
+    const backoff = Math.min(
+      FIRST_BACKOFF_MS * 2 ** (times.length - 1),
+      MAX_BACKOFF_MS,
+    );
+    const overCap = times.length > this.#options.maxRestartsPerMinute;
+    this.#logger.error(
+      overCap
+        ? "Aggregation worker failed too often: its shard now aggregates on the main thread"
+        : "Aggregation worker failed: restarting it, restoring its snapshot and replaying its batches",
+      { shard: shard.index, reason, restartInMs: overCap ? 0 : backoff },
+    );
+    if (overCap) {
+      shard.connect(inThreadConnection);
+      return;
+    }
+    const timer = setTimeout(() => {
+      this.#restartTimers.delete(timer);
+      shard.connect();
+    }, backoff);
+    this.#restartTimers.add(timer);
+  }
+}

@@ -1,0 +1,115 @@
+// The messages between the main thread and an aggregator, one discriminated
+// union per direction, shared by both sides. Internal.
+import type { ExpositionFormat } from "../metrics/exposition.ts";
+import type { DistributionSnapshot } from "../metrics/snapshot.ts";
+
+/** What kind of series a family aggregates. */
+export type AggregateKind = "histogram" | "summary";
+
+/** A histogram or summary family, as an aggregator needs it to render. */
+export interface FamilyDefinition {
+  readonly id: number;
+  readonly kind: AggregateKind;
+  readonly name: string;
+  /** Histogram upper bounds, ascending, without +Inf; empty for summaries. */
+  readonly buckets: readonly number[];
+  /** Summary quantiles in (0, 1); empty for histograms. */
+  readonly quantiles: readonly number[];
+  /** Summary window length in milliseconds. */
+  readonly maxAgeMs: number;
+  /** Summary window slices. */
+  readonly ageBuckets: number;
+  /** The value one HDR unit stands for, such as 1e-6 for microseconds. */
+  readonly resolution: number;
+}
+
+/** One series: its id, family and rendered label pairs. */
+export interface SeriesDefinition {
+  readonly id: number;
+  readonly family: number;
+  /** `a="b",c="d"`, or "" for none. */
+  readonly pairs: string;
+  /** Creation time in seconds since the Unix epoch (OpenMetrics `_created`). */
+  readonly created: number;
+}
+
+/** The state of one series, enough to rebuild it in a new aggregator. */
+export interface SeriesSnapshot {
+  readonly id: number;
+  readonly count: number;
+  readonly sum: number;
+  readonly min: number;
+  readonly max: number;
+  /** Non-cumulative counts per bucket, +Inf last; empty for summaries. */
+  readonly buckets: readonly number[];
+  /** HDR histograms (compressed base64): one for a histogram, one per window slice for a summary. */
+  readonly hdr: readonly string[];
+  /** For summaries: when each window slice started, in ms since the epoch. */
+  readonly sliceStarts: readonly number[];
+  /** For summaries: the index of the slice receiving observations. */
+  readonly head: number;
+}
+
+/** The figures `snapshot()` returns for a series. */
+export type SeriesStats = DistributionSnapshot;
+
+/** Main thread to aggregator. */
+export type ToAggregator =
+  | {
+    readonly type: "init";
+    /** The batch slots, each `slotLength` float64 values. */
+    readonly ring: SharedArrayBuffer;
+    /** One int32 per slot: the low 32 bits of the sequence number last written. */
+    readonly fences: SharedArrayBuffer;
+    /** float64 values per batch slot. */
+    readonly slotLength: number;
+    /** Take a snapshot after this many batches since the last one. */
+    readonly snapshotEvery: number;
+    /** Take a snapshot of changed series at least this often, in ms. */
+    readonly snapshotIntervalMs: number;
+  }
+  | { readonly type: "family"; readonly family: FamilyDefinition }
+  | { readonly type: "series"; readonly series: SeriesDefinition }
+  | { readonly type: "remove"; readonly id: number }
+  | { readonly type: "restore"; readonly snapshots: readonly SeriesSnapshot[] }
+  | {
+    readonly type: "batch";
+    readonly seq: number;
+    /** The ring slot holding the batch, unless `data` carries it. */
+    readonly slot: number;
+    /** float64 values written: twice the observations. */
+    readonly length: number;
+    /** The values of a batch spilled outside the ring. */
+    readonly data?: Float64Array;
+  }
+  | {
+    readonly type: "render";
+    readonly request: number;
+    readonly families: readonly number[];
+    readonly format: ExpositionFormat;
+  }
+  | { readonly type: "stats"; readonly request: number; readonly id: number }
+  | { readonly type: "ping"; readonly request: number }
+  | { readonly type: "close" };
+
+/** Aggregator to main thread. */
+export type FromAggregator =
+  | {
+    readonly type: "snapshot";
+    /** Every batch up to this sequence number is in the snapshot. */
+    readonly seq: number;
+    /** Changed series only; the others stand as in earlier snapshots. */
+    readonly series: readonly SeriesSnapshot[];
+  }
+  | {
+    readonly type: "rendered";
+    readonly request: number;
+    /** One text per requested family, in the requested order. */
+    readonly texts: readonly string[];
+  }
+  | {
+    readonly type: "stats";
+    readonly request: number;
+    readonly stats: SeriesStats | undefined;
+  }
+  | { readonly type: "pong"; readonly request: number; readonly seq: number };

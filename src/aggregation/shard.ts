@@ -1,0 +1,346 @@
+// The main thread's side of one aggregator: the batch ring the hot path
+// writes into, retention until a snapshot covers a batch, requests, and
+// restart with restore and replay. Internal.
+import type {
+  FamilyDefinition,
+  FromAggregator,
+  SeriesDefinition,
+  SeriesSnapshot,
+  ToAggregator,
+} from "./protocol.ts";
+
+/** A live aggregator: a worker, or an endpoint on this thread. */
+export interface Connection {
+  readonly port: MessagePort;
+  /** Whether it runs on this thread, and so cannot hang on its own. */
+  readonly inThread: boolean;
+  /** Stops it for good; no message is answered afterwards. */
+  terminate(): void;
+}
+
+/** Options of {@linkcode Shard}. */
+export interface ShardOptions {
+  readonly index: number;
+  /** Batch slots in the ring. */
+  readonly slots: number;
+  /** Batches beyond the ring, allocated only while the ring is full. */
+  readonly spillBatches: number;
+  /** Observations per batch. */
+  readonly batchSize: number;
+  readonly snapshotIntervalMs: number;
+  /** Starts an aggregator; `onFailure` reports its death. */
+  readonly connect: (onFailure: (reason: string) => void) => Connection;
+  /** Called when the aggregator died, with the reason. */
+  readonly onFailure: (shard: Shard, reason: string) => void;
+}
+
+interface PendingRequest {
+  readonly message: ToAggregator & { readonly request: number };
+  readonly resolve: (message: FromAggregator) => void;
+  readonly reject: (error: Error) => void;
+}
+
+interface PostedBatch {
+  readonly seq: number;
+  /** The ring slot, or {@linkcode SPILL}. */
+  readonly slot: number;
+  readonly length: number;
+  /** A spilled batch's values, kept for replay. */
+  readonly data?: Float64Array;
+}
+
+const NO_BATCH = new Float64Array(0);
+/** `#slot` of a batch filled in a spill buffer rather than the ring. */
+const SPILL = -2;
+/** `#slot` while no batch is being filled. */
+const NONE = -1;
+
+/**
+ * One shard. The hot path reads and writes `buf`, `pos` and `end` directly:
+ * `buf[pos] = seriesId; buf[pos + 1] = value; pos += 2`, calling
+ * {@linkcode Shard.rotate} when `pos` reaches `end`.
+ */
+export class Shard {
+  /** The batch being filled: a view of one ring slot. */
+  buf: Float64Array = NO_BATCH;
+  /** The next free index in `buf`. */
+  pos = 0;
+  /** `buf.length`, or 0 while no slot is free. */
+  end = 0;
+  /** Observations that found no free slot and were dropped. */
+  dropped = 0;
+
+  readonly index: number;
+  readonly #options: ShardOptions;
+  readonly #ring: SharedArrayBuffer;
+  readonly #fences: SharedArrayBuffer;
+  readonly #fenceView: Int32Array;
+  readonly #views: Float64Array[];
+  readonly #free: number[];
+  #slot = NONE;
+  #spilled = 0;
+  #seq = 0;
+  /** Posted batches no snapshot covers yet, oldest first: the replay log. */
+  readonly #retained: PostedBatch[] = [];
+  readonly #families: FamilyDefinition[] = [];
+  readonly #series = new Map<number, SeriesDefinition>();
+  readonly #snapshots = new Map<number, SeriesSnapshot>();
+  readonly #pending = new Map<number, PendingRequest>();
+  #nextRequest = 0;
+  #nextSeries = 0;
+  #connection: Connection | undefined;
+  #connector: ShardOptions["connect"];
+  #lastHeard = performance.now();
+  #closed = false;
+
+  constructor(options: ShardOptions) {
+    this.index = options.index;
+    this.#options = options;
+    this.#connector = options.connect;
+    const slotLength = options.batchSize * 2;
+    this.#ring = new SharedArrayBuffer(
+      options.slots * slotLength * Float64Array.BYTES_PER_ELEMENT,
+    );
+    this.#fences = new SharedArrayBuffer(
+      options.slots * Int32Array.BYTES_PER_ELEMENT,
+    );
+    this.#fenceView = new Int32Array(this.#fences);
+    this.#views = Array.from(
+      { length: options.slots },
+      (_, slot) =>
+        new Float64Array(this.#ring, slot * slotLength * 8, slotLength),
+    );
+    // A stack: a quiet service keeps reusing the same few slots, so the
+    // memory it touches stays small.
+    this.#free = Array.from(
+      { length: options.slots },
+      (_, i) => options.slots - 1 - i,
+    );
+    this.#take();
+  }
+
+  /** Series defined on this shard. */
+  get seriesCount(): number {
+    return this.#series.size;
+  }
+
+  /** Batches posted and not yet covered by a snapshot. */
+  get retainedBatches(): number {
+    return this.#retained.length;
+  }
+
+  /** Milliseconds since the aggregator last said anything. */
+  get silentFor(): number {
+    return performance.now() - this.#lastHeard;
+  }
+
+  /** Whether the aggregator runs on this thread. */
+  get inThread(): boolean {
+    return this.#connection?.inThread ?? false;
+  }
+
+  /** Whether an aggregator is connected (false while a restart waits). */
+  get connected(): boolean {
+    return this.#connection !== undefined;
+  }
+
+  /**
+   * Starts (or restarts) the aggregator, restoring and replaying. A
+   * `connector` given here replaces the one of the options from now on.
+   */
+  connect(connector?: ShardOptions["connect"]): void {
+    if (this.#closed) return;
+    if (connector !== undefined) this.#connector = connector;
+    const connection = this.#connector((reason) =>
+      this.#failed(connection, reason)
+    );
+    this.#connection = connection;
+    this.#lastHeard = performance.now();
+    connection.port.onmessage = (event: MessageEvent<FromAggregator>) =>
+      this.#receive(event.data);
+    const post = (message: ToAggregator) =>
+      connection.port.postMessage(message);
+    post({
+      type: "init",
+      ring: this.#ring,
+      fences: this.#fences,
+      slotLength: this.#options.batchSize * 2,
+      // Snapshot when half the ring waits for one, so the hot path never
+      // finds it full while the aggregator keeps up.
+      snapshotEvery: Math.max(1, Math.floor(this.#options.slots / 2)),
+      snapshotIntervalMs: this.#options.snapshotIntervalMs,
+    });
+    for (const family of this.#families) post({ type: "family", family });
+    for (const series of this.#series.values()) {
+      post({ type: "series", series });
+    }
+    if (this.#snapshots.size > 0) {
+      post({ type: "restore", snapshots: [...this.#snapshots.values()] });
+    }
+    for (const batch of this.#retained) post(batchMessage(batch));
+    for (const pending of this.#pending.values()) post(pending.message);
+  }
+
+  /** Stops the aggregator after an outside failure report (heartbeat). */
+  fail(reason: string): void {
+    if (this.#connection !== undefined) {
+      this.#failed(this.#connection, reason);
+    }
+  }
+
+  defineFamily(family: FamilyDefinition): void {
+    this.#families.push(family);
+    this.#post({ type: "family", family });
+  }
+
+  /** Defines a series and returns its id, dense on this shard. */
+  defineSeries(family: number, pairs: string, created: number): number {
+    const series = { id: this.#nextSeries++, family, pairs, created };
+    this.#series.set(series.id, series);
+    this.#post({ type: "series", series });
+    return series.id;
+  }
+
+  removeSeries(id: number): void {
+    this.#series.delete(id);
+    this.#snapshots.delete(id);
+    this.#post({ type: "remove", id });
+  }
+
+  /**
+   * Posts the full batch and takes a free slot, or a spill buffer while the
+   * ring is full. Returns the position to write at, or -1 when neither is
+   * left: the observation is then dropped and counted.
+   */
+  rotate(): number {
+    this.flush();
+    if (this.end === 0) {
+      this.dropped++;
+      return -1;
+    }
+    return this.pos;
+  }
+
+  /** Posts the batch being filled, if it holds anything. */
+  flush(): void {
+    if (this.#slot === NONE) {
+      this.#take();
+      return;
+    }
+    if (this.pos === 0) return;
+    const seq = this.#seq++;
+    let batch: PostedBatch;
+    if (this.#slot === SPILL) {
+      batch = { seq, slot: SPILL, length: this.pos, data: this.buf };
+    } else {
+      batch = { seq, slot: this.#slot, length: this.pos };
+      // The release half of the fence: the values written above are
+      // visible to the aggregator once it reads this.
+      Atomics.store(this.#fenceView, batch.slot, seq | 0);
+    }
+    this.#retained.push(batch);
+    this.#post(batchMessage(batch));
+    this.#slot = NONE;
+    this.#take();
+  }
+
+  /** Sends a request; it is sent again to a restarted aggregator. */
+  request(
+    message: ToAggregator & { readonly request: number },
+  ): Promise<FromAggregator> {
+    if (this.#closed) {
+      return Promise.reject(
+        new Error(`Cannot query aggregation shard ${this.index}: it is closed`),
+      );
+    }
+    return new Promise((resolve, reject) => {
+      this.#pending.set(message.request, { message, resolve, reject });
+      this.#post(message);
+    });
+  }
+
+  /** A request id unique on this shard. */
+  nextRequest(): number {
+    return this.#nextRequest++;
+  }
+
+  close(): void {
+    if (this.#closed) return;
+    this.#closed = true;
+    this.#stop();
+    for (const pending of this.#pending.values()) {
+      pending.reject(
+        new Error(`Cannot query aggregation shard ${this.index}: it closed`),
+      );
+    }
+    this.#pending.clear();
+  }
+
+  #take(): void {
+    const slot = this.#free.pop();
+    if (slot !== undefined) {
+      this.#slot = slot;
+      this.buf = this.#views[slot]!;
+    } else if (this.#spilled < this.#options.spillBatches) {
+      // A burst, or a worker still starting: spill rather than drop.
+      this.#spilled++;
+      this.#slot = SPILL;
+      this.buf = new Float64Array(this.#options.batchSize * 2);
+    } else {
+      this.#slot = NONE;
+      this.buf = NO_BATCH;
+    }
+    this.end = this.buf.length;
+    this.pos = 0;
+  }
+
+  #post(message: ToAggregator): void {
+    // While a restart waits, messages are not lost: connect() sends the
+    // definitions, snapshots, retained batches and pending requests.
+    this.#connection?.port.postMessage(message);
+  }
+
+  #receive(message: FromAggregator): void {
+    this.#lastHeard = performance.now();
+    if (message.type === "snapshot") {
+      for (const series of message.series) {
+        if (this.#series.has(series.id)) this.#snapshots.set(series.id, series);
+      }
+      while (
+        this.#retained.length > 0 && this.#retained[0]!.seq <= message.seq
+      ) {
+        const { slot } = this.#retained.shift()!;
+        if (slot === SPILL) this.#spilled--;
+        else this.#free.push(slot);
+      }
+      if (this.#slot === NONE) this.#take();
+      return;
+    }
+    const pending = this.#pending.get(message.request);
+    if (pending === undefined) return;
+    this.#pending.delete(message.request);
+    pending.resolve(message);
+  }
+
+  #failed(connection: Connection, reason: string): void {
+    if (connection !== this.#connection) return;
+    this.#stop();
+    this.#options.onFailure(this, reason);
+  }
+
+  #stop(): void {
+    const connection = this.#connection;
+    this.#connection = undefined;
+    if (connection === undefined) return;
+    connection.port.onmessage = null;
+    connection.terminate();
+  }
+}
+
+function batchMessage(batch: PostedBatch): ToAggregator {
+  const { seq, slot, length, data } = batch;
+  // A spilled batch travels as a copy: the original stays for replay.
+  return data === undefined
+    ? { type: "batch", seq, slot, length }
+    : { type: "batch", seq, slot, length, data: data.subarray(0, length) };
+}

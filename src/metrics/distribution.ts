@@ -1,0 +1,225 @@
+import type { AggregationPool } from "../aggregation/pool.ts";
+import type { FamilyDefinition } from "../aggregation/protocol.ts";
+import { FAMILY, type Family, type RegistryContext } from "./_family.ts";
+import { observedFamily, observedSeries, type Placement } from "./_observed.ts";
+import type { SeriesSet } from "./_series.ts";
+import type { Labels, MetricOptions } from "./labels.ts";
+import type { DistributionSnapshot } from "./snapshot.ts";
+
+/** Options shared by {@linkcode Registry.histogram} and {@linkcode Registry.summary}. */
+export interface DistributionOptions<L extends string>
+  extends MetricOptions<L> {
+  /**
+   * The smallest difference the percentiles of `snapshot()` resolve, in the
+   * metric's unit: values are recorded into the HDR histogram as whole
+   * multiples of it. The default is a microsecond for a metric in seconds;
+   * the range then reaches 9e9 seconds. Values below zero count as zero
+   * there (buckets, sum, min and max stay exact).
+   * @default {1e-6}
+   */
+  resolution?: number;
+}
+
+/**
+ * One series of a histogram or summary. Recording an
+ * observation writes two numbers into a batch on the main thread; workers
+ * aggregate the batches.
+ */
+export class DistributionChild {
+  readonly #shard: Placement["shard"];
+  readonly #id: number;
+  readonly #metric: string;
+  readonly #pool: AggregationPool;
+
+  /** @ignore Created by `labels()` of a histogram or summary. */
+  constructor(metric: string, placement: Placement, pool: AggregationPool) {
+    this.#metric = metric;
+    this.#shard = placement.shard;
+    this.#id = placement.id;
+    this.#pool = pool;
+  }
+
+  /**
+   * Records an observation.
+   *
+   * @param value A finite number, in the metric's unit.
+   * @throws {RangeError} When `value` is NaN or infinite.
+   *
+   * @example Record latencies and read them back
+   * ```ts
+   * import { Registry } from "@vigil/observe/metrics";
+   * import assert from "node:assert/strict";
+   *
+   * const registry = new Registry();
+   * const latency = registry.histogram({ name: "latency_seconds", help: "Latency", labelNames: ["route"] });
+   * const predict = latency.labels({ route: "/predict" });
+   * predict.observe(0.042);
+   * predict.observe(0.058);
+   * const s = await predict.snapshot();
+   * assert.equal(s.count, 2);
+   * assert.equal(s.max, 0.058);
+   * await registry.close();
+   * ```
+   */
+  observe(value: number): void {
+    if (!Number.isFinite(value)) {
+      throw new RangeError(
+        `Cannot observe ${value} in "${this.#metric}": observations must be finite numbers`,
+      );
+    }
+    const shard = this.#shard;
+    let pos = shard.pos;
+    if (pos >= shard.end) {
+      pos = shard.rotate();
+      if (pos < 0) return;
+    }
+    const buf = shard.buf;
+    buf[pos] = this.#id;
+    buf[pos + 1] = value;
+    shard.pos = pos + 2;
+  }
+
+  /**
+   * Starts a timer; the returned function observes the seconds elapsed and
+   * returns them.
+   *
+   * @returns The function that stops the timer.
+   */
+  startTimer(): () => number {
+    const start = performance.now();
+    return () => {
+      const seconds = (performance.now() - start) / 1000;
+      this.observe(seconds);
+      return seconds;
+    };
+  }
+
+  /**
+   * The series' figures, including every observation made before the call.
+   *
+   * @returns Count, sum, min, max, mean and percentiles.
+   */
+  async snapshot(): Promise<DistributionSnapshot> {
+    const stats = await this.#pool.stats(this.#shard, this.#id);
+    if (stats === undefined) {
+      throw new RangeError(
+        `Cannot read a series of "${this.#metric}": it was removed`,
+      );
+    }
+    return stats;
+  }
+
+  /** @ignore Where the series is aggregated. */
+  get placement(): Placement {
+    return { shard: this.#shard, id: this.#id };
+  }
+}
+
+/**
+ * What histograms and summaries share: series of observations aggregated
+ * off the main thread. See {@linkcode Histogram} and {@linkcode Summary}.
+ *
+ * @typeParam L The label names.
+ */
+export class Distribution<L extends string = never> {
+  /** The metric name. */
+  readonly name: string;
+  /** The help text. */
+  readonly help: string;
+  /** The label names, in the order they were declared. */
+  readonly labelNames: readonly L[];
+  readonly #series: SeriesSet<DistributionChild>;
+  readonly #single: DistributionChild | undefined;
+  readonly #family: Family;
+
+  /** @ignore Created by a subclass. */
+  constructor(
+    definition: Omit<FamilyDefinition, "id">,
+    help: string,
+    labelNames: readonly L[],
+    pool: AggregationPool,
+    context: RegistryContext,
+  ) {
+    const { name } = definition;
+    this.name = name;
+    this.help = help;
+    this.labelNames = labelNames;
+    const { family, series } = observedSeries(
+      pool,
+      definition,
+      labelNames,
+      context,
+      (placement) => new DistributionChild(name, placement, pool),
+      (child) => child.placement,
+    );
+    this.#series = series;
+    this.#single = series.unlabelled;
+    this.#family = observedFamily(pool, family, definition, help);
+  }
+
+  /**
+   * Returns the series for a label set, creating it on first use. Keep the
+   * result: `observe()` on it does no lookup.
+   *
+   * @param labels A value for every label name, and nothing else.
+   * @returns The bound child.
+   * @throws {TypeError} When a label is missing or unknown, or a value is neither string nor number.
+   */
+  labels(labels: Labels<L>): DistributionChild {
+    return this.#series.get(labels);
+  }
+
+  /**
+   * Records an observation in a label-less metric.
+   *
+   * @param value A finite number.
+   * @throws {TypeError} When the metric has labels.
+   * @throws {RangeError} When `value` is NaN or infinite.
+   */
+  observe(value: number): void {
+    (this.#single ?? this.#unlabelled()).observe(value);
+  }
+
+  /**
+   * Starts a timer on a label-less metric.
+   *
+   * @returns The function that observes the seconds elapsed and returns them.
+   * @throws {TypeError} When the metric has labels.
+   */
+  startTimer(): () => number {
+    return (this.#single ?? this.#unlabelled()).startTimer();
+  }
+
+  /**
+   * The figures of a label-less metric.
+   *
+   * @returns Count, sum, min, max, mean and percentiles.
+   * @throws {TypeError} When the metric has labels.
+   */
+  snapshot(): Promise<DistributionSnapshot> {
+    return (this.#single ?? this.#unlabelled()).snapshot();
+  }
+
+  /**
+   * Forgets the series of a label set, so it is no longer exposed.
+   *
+   * @param labels The label set.
+   * @returns Whether the series existed.
+   */
+  remove(labels: Labels<L>): boolean {
+    return this.#series.delete(labels);
+  }
+
+  #unlabelled(): never {
+    throw new TypeError(
+      `Cannot use metric "${this.name}" without labels: it has labels ${
+        this.labelNames.map((label) => `"${label}"`).join(", ")
+      }; call labels() first`,
+    );
+  }
+
+  /** @ignore The registry's view of the metric. */
+  [FAMILY](): Family {
+    return this.#family;
+  }
+}

@@ -1,0 +1,196 @@
+import assert from "node:assert/strict";
+import * as hdr from "hdr-histogram-js";
+import { Aggregator } from "../../src/aggregation/aggregator.ts";
+import type { FamilyDefinition } from "../../src/aggregation/protocol.ts";
+import { DEFAULT_BUCKETS } from "../../src/metrics/buckets.ts";
+import { bimodal, exactQuantile, logNormal } from "../_random.ts";
+
+hdr.initWebAssemblySync();
+
+const HISTOGRAM: FamilyDefinition = {
+  id: 0,
+  kind: "histogram",
+  name: "latency_seconds",
+  buckets: DEFAULT_BUCKETS,
+  quantiles: [],
+  maxAgeMs: 0,
+  ageBuckets: 0,
+  resolution: 1e-6,
+};
+
+const SUMMARY: FamilyDefinition = {
+  id: 1,
+  kind: "summary",
+  name: "confidence",
+  buckets: [],
+  quantiles: [0.5, 0.9],
+  maxAgeMs: 10_000,
+  ageBuckets: 5,
+  resolution: 1e-6,
+};
+
+/** HDR reports the top of a value's bucket: at most 0.1% above it. */
+function assertNear(actual: number, expected: number): void {
+  assert.ok(
+    Math.abs(actual - expected) <= expected * 0.001,
+    `${actual} is not within 0.1% of ${expected}`,
+  );
+}
+
+/** An aggregator with one histogram series (id 0) and one summary series (id 1). */
+function aggregator(useWebAssembly: boolean, now = 0): Aggregator {
+  const a = new Aggregator({ useWebAssembly });
+  a.defineFamily(HISTOGRAM);
+  a.defineFamily(SUMMARY);
+  a.defineSeries({ id: 0, family: 0, pairs: 'route="/a"', created: 1 }, now);
+  a.defineSeries({ id: 1, family: 1, pairs: "", created: 2 }, now);
+  return a;
+}
+
+/** Feeds values to one series as [id, value] pairs, as a batch would. */
+function feed(
+  a: Aggregator,
+  id: number,
+  values: ArrayLike<number>,
+  now = 0,
+): void {
+  const batch = new Float64Array(values.length * 2);
+  for (let i = 0; i < values.length; i++) {
+    batch[2 * i] = id;
+    batch[2 * i + 1] = values[i]!;
+  }
+  a.apply(batch, 0, batch.length, now);
+}
+
+for (const wasm of [false, true]) {
+  const build = wasm ? "WebAssembly" : "JavaScript";
+
+  Deno.test(`Aggregator (${build}): a value equal to a bucket bound lands in that bucket`, () => {
+    const a = aggregator(wasm);
+    try {
+      feed(a, 0, [0.005, 0.0050001, 0.1, 10, 10.5, -1]);
+      const [text] = a.render([0], "prometheus", 0);
+      const bucket = (le: string) =>
+        Number(new RegExp(`le="${le}"\\} (\\S+)`).exec(text!)?.[1]);
+      assert.equal(bucket("0.005"), 2); // -1 and 0.005
+      assert.equal(bucket("0.01"), 3);
+      assert.equal(bucket("0.1"), 4);
+      assert.equal(bucket("10.0"), 5);
+      assert.equal(bucket("\\+Inf"), 6);
+      assert.match(text!, /^latency_seconds_count\{route="\/a"\} 6$/m);
+    } finally {
+      a.close();
+    }
+  });
+
+  Deno.test(`Aggregator (${build}): percentiles are within 0.1% of the exact ones`, async (t) => {
+    const datasets: [string, Float64Array][] = [
+      ["log-normal", logNormal(200_000, -3, 1, 7)],
+      ["bimodal", bimodal(200_000, 0.7, 11)],
+    ];
+    for (const [title, values] of datasets) {
+      await t.step(title, () => {
+        const a = aggregator(wasm);
+        try {
+          feed(a, 0, values);
+          const stats = a.stats(0, 0)!;
+          const sorted = values.slice().sort();
+          assert.equal(stats.count, values.length);
+          assert.equal(stats.min, sorted[0]);
+          assert.equal(stats.max, sorted.at(-1));
+          const quantiles: [keyof typeof stats, number][] = [
+            ["p50", 0.5],
+            ["p90", 0.9],
+            ["p95", 0.95],
+            ["p99", 0.99],
+            ["p999", 0.999],
+          ];
+          for (const [key, q] of quantiles) {
+            const exact = exactQuantile(sorted, q);
+            const error = Math.abs(stats[key] - exact) / exact;
+            assert.ok(
+              error <= 0.001,
+              `${key}: ${stats[key]} vs ${exact} (${error})`,
+            );
+          }
+        } finally {
+          a.close();
+        }
+      });
+    }
+  });
+
+  Deno.test(`Aggregator (${build}): a snapshot restores the same state in a new aggregator`, () => {
+    const a = aggregator(wasm);
+    const b = aggregator(wasm);
+    try {
+      feed(a, 0, logNormal(10_000, -3, 1, 3));
+      feed(a, 1, [0.2, 0.4, 0.6]);
+      const snapshots = a.takeSnapshot();
+      assert.equal(snapshots.length, 2);
+      assert.equal(a.takeSnapshot().length, 0, "nothing changed since");
+      b.restore(snapshots, 0);
+      assert.deepEqual(
+        b.render([0, 1], "openmetrics", 0),
+        a.render([0, 1], "openmetrics", 0),
+      );
+      assert.deepEqual(b.stats(0, 0), a.stats(0, 0));
+      // Both go on alike after the restore.
+      feed(a, 0, [0.3]);
+      feed(b, 0, [0.3]);
+      assert.deepEqual(b.stats(0, 0), a.stats(0, 0));
+    } finally {
+      a.close();
+      b.close();
+    }
+  });
+
+  Deno.test(`Aggregator (${build}): a summary's quantiles forget observations older than maxAge`, () => {
+    const a = aggregator(wasm, 0);
+    try {
+      feed(a, 1, [1, 1, 1], 0);
+      assertNear(a.stats(1, 1000)!.p50, 1);
+      // Slices are 2 s: at 9 s the first slice is still in the window.
+      feed(a, 1, [3], 9_000);
+      assertNear(a.stats(1, 9_000)!.p50, 1);
+      // At 10 s it has aged out; count and sum keep all time.
+      const stats = a.stats(1, 10_000)!;
+      assertNear(stats.p50, 3);
+      assert.equal(stats.count, 4);
+      assert.equal(stats.sum, 6);
+      // After a long silence the window is empty.
+      const [text] = a.render([1], "prometheus", 60_000);
+      assert.match(text!, /^confidence\{quantile="0\.5"\} NaN$/m);
+      assert.match(text!, /^confidence_count 4$/m);
+    } finally {
+      a.close();
+    }
+  });
+}
+
+Deno.test("Aggregator skips pairs of removed series and of unknown ids", () => {
+  const a = aggregator(false);
+  try {
+    a.removeSeries(1);
+    feed(a, 1, [5]);
+    feed(a, 42, [5]);
+    assert.equal(a.stats(1, 0), undefined);
+    feed(a, 0, [5]);
+    assert.equal(a.stats(0, 0)!.count, 1);
+  } finally {
+    a.close();
+  }
+});
+
+Deno.test("Aggregator leaves _sum out of OpenMetrics after a negative observation", () => {
+  const a = aggregator(false);
+  try {
+    feed(a, 0, [-2, 1]);
+    const [om] = a.render([0], "openmetrics", 0);
+    assert.doesNotMatch(om!, /_sum/);
+    const [text] = a.render([0], "prometheus", 0);
+    assert.match(text!, /^latency_seconds_sum\{route="\/a"\} -1$/m);
+  } finally {
+    a.close();
+  }
+});

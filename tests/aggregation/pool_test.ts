@@ -1,0 +1,193 @@
+// Failure and recovery of aggregation workers: real workers, really killed.
+import assert from "node:assert/strict";
+import {
+  type AggregationOptions,
+  AggregationPool,
+  workerConnection,
+} from "../../src/aggregation/pool.ts";
+import type { Connection } from "../../src/aggregation/shard.ts";
+import type { RegistryContext } from "../../src/metrics/_family.ts";
+import { DEFAULT_BUCKETS } from "../../src/metrics/buckets.ts";
+import { Histogram } from "../../src/metrics/histogram.ts";
+import { recordingLogger } from "../_tools.ts";
+
+const FAST_FAILURE: AggregationOptions = {
+  workers: 2,
+  heartbeatIntervalMs: 25,
+  heartbeatTimeoutMs: 250,
+  snapshotIntervalMs: 20,
+  // A small ring, so slots are recycled many times, and room to spill while
+  // a dead worker goes unnoticed (about 300 ms at 2 million observations a
+  // second here).
+  batchSize: 256,
+  batchSlots: 8,
+  spillBatches: 4096,
+};
+
+/** A pool whose worker connections the test can reach, and a histogram on it. */
+function setup(options: AggregationOptions = FAST_FAILURE) {
+  const logger = recordingLogger();
+  const connections: Connection[] = [];
+  const pool = new AggregationPool(options, logger, (onFailure) => {
+    const connection = workerConnection(onFailure);
+    connections.push(connection);
+    return connection;
+  });
+  const context: RegistryContext = {
+    defaultLabelNames: [],
+    defaultLabelValues: [],
+    cardinalityLimit: 100,
+    logger,
+    now: Date.now,
+    overflow: () => {},
+    collectFailed: () => {},
+  };
+  const histogram = new Histogram(
+    "work_seconds",
+    "x",
+    ["k"],
+    DEFAULT_BUCKETS,
+    1e-6,
+    pool,
+    context,
+  );
+  return { pool, connections, histogram, logger };
+}
+
+/** Some failure was logged with a reason matching `reason`. */
+function assertLogged(
+  logger: ReturnType<typeof recordingLogger>,
+  reason: RegExp,
+): void {
+  const reasons = logger.records.map((r) => String(r.fields?.reason));
+  assert.ok(reasons.some((r) => reason.test(r)), reasons.join("\n"));
+}
+
+const delay = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
+
+/**
+ * Observes `rounds` x 4 x 1000 values over four series, calling `during`
+ * halfway, and returns what was observed per series.
+ */
+async function produce(
+  histogram: Histogram<"k">,
+  rounds: number,
+  during: () => void | Promise<void>,
+): Promise<Map<string, { count: number; sum: number }>> {
+  const expected = new Map<string, { count: number; sum: number }>();
+  for (let round = 0; round < rounds; round++) {
+    if (round === Math.floor(rounds / 2)) await during();
+    for (const k of ["a", "b", "c", "d"]) {
+      const child = histogram.labels({ k });
+      const totals = expected.get(k) ?? { count: 0, sum: 0 };
+      for (let i = 0; i < 1000; i++) {
+        const value = (i % 8) * 0.125;
+        child.observe(value);
+        totals.count++;
+        totals.sum += value;
+      }
+      expected.set(k, totals);
+    }
+    await delay(2);
+  }
+  return expected;
+}
+
+async function assertNothingLost(
+  pool: AggregationPool,
+  histogram: Histogram<"k">,
+  expected: Map<string, { count: number; sum: number }>,
+): Promise<void> {
+  const snapshots = await Promise.all(
+    [...expected.keys()].map((k) => histogram.labels({ k }).snapshot()),
+  );
+  assert.equal(pool.dropped, 0, "observations were dropped");
+  for (const [k, { count, sum }] of expected) {
+    const snapshot = snapshots.shift()!;
+    assert.equal(snapshot.count, count, `series ${k}`);
+    assert.equal(snapshot.sum, sum, `series ${k}`);
+  }
+}
+
+Deno.test("A worker that throws is restarted from its snapshot and loses nothing", async () => {
+  const { pool, connections, histogram, logger } = setup();
+  try {
+    const expected = await produce(histogram, 40, async () => {
+      // A batch the slot does not hold: the worker throws on it.
+      connections[0]!.port.postMessage({
+        type: "batch",
+        seq: -7,
+        slot: 0,
+        length: 2,
+      });
+      await delay(50);
+    });
+    await assertNothingLost(pool, histogram, expected);
+    assert.ok(pool.restarts >= 1);
+    assert.ok(connections.length >= 3, "a new worker was started");
+    assertLogged(
+      logger,
+      /worker error: Uncaught RangeError: Cannot apply batch -7/,
+    );
+  } finally {
+    pool.close();
+  }
+});
+
+Deno.test("A worker terminated from outside is found by the heartbeat and replaced", async () => {
+  const { pool, connections, histogram, logger } = setup();
+  try {
+    const expected = await produce(histogram, 60, async () => {
+      // The pool is not told: only the heartbeat can notice.
+      connections[1]!.terminate();
+      await delay(10);
+    });
+    await assertNothingLost(pool, histogram, expected);
+    assert.ok(pool.restarts >= 1);
+    assertLogged(logger, /no answer for \d+ ms/);
+  } finally {
+    pool.close();
+  }
+});
+
+Deno.test("Past the restart cap a shard aggregates on the main thread, still losing nothing", async () => {
+  const { pool, connections, histogram, logger } = setup({
+    ...FAST_FAILURE,
+    maxRestartsPerMinute: 0,
+  });
+  try {
+    const expected = await produce(histogram, 20, async () => {
+      connections[0]!.port.postMessage({
+        type: "batch",
+        seq: -7,
+        slot: 0,
+        length: 2,
+      });
+      await delay(50);
+    });
+    await assertNothingLost(pool, histogram, expected);
+    assert.ok(pool.restarts >= 1);
+    assert.ok(pool.shards.some((shard) => shard.inThread));
+    assert.match(
+      logger.records.find((r) => r.level === "error")?.message ?? "",
+      /aggregates on the main thread/,
+    );
+  } finally {
+    pool.close();
+  }
+});
+
+Deno.test("AggregationPool rejects invalid options", () => {
+  const logger = recordingLogger();
+  for (
+    const options of [
+      { workers: -1 },
+      { workers: 1.5 },
+      { batchSize: 0 },
+      { batchSlots: 1 },
+      { heartbeatTimeoutMs: NaN },
+    ]
+  ) {
+    assert.throws(() => new AggregationPool(options, logger), RangeError);
+  }
+});

@@ -1,0 +1,382 @@
+import assert from "node:assert/strict";
+import {
+  DEFAULT_BUCKETS,
+  DuplicateMetricError,
+  exponentialBuckets,
+  linearBuckets,
+  Registry,
+} from "../../src/metrics/mod.ts";
+import {
+  ignoreWithout,
+  parseOpenMetrics,
+  promtoolCheck,
+  PYTHON,
+  recordingLogger,
+} from "../_tools.ts";
+
+const noPromtool = await ignoreWithout(
+  "promtool",
+  "apt-get install prometheus",
+);
+const noPython = await ignoreWithout(
+  PYTHON,
+  "apt-get install python3-prometheus-client",
+);
+
+function registry(workers = 2): Registry {
+  return new Registry({ logger: recordingLogger(), aggregation: { workers } });
+}
+
+/** The value of one sample line, by a regular expression on its name and labels. */
+function sample(text: string, selector: string): number {
+  const escaped = selector.replace(/[.*+?^${}()|[\]\\]/g, "\\$&");
+  const match = new RegExp(`^${escaped} (\\S+)$`, "m").exec(text);
+  assert.ok(match, `no sample ${selector} in:\n${text}`);
+  return Number(match[1]);
+}
+
+Deno.test("DEFAULT_BUCKETS, linearBuckets() and exponentialBuckets() give ascending bounds", () => {
+  assert.deepEqual(DEFAULT_BUCKETS, [
+    0.005,
+    0.01,
+    0.025,
+    0.05,
+    0.1,
+    0.25,
+    0.5,
+    1,
+    2.5,
+    5,
+    10,
+  ]);
+  assert.deepEqual(linearBuckets(0.1, 0.1, 5), [0.1, 0.2, 0.3, 0.4, 0.5]);
+  assert.deepEqual(linearBuckets(-1, 1, 3), [-1, 0, 1]);
+  assert.deepEqual(exponentialBuckets(1, 10, 4), [1, 10, 100, 1000]);
+  assert.throws(() => linearBuckets(0, 0, 3), RangeError);
+  assert.throws(() => linearBuckets(NaN, 1, 3), RangeError);
+  assert.throws(() => exponentialBuckets(0, 2, 3), RangeError);
+  assert.throws(() => exponentialBuckets(1, 1, 3), RangeError);
+  assert.throws(() => exponentialBuckets(1, 2, 0), {
+    name: "RangeError",
+    message: /count must be a positive integer, got 0/,
+  });
+});
+
+Deno.test("Registry.histogram() validates buckets and resolution before starting workers", async (t) => {
+  const r = new Registry({ logger: recordingLogger() });
+  const cases: [string, object, RegExp][] = [
+    ["empty", { buckets: [] }, /buckets must not be empty/],
+    [
+      "unsorted",
+      { buckets: [1, 0.5] },
+      /strictly increasing, but 0.5 follows 1/,
+    ],
+    ["repeated", { buckets: [1, 1] }, /strictly increasing/],
+    ["NaN", { buckets: [NaN] }, /bound NaN at index 0 is not a finite number/],
+    ["infinite inside", { buckets: [1, Infinity, 2] }, /not a finite number/],
+    [
+      "resolution",
+      { resolution: 0 },
+      /resolution must be a finite positive number/,
+    ],
+  ];
+  for (const [title, options, message] of cases) {
+    await t.step(title, () => {
+      assert.throws(
+        () => r.histogram({ name: "h", help: "x", ...options }),
+        { name: "RangeError", message },
+      );
+    });
+  }
+  await t.step("a trailing +Inf is accepted", () => {
+    const h = r.histogram({ name: "h", help: "x", buckets: [1, 2, Infinity] });
+    assert.deepEqual(h.buckets, [1, 2]);
+  });
+  await t.step("le is reserved", () => {
+    assert.throws(
+      () => r.histogram({ name: "h2", help: "x", labelNames: ["le"] }),
+      TypeError,
+    );
+  });
+  await t.step("sample names clash with other metrics", () => {
+    r.gauge({ name: "g_bucket", help: "x" });
+    assert.throws(
+      () => r.histogram({ name: "g", help: "x" }),
+      DuplicateMetricError,
+    );
+    assert.throws(
+      () => r.gauge({ name: "h_count", help: "x" }),
+      DuplicateMetricError,
+    );
+  });
+  await r.close();
+});
+
+Deno.test("Registry.summary() validates quantiles and window", () => {
+  const r = new Registry({ logger: recordingLogger() });
+  assert.throws(
+    () => r.summary({ name: "s", help: "x", quantiles: [] }),
+    /non-empty/,
+  );
+  assert.throws(
+    () => r.summary({ name: "s", help: "x", quantiles: [1.5] }),
+    /quantile 1.5 is not a number from 0 to 1/,
+  );
+  assert.throws(
+    () => r.summary({ name: "s", help: "x", quantiles: [0.5, 0.5] }),
+    /must not repeat/,
+  );
+  assert.throws(
+    () => r.summary({ name: "s", help: "x", maxAgeSeconds: 0 }),
+    /maxAgeSeconds/,
+  );
+  assert.throws(
+    () => r.summary({ name: "s", help: "x", ageBuckets: 1.5 }),
+    /ageBuckets/,
+  );
+  assert.throws(
+    () => r.summary({ name: "s", help: "x", labelNames: ["quantile"] }),
+    TypeError,
+  );
+});
+
+Deno.test("observe() rejects values that are not finite", async () => {
+  const r = registry(1);
+  try {
+    const h = r.histogram({ name: "h", help: "x" });
+    for (const value of [NaN, Infinity, -Infinity]) {
+      assert.throws(() => h.observe(value), {
+        name: "RangeError",
+        message: new RegExp(
+          `^Cannot observe ${value} in "h": observations must be finite numbers$`,
+        ),
+      });
+    }
+    assert.equal((await h.snapshot()).count, 0);
+  } finally {
+    await r.close();
+  }
+});
+
+Deno.test("Exact counts after 1,000,000 observations from 100 concurrent async producers", async () => {
+  const r = registry(2);
+  try {
+    const h = r.histogram({
+      name: "work_seconds",
+      help: "x",
+      labelNames: ["producer"],
+    });
+    const producers = 100;
+    const each = 10_000;
+    const expected = new Map<string, number[]>();
+    await Promise.all(Array.from({ length: producers }, async (_, p) => {
+      // Ten producers share each series, so series see interleaved writers.
+      const child = h.labels({ producer: String(p % 10) });
+      for (let i = 0; i < each; i++) {
+        child.observe((i % 40) * 0.25); // exact in binary: the sum is exact
+        if (i % 500 === 0) {
+          await new Promise((resolve) => setTimeout(resolve, 0));
+        }
+      }
+    }));
+    for (let s = 0; s < 10; s++) {
+      expected.set(String(s), [
+        (producers / 10) * each,
+        (producers / 10) * (each / 40) * (39 * 40 / 2) * 0.25,
+      ]);
+    }
+    let total = 0;
+    for (const [producer, [count, sum]] of expected) {
+      const snapshot = await h.labels({ producer }).snapshot();
+      assert.equal(snapshot.count, count);
+      assert.equal(snapshot.sum, sum);
+      assert.equal(snapshot.min, 0);
+      assert.equal(snapshot.max, 9.75);
+      total += snapshot.count;
+    }
+    assert.equal(total, 1_000_000);
+    const text = await r.metrics();
+    assert.equal(sample(text, 'work_seconds_count{producer="3"}'), 100_000);
+    // 0, 0.25, ... 9.75 each 1/40 of the time: 21 of 40 values are <= 5.
+    assert.equal(
+      sample(text, 'work_seconds_bucket{producer="3",le="5.0"}'),
+      100_000 * 21 / 40,
+    );
+    assert.equal(
+      sample(text, 'work_seconds_bucket{producer="3",le="+Inf"}'),
+      100_000,
+    );
+    assert.equal(sample(text, "vigil_observations_dropped_total"), 0);
+  } finally {
+    await r.close();
+  }
+});
+
+Deno.test("Past the batch bound, observations are dropped and counted, never lost silently", async () => {
+  const r = new Registry({
+    logger: recordingLogger(),
+    aggregation: { workers: 1, batchSize: 16, batchSlots: 2, spillBatches: 0 },
+  });
+  try {
+    const h = r.histogram({ name: "h", help: "x" });
+    // A tight loop with no yield: the ring of 2 x 16 fills at once.
+    const total = 100_000;
+    for (let i = 0; i < total; i++) h.observe(1);
+    const { count } = await h.snapshot();
+    const dropped = sample(
+      await r.metrics(),
+      "vigil_observations_dropped_total",
+    );
+    assert.ok(dropped > 0);
+    assert.equal(count + dropped, total);
+    // Once the worker catches up, nothing more is dropped.
+    for (let i = 0; i < 16; i++) h.observe(1);
+    assert.equal((await h.snapshot()).count, count + 16);
+  } finally {
+    await r.close();
+  }
+});
+
+Deno.test("metrics() and snapshot() include every observation made just before", async () => {
+  const r = registry(2);
+  try {
+    const h = r.histogram({ name: "h", help: "x", labelNames: ["k"] });
+    const children = ["a", "b", "c"].map((k) => h.labels({ k }));
+    for (let round = 1; round <= 20; round++) {
+      for (const child of children) child.observe(round);
+      const text = await r.metrics();
+      for (const k of ["a", "b", "c"]) {
+        assert.equal(sample(text, `h_count{k="${k}"}`), round);
+      }
+      assert.equal((await children[1]!.snapshot()).count, round);
+    }
+  } finally {
+    await r.close();
+  }
+});
+
+Deno.test("A label-less histogram, summary and in-thread aggregation (workers: 0)", async () => {
+  const r = registry(0);
+  try {
+    const h = r.histogram({
+      name: "plain_seconds",
+      help: "x",
+      buckets: [1, 2],
+    });
+    h.observe(1);
+    h.observe(1.5);
+    const end = h.startTimer();
+    assert.ok(end() >= 0);
+    const s = r.summary({
+      name: "score",
+      help: "x",
+      quantiles: [0, 0.5, 1],
+      resolution: 1e-3,
+    });
+    for (const v of [1, 2, 3, 4, 5]) s.observe(v);
+    const text = await r.metrics();
+    assert.equal(sample(text, 'plain_seconds_bucket{le="1.0"}'), 2);
+    assert.equal(sample(text, "plain_seconds_count"), 3);
+    assert.equal(sample(text, 'score{quantile="0.0"}'), 1);
+    assert.equal(sample(text, 'score{quantile="1.0"}'), 5);
+    assert.equal(sample(text, "score_sum"), 15);
+    const stats = await s.snapshot();
+    assert.equal(stats.count, 5);
+    assert.equal(stats.mean, 3);
+    assert.throws(
+      () => r.histogram({ name: "l", help: "x", labelNames: ["a"] }).observe(1),
+      /without labels/,
+    );
+  } finally {
+    await r.close();
+  }
+});
+
+Deno.test("remove() drops a histogram series from the output and from the workers", async () => {
+  const r = registry(1);
+  try {
+    const h = r.histogram({ name: "h", help: "x", labelNames: ["k"] });
+    const a = h.labels({ k: "a" });
+    a.observe(1);
+    h.labels({ k: "b" }).observe(1);
+    assert.equal(h.remove({ k: "a" }), true);
+    a.observe(2); // a stale child: its observations are ignored
+    const text = await r.metrics();
+    assert.doesNotMatch(text, /k="a"/);
+    assert.equal(sample(text, 'h_count{k="b"}'), 1);
+    await assert.rejects(a.snapshot(), /it was removed/);
+    // The same label set again is a new series.
+    h.labels({ k: "a" }).observe(5);
+    assert.equal(sample(await r.metrics(), 'h_count{k="a"}'), 1);
+  } finally {
+    await r.close();
+  }
+});
+
+Deno.test("close() stops workers and timers, and later scrapes fail clearly", async () => {
+  const r = registry(2);
+  const h = r.histogram({ name: "h", help: "x" });
+  h.observe(1);
+  await r.close();
+  await r.close();
+  await assert.rejects(r.metrics(), /registry is closed/);
+  h.observe(2); // ignored, no throw
+  await assert.rejects(h.snapshot(), /closed/);
+});
+
+Deno.test({
+  name:
+    "promtool and the Python OpenMetrics parser accept histograms and summaries",
+  ignore: noPromtool || noPython,
+  fn: async () => {
+    const r = new Registry({
+      logger: recordingLogger(),
+      defaultLabels: { service: "api" },
+      aggregation: { workers: 2 },
+    });
+    try {
+      const h = r.histogram({
+        name: "http_request_duration_seconds",
+        help: "Latency",
+        labelNames: ["route"],
+      });
+      const s = r.summary({
+        name: "ml_prediction_confidence",
+        help: "Confidence",
+        labelNames: ["model"],
+        resolution: 1e-4,
+      });
+      for (let i = 0; i < 1000; i++) {
+        h.labels({ route: `/r${i % 3}` }).observe(i / 500);
+        s.labels({ model: "m" }).observe((i % 100) / 100);
+      }
+      r.histogram({ name: "empty_seconds", help: "Never observed" }).labels;
+      const check = await promtoolCheck(await r.metrics());
+      assert.equal(check.code, 0, check.stdout + check.stderr);
+      const families = await parseOpenMetrics(
+        await r.metrics({ format: "openmetrics" }),
+      );
+      const latency = families.find((f) =>
+        f.name === "http_request_duration_seconds"
+      );
+      assert.equal(latency?.type, "histogram");
+      const r0 = latency!.samples.filter((x) => x.labels.route === "/r0");
+      const count = r0.find((x) => x.name.endsWith("_count"))!.value;
+      const inf = r0.find((x) => x.labels.le === "+Inf")!.value;
+      assert.equal(count, 334);
+      assert.equal(inf, count);
+      const confidence = families.find((f) =>
+        f.name === "ml_prediction_confidence"
+      );
+      assert.equal(confidence?.type, "summary");
+      assert.deepEqual(
+        confidence!.samples.filter((x) => "quantile" in x.labels).map((x) =>
+          x.labels.quantile
+        ),
+        ["0.5", "0.9", "0.99"],
+      );
+    } finally {
+      await r.close();
+    }
+  },
+});
