@@ -7,7 +7,8 @@
  * the scraper asks for it) beside the `/health/live` probe.
  *
  * Subpaths load only what they need: `@vigil/observe/metrics`,
- * `@vigil/observe/server`, `@vigil/observe/logging`, `@vigil/observe/cli`.
+ * `@vigil/observe/server`, `@vigil/observe/config`, `@vigil/observe/health`,
+ * `@vigil/observe/logging`, `@vigil/observe/cli`.
  *
  * @example Quick start: a registry, a counter and /metrics
  * ```ts
@@ -34,4 +35,6 @@
 export * from "./src/metrics/mod.ts";
 export * from "./src/http/mod.ts";
 export * from "./src/logging/mod.ts";
+export * from "./src/config/mod.ts";
+export * from "./src/health/mod.ts";
 export { VERSION } from "./src/version.ts";

@@ -2,65 +2,75 @@
  * The `vigil` command: runs the Vigil server.
  *
  * ```sh
- * deno task start                      # 127.0.0.1:9464, embedded defaults
- * deno task start --hostname 0.0.0.0   # in a container
+ * deno task start                                  # embedded defaults, 127.0.0.1:9464
+ * deno task start --config deploy/vigil.yaml       # a config file
+ * deno task start --hostname 0.0.0.0               # in a container
  * ```
  *
  * @module
  */
 import { parseArgs } from "node:util";
-import { Registry } from "./metrics/registry.ts";
-import { registerProcessMetrics } from "./metrics/process.ts";
-import { DEFAULT_PORT, serve } from "./http/server.ts";
-import { createLogger } from "./logging/logger.ts";
+import {
+  applyEnv,
+  ConfigError,
+  defaultConfig,
+  ENV_VARIABLES,
+  loadConfig,
+} from "./config/load.ts";
+import type { VigilConfig } from "./config/types.ts";
+import { startVigil } from "./app.ts";
 import { VERSION } from "./version.ts";
 
-const USAGE = `Vigil ${VERSION}: metrics and health server
+const USAGE = `Vigil ${VERSION}: metrics, health and drift server
 
 Usage: vigil [options]
 
 Options:
-  --port <n>          TCP port (env VIGIL_PORT, default ${DEFAULT_PORT}; 0 picks a free one)
-  --hostname <host>   interface (env VIGIL_HOSTNAME, default 127.0.0.1;
-                      0.0.0.0 in a container)
+  --config <file>     YAML configuration (default: the embedded defaults)
+  --port <n>          TCP port (default 9464; 0 picks a free one)
+  --hostname <host>   interface (default 127.0.0.1; 0.0.0.0 in a container)
   -h, --help          show this help
 
-Endpoints: GET /metrics, GET /health/live
+Environment: ${ENV_VARIABLES.join(", ")}
+(flags beat the environment, which beats the file)
+
+Endpoints: /metrics, /health, /health/detailed, /health/live, /health/ready,
+/system/info
 `;
 
-/** What the command line and the environment asked for. */
-export interface CliSettings {
-  /** The TCP port. */
-  port: number;
-  /** The interface to listen on. */
-  hostname: string;
+/** What the command line asked for. */
+export interface CliArguments {
+  /** The configuration file, if any. */
+  readonly config: string | undefined;
+  /** `--port`, if given. */
+  readonly port: number | undefined;
+  /** `--hostname`, if given. */
+  readonly hostname: string | undefined;
+  /** Whether `--help` was given. */
+  readonly help: boolean;
 }
 
 /**
- * Reads the settings from arguments and environment: a flag beats its
- * `VIGIL_*` variable, which beats the default.
+ * Parses the command line.
  *
- * @param args The command-line arguments.
- * @param env Reads an environment variable.
- * @returns The settings, or `"help"` when help was asked for.
- * @throws {TypeError} On an unknown flag or a malformed value.
+ * @param args The arguments, without the program.
+ * @returns What they ask for.
+ * @throws {TypeError} On an unknown flag, a stray argument or a malformed value.
  *
  * @example Parse a port
  * ```ts
  * import { parseCli } from "@vigil/observe/cli";
  * import assert from "node:assert/strict";
  *
- * assert.deepEqual(parseCli(["--port", "9000"], () => undefined), { port: 9000, hostname: "127.0.0.1" });
- * assert.deepEqual(parseCli([], (name) => name === "VIGIL_PORT" ? "9100" : undefined), { port: 9100, hostname: "127.0.0.1" });
+ * assert.equal(parseCli(["--port", "9000"]).port, 9000);
+ * assert.equal(parseCli(["--config", "vigil.yaml"]).config, "vigil.yaml");
  * ```
  */
-export function parseCli(
-  args: readonly string[],
-  env: (name: string) => string | undefined,
-): CliSettings | "help" {
+export function parseCli(args: readonly string[]): CliArguments {
   const { values } = parseArgs({
     args: [...args],
     options: {
+      config: { type: "string" },
       port: { type: "string" },
       hostname: { type: "string" },
       help: { type: "boolean", short: "h" },
@@ -68,67 +78,110 @@ export function parseCli(
     strict: true,
     allowPositionals: false,
   });
-  if (values.help) return "help";
-  const rawPort = values.port ?? env("VIGIL_PORT") ?? String(DEFAULT_PORT);
-  const port = Number(rawPort);
-  if (!/^\d+$/.test(rawPort) || port > 65535) {
-    throw new TypeError(
-      `Invalid port ${
-        JSON.stringify(rawPort)
-      }: expected an integer from 0 to 65535`,
-    );
+  let port: number | undefined;
+  if (values.port !== undefined) {
+    port = Number(values.port);
+    if (!/^\d+$/.test(values.port) || port > 65535) {
+      throw new TypeError(
+        `Invalid port ${
+          JSON.stringify(values.port)
+        }: expected an integer from 0 to 65535`,
+      );
+    }
   }
-  const hostname = values.hostname ?? env("VIGIL_HOSTNAME") ?? "127.0.0.1";
-  if (hostname === "") {
+  if (values.hostname === "") {
     throw new TypeError("Invalid hostname: it must not be empty");
   }
-  return { port, hostname };
+  return {
+    config: values.config,
+    port,
+    hostname: values.hostname,
+    help: values.help ?? false,
+  };
 }
 
 /**
- * Runs the server until SIGINT or SIGTERM, then shuts down gracefully.
+ * The configuration the command runs with: the file (or the embedded
+ * defaults), then `VIGIL_*` variables, then flags.
+ *
+ * @param cli The parsed command line.
+ * @param env Reads an environment variable.
+ * @returns The configuration.
+ * @throws {ConfigError} When the file or a variable is invalid.
+ */
+export async function resolveConfig(
+  cli: CliArguments,
+  env: (name: string) => string | undefined,
+): Promise<VigilConfig> {
+  const base = cli.config === undefined
+    ? defaultConfig()
+    : await loadConfig(cli.config);
+  const config = applyEnv(base, env);
+  return {
+    ...config,
+    server: {
+      ...config.server,
+      ...(cli.port === undefined ? {} : { port: cli.port }),
+      ...(cli.hostname === undefined ? {} : { hostname: cli.hostname }),
+    },
+  };
+}
+
+/**
+ * Runs the server until SIGINT or SIGTERM, then shuts down gracefully
+ * within `server.shutdownTimeoutMs`.
  *
  * @param args The command-line arguments.
- * @returns The exit code.
+ * @returns The exit code: 0 after a graceful shutdown, 2 for bad arguments
+ * or configuration, 1 when the shutdown overran its time.
  */
 export async function main(args: readonly string[]): Promise<number> {
-  let settings: CliSettings | "help";
+  let config: VigilConfig;
   try {
-    settings = parseCli(args, (name) => Deno.env.get(name));
+    const cli = parseCli(args);
+    if (cli.help) {
+      console.log(USAGE);
+      return 0;
+    }
+    config = await resolveConfig(cli, (name) => Deno.env.get(name));
   } catch (error) {
+    if (error instanceof ConfigError) {
+      console.error(`vigil: invalid configuration: ${error.message}`);
+      return 2;
+    }
     if (!(error instanceof TypeError)) throw error;
     console.error(`vigil: ${error.message}\n\n${USAGE}`);
     return 2;
   }
-  if (settings === "help") {
-    console.log(USAGE);
-    return 0;
-  }
   // Listen for signals before announcing the address: a supervisor may
   // signal as soon as it reads the line.
-  const stop = new Promise<void>((resolve) => {
+  const signalled = new Promise<void>((resolve) => {
     for (const signal of ["SIGINT", "SIGTERM"] as const) {
       Deno.addSignalListener(signal, () => resolve());
     }
   });
-  const logger = createLogger({ fields: { service: "vigil" } });
-  const registry = new Registry({ logger });
-  registerProcessMetrics(registry);
-  const server = serve({
-    registry,
-    logger,
-    port: settings.port,
-    hostname: settings.hostname,
+  const app = startVigil(config, {
     onListen: ({ hostname, port }) => {
       const host = hostname.includes(":") ? `[${hostname}]` : hostname;
       console.log(
-        `Vigil ${VERSION} listening on http://${host}:${port} (GET /metrics, /health/live)`,
+        `Vigil ${VERSION} listening on http://${host}:${port} (metrics at /metrics, probes at /health/live and /health/ready)`,
       );
     },
   });
-  await Promise.race([stop, server.finished]);
-  await server.shutdown();
-  await registry.close();
+  await Promise.race([signalled, app.server.finished]);
+  const limit = config.server.shutdownTimeoutMs;
+  let timer: ReturnType<typeof setTimeout> | undefined;
+  const overrun = new Promise<"overrun">((resolve) => {
+    timer = setTimeout(() => resolve("overrun"), limit);
+  });
+  const outcome = await Promise.race([app.shutdown(), overrun]);
+  clearTimeout(timer);
+  if (outcome === "overrun") {
+    app.logger.error("Shutdown took too long: exiting anyway", {
+      shutdownTimeoutMs: limit,
+    });
+    return 1;
+  }
   return 0;
 }
 

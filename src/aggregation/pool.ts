@@ -6,6 +6,22 @@ import { serveAggregator } from "./endpoint.ts";
 import type { FamilyDefinition, SeriesStats } from "./protocol.ts";
 import { type Connection, Shard, type ShardOptions } from "./shard.ts";
 
+/** How one aggregation worker is doing, for health checks. */
+export interface WorkerStatus {
+  /** The shard's index. */
+  readonly index: number;
+  /** Whether the shard aggregates on the main thread. */
+  readonly inThread: boolean;
+  /** Whether an aggregator is connected (false while a restart waits). */
+  readonly connected: boolean;
+  /** Whether it answered within the heartbeat timeout. */
+  readonly responsive: boolean;
+  /** Milliseconds since it last answered. */
+  readonly silentForMs: number;
+  /** Batches waiting for its next snapshot. */
+  readonly retainedBatches: number;
+}
+
 /** Tuning of the aggregation workers; every field has a default. */
 export interface AggregationOptions {
   /**
@@ -213,6 +229,22 @@ export class AggregationPool {
     let total = 0;
     for (const shard of this.shards) total += shard.dropped;
     return total;
+  }
+
+  /** How each worker is doing. */
+  status(): WorkerStatus[] {
+    return this.shards.map((shard) => {
+      const silentForMs = shard.inThread ? 0 : shard.silentFor;
+      return {
+        index: shard.index,
+        inThread: shard.inThread,
+        connected: shard.connected,
+        responsive: shard.connected &&
+          silentForMs <= this.#options.heartbeatTimeoutMs,
+        silentForMs,
+        retainedBatches: shard.retainedBatches,
+      };
+    });
   }
 
   /** Declares a family on every shard and returns its id. */

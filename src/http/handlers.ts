@@ -58,26 +58,6 @@ export function metricsHandler(
 }
 
 /**
- * Answers the liveness probe: the process's event loop is running. It never
- * checks dependencies, so a slow database cannot get a healthy pod killed.
- *
- * @returns The handler.
- *
- * @example Probe liveness
- * ```ts
- * import { liveHandler } from "@vigil/observe/server";
- * import assert from "node:assert/strict";
- *
- * const response = await liveHandler()(new Request("http://localhost/health/live"));
- * assert.equal(response.status, 200);
- * assert.equal((await response.json()).status, "healthy");
- * ```
- */
-export function liveHandler(): Handler {
-  return () => json({ status: "healthy" }, 200);
-}
-
-/**
  * A JSON response that is never cached.
  *
  * @param body The value to serialize.

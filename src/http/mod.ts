@@ -1,6 +1,7 @@
 /**
  * The Vigil HTTP server and its handlers: `/metrics` in the negotiated
- * format and the Kubernetes liveness probe.
+ * format, the health and Kubernetes probe endpoints, and `instrument()`, the
+ * middleware that measures any `Deno.serve` handler.
  *
  * @example Serve a registry
  * ```ts
@@ -19,6 +20,7 @@ export {
   createHandler,
   DEFAULT_PORT,
   type HandlerOptions,
+  ROUTES,
   serve,
   type ServeOptions,
   type VigilServer,
@@ -26,7 +28,23 @@ export {
 export {
   type Handler,
   json,
-  liveHandler,
   metricsHandler,
   type MetricsHandlerOptions,
 } from "./handlers.ts";
+export {
+  type HttpMetrics,
+  httpMetrics,
+  instrument,
+  type InstrumentedHandler,
+  type InstrumentOptions,
+  type RequestContext,
+  UNMATCHED_ROUTE,
+} from "./instrument.ts";
+export {
+  authorize,
+  readBody,
+  type ReadBodyOptions,
+  RequestBodyError,
+} from "./limits.ts";
+export type { ServiceInfo } from "./health_routes.ts";
+export { type StartOptions, startVigil, type VigilApp } from "../app.ts";

@@ -1,14 +1,74 @@
-import { type Handler, json, liveHandler, metricsHandler } from "./handlers.ts";
+import { type Handler, json, metricsHandler } from "./handlers.ts";
+import { healthRoutes, type ServiceInfo } from "./health_routes.ts";
+import { type HttpMetrics, instrument } from "./instrument.ts";
+import { authorize } from "./limits.ts";
+import type { AuthConfig } from "../config/types.ts";
+import { Health } from "../health/health.ts";
+import { SystemMonitor } from "../health/system.ts";
 import type { Registry } from "../metrics/registry.ts";
 import type { Logger } from "../logging/logger.ts";
+import { VERSION } from "../version.ts";
 
 /** The default port: the one OpenTelemetry's Prometheus exporter registered. */
 export const DEFAULT_PORT = 9464;
+
+/** The routes of the Vigil server. */
+export const ROUTES: readonly string[] = [
+  "/metrics",
+  "/health",
+  "/health/detailed",
+  "/health/live",
+  "/health/ready",
+  "/system/info",
+];
+
+/** Routes that need credentials when `auth` is set; probes never do. */
+const PROTECTED: ReadonlySet<string> = new Set([
+  "/metrics",
+  "/health/detailed",
+  "/system/info",
+]);
 
 /** Options of {@linkcode createHandler}. */
 export interface HandlerOptions {
   /** The registry `/metrics` renders. */
   registry: Registry;
+  /**
+   * The health checks the health routes report.
+   * @default {a Health without checks: always healthy and ready}
+   */
+  health?: Health;
+  /**
+   * Who the service is.
+   * @default {{ name: "vigil", version: VERSION, environment: "development" }}
+   */
+  service?: ServiceInfo;
+  /**
+   * Extra paths serving existing routes: `{"/monitoring/metrics": "/metrics"}`.
+   * @default {{}}
+   */
+  aliases?: Readonly<Record<string, string>>;
+  /**
+   * Credentials for `/metrics`, `/health/detailed` and `/system/info`.
+   * @default {{ type: "none" }}
+   */
+  auth?: AuthConfig;
+  /**
+   * Requests declaring a larger body get 413 before any of it is read.
+   * @default {1048576}
+   */
+  maxBodyBytes?: number;
+  /**
+   * HTTP metrics from `httpMetrics()`: the server records its own requests
+   * there, and `/health/detailed` reports their latency percentiles.
+   * @default {the server's requests are not measured}
+   */
+  http?: HttpMetrics;
+  /**
+   * The configuration shown by `/system/info`, secrets already masked.
+   * @default {none shown}
+   */
+  config?: () => unknown;
   /**
    * Where request failures are logged.
    * @default {nothing is logged}
@@ -46,11 +106,15 @@ export interface VigilServer {
 }
 
 /**
- * The routes of the Vigil server as one handler: `GET /metrics` and
- * `GET /health/live` (`HEAD` too); other methods get 405, other paths 404.
+ * The routes of the Vigil server as one handler: `/metrics`, `/health`,
+ * `/health/detailed`, `/health/live`, `/health/ready` and `/system/info`,
+ * plus the configured aliases. `GET` and `HEAD` only (405 otherwise),
+ * 404 elsewhere, 413 for a body declared larger than `maxBodyBytes`, 401
+ * on a protected route without the configured credentials.
  *
- * @param options The registry and logger.
+ * @param options The registry, health checks and server settings.
  * @returns The handler.
+ * @throws {TypeError} When an alias does not start with "/" or names no route.
  *
  * @example Route a request without a server
  * ```ts
@@ -59,18 +123,50 @@ export interface VigilServer {
  * import assert from "node:assert/strict";
  *
  * const handler = createHandler({ registry: new Registry() });
- * const response = await handler(new Request("http://localhost/nope"));
- * assert.equal(response.status, 404);
+ * const response = await handler(new Request("http://localhost/health/ready"));
+ * assert.equal(response.status, 200);
  * await response.body?.cancel();
  * ```
  */
 export function createHandler(options: HandlerOptions): Handler {
   const logger = options.logger;
-  const routes = new Map<string, Handler>([
-    ["/metrics", metricsHandler(options.registry, logger ? { logger } : {})],
-    ["/health/live", liveHandler()],
-  ]);
-  return (request) => {
+  const auth = options.auth ?? { type: "none" };
+  const maxBodyBytes = options.maxBodyBytes ?? 1024 * 1024;
+  const routes = new Map<string, Handler>(Object.entries({
+    "/metrics": metricsHandler(
+      options.registry,
+      logger === undefined ? {} : { logger },
+    ),
+    ...healthRoutes({
+      registry: options.registry,
+      health: options.health ?? new Health(),
+      service: options.service ??
+        { name: "vigil", version: VERSION, environment: "development" },
+      // The filesystem the service runs from, which --allow-read=. covers.
+      system: new SystemMonitor({ diskPath: "." }),
+      http: options.http,
+      config: options.config,
+    }),
+  }));
+  for (const [alias, target] of Object.entries(options.aliases ?? {})) {
+    const route = routes.get(target);
+    if (!alias.startsWith("/") || route === undefined) {
+      throw new TypeError(
+        `Cannot alias "${alias}" to "${target}": an alias starts with "/" and names one of ${
+          ROUTES.join(", ")
+        }`,
+      );
+    }
+    routes.set(alias, route);
+  }
+  const canonical = new Map<string, string>(
+    Object.entries(options.aliases ?? {}),
+  );
+  const handler: Handler = (request) => {
+    const declared = Number(request.headers.get("content-length") ?? 0);
+    if (declared > maxBodyBytes) {
+      return json({ error: "Request body too large" }, 413);
+    }
     const path = new URL(request.url).pathname;
     const route = routes.get(path);
     if (route === undefined) return json({ error: "Not found" }, 404);
@@ -79,8 +175,21 @@ export function createHandler(options: HandlerOptions): Handler {
         allow: "GET, HEAD",
       });
     }
+    if (PROTECTED.has(canonical.get(path) ?? path)) {
+      const refused = authorize(request, auth);
+      if (refused !== undefined) return refused;
+    }
     return route(request);
   };
+  if (options.http === undefined) return handler;
+  return instrument(handler, {
+    metrics: options.http,
+    routes: (request) => {
+      const path = new URL(request.url).pathname;
+      return routes.has(path) ? canonical.get(path) ?? path : undefined;
+    },
+    ...(logger === undefined ? {} : { logger }),
+  });
 }
 
 /**
@@ -89,7 +198,7 @@ export function createHandler(options: HandlerOptions): Handler {
  * @param options The registry, address and listen callback.
  * @returns The running server; call `shutdown()` to stop it.
  *
- * @example Serve on a free port and scrape it
+ * @example Serve on a free port and probe it
  * ```ts
  * import { Registry } from "@vigil/observe/metrics";
  * import { serve } from "@vigil/observe/server";

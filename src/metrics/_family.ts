@@ -13,7 +13,6 @@ export interface Family {
   readonly sampleNames: readonly string[];
   /** The whole family block: HELP, TYPE and samples. */
   render(format: ExpositionFormat): string | Promise<string>;
-  close(): Promise<void>;
 }
 
 /** The key of the method through which a registry reads a metric's family. */
@@ -58,6 +57,5 @@ export function mainThreadFamily<M>(
       }
       return render(format);
     },
-    close: () => Promise.resolve(),
   };
 }

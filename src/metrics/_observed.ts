@@ -84,6 +84,5 @@ export function observedFamily(
     render: async (format) =>
       renderHeader(name, kind, help, format) +
       await pool.render(family, format),
-    close: () => Promise.resolve(),
   };
 }

@@ -9,6 +9,8 @@ export interface Series<C> {
   readonly child: C;
   /** `a="b",c="d"` with default labels first, or "" when there are none. */
   readonly pairs: string;
+  /** The metric's label values, in label order (default labels excluded). */
+  readonly values: readonly string[];
 }
 
 type Node<C> = Map<string, Node<C> | Series<C>>;
@@ -117,6 +119,11 @@ export class SeriesSet<C> {
     this.#overflow = undefined;
   }
 
+  /** The label names, in declaration order. */
+  get labelNames(): readonly string[] {
+    return this.#labelNames;
+  }
+
   /** Series in creation order. */
   [Symbol.iterator](): IterableIterator<Series<C>> {
     return this.#series.values();
@@ -143,7 +150,11 @@ export class SeriesSet<C> {
       [...context.defaultLabelNames, ...this.#labelNames],
       [...context.defaultLabelValues, ...values],
     );
-    const series: Series<C> = { child: this.#create(values, pairs), pairs };
+    const series: Series<C> = {
+      child: this.#create(values, pairs),
+      pairs,
+      values,
+    };
     this.#series.add(series);
     if (index && values.length > 0) {
       let node = this.#root;

@@ -201,6 +201,26 @@ export class Distribution<L extends string = never> {
   }
 
   /**
+   * The figures of every series, with its labels, each including every
+   * observation made before the call.
+   *
+   * @returns One entry per series, in creation order.
+   */
+  snapshots(): Promise<
+    { labels: Readonly<Record<L, string>>; snapshot: DistributionSnapshot }[]
+  > {
+    const names = this.#series.labelNames;
+    return Promise.all(
+      Array.from(this.#series, async ({ child, values }) => ({
+        labels: Object.fromEntries(
+          names.map((name, i) => [name, values[i]!]),
+        ) as Record<L, string>,
+        snapshot: await child.snapshot(),
+      })),
+    );
+  }
+
+  /**
    * Forgets the series of a label set, so it is no longer exposed.
    *
    * @param labels The label set.

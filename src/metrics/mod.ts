@@ -42,7 +42,7 @@ export {
   exponentialBuckets,
   linearBuckets,
 } from "./buckets.ts";
-export type { AggregationOptions } from "../aggregation/pool.ts";
+export type { AggregationOptions, WorkerStatus } from "../aggregation/pool.ts";
 export { DuplicateMetricError } from "./errors.ts";
 export {
   CONTENT_TYPES,
@@ -59,3 +59,8 @@ export {
   type ProcessMetricsOptions,
   registerProcessMetrics,
 } from "./process.ts";
+export {
+  registerRuntimeMetrics,
+  type RuntimeMetricsOptions,
+  type RuntimeMonitor,
+} from "./runtime.ts";

@@ -18,6 +18,7 @@ import type { AggregateKind } from "../aggregation/protocol.ts";
 import {
   type AggregationOptions,
   AggregationPool,
+  type WorkerStatus,
 } from "../aggregation/pool.ts";
 import { createLogger, type Logger } from "../logging/logger.ts";
 
@@ -403,6 +404,16 @@ export class Registry {
     return format === "openmetrics" ? text + "# EOF\n" : text;
   }
 
+  /**
+   * How the aggregation workers are doing: empty until the first histogram
+   * or summary starts them. Cheap: it reads what the heartbeat last saw.
+   *
+   * @returns One entry per worker.
+   */
+  workers(): WorkerStatus[] {
+    return this.#pool?.status() ?? [];
+  }
+
   /** Whether {@linkcode Registry.close} has been called. */
   get closed(): boolean {
     return this.#closed;
@@ -413,13 +424,12 @@ export class Registry {
    * registry renders nothing and registers nothing; bound counters and
    * gauges still count, and observations are ignored.
    */
-  async close(): Promise<void> {
-    if (this.#closed) return;
-    this.#closed = true;
-    this.#pool?.close();
-    await Promise.all(
-      Array.from(this.#families.values(), (family) => family.close()),
-    );
+  close(): Promise<void> {
+    if (!this.#closed) {
+      this.#closed = true;
+      this.#pool?.close();
+    }
+    return Promise.resolve();
   }
 
   /** The aggregation pool, started with the first histogram or summary. */

@@ -74,7 +74,11 @@ Deno.test("GET /health/live answers 200 with a JSON status", async () => {
       response.headers.get("content-type") ?? "",
       /^application\/json/,
     );
-    assert.deepEqual(await response.json(), { status: "healthy" });
+    assert.deepEqual(await response.json(), {
+      status: "pass",
+      workers: 0,
+      unresponsiveWorkers: [],
+    });
   });
 });
 

@@ -1,0 +1,132 @@
+import type { LogLevel } from "../logging/logger.ts";
+
+/** Who may read `/metrics`, `/health/detailed` and `/system/info`. */
+export type AuthConfig =
+  | { readonly type: "none" }
+  | { readonly type: "bearer"; readonly token: string }
+  | {
+    readonly type: "basic";
+    readonly username: string;
+    readonly password: string;
+  };
+
+/** What every health check entry of the config has. */
+export interface CheckConfigBase {
+  /** Unique among the checks; the component name in health reports. */
+  readonly name: string;
+  /** A failing critical check makes the service unhealthy and not ready. */
+  readonly critical: boolean;
+  /** A run slower than this counts as failed. */
+  readonly timeoutMs: number;
+  /** Time between the start of two runs. */
+  readonly intervalMs: number;
+  /** The IETF health-check draft's `componentType`, e.g. "datastore". */
+  readonly componentType: string;
+}
+
+/** One built-in health check, chosen by `type`. */
+export type CheckConfig =
+  | CheckConfigBase & {
+    readonly type: "http";
+    readonly url: string;
+    /** Statuses that pass; default any 2xx. */
+    readonly expectStatus: readonly number[];
+  }
+  | CheckConfigBase & {
+    readonly type: "tcp";
+    readonly host: string;
+    readonly port: number;
+  }
+  | CheckConfigBase & {
+    readonly type: "disk";
+    readonly path: string;
+    /** Free share below which the check warns. */
+    readonly warnFreeRatio: number;
+    /** Free share below which the check fails. */
+    readonly failFreeRatio: number;
+  }
+  | CheckConfigBase & {
+    readonly type: "memory";
+    /** Resident memory above which the check warns. */
+    readonly warnBytes: number;
+    /** Resident memory above which the check fails. */
+    readonly failBytes: number;
+  }
+  | CheckConfigBase & {
+    readonly type: "eventLoop";
+    /** p99 event-loop lag above which the check warns. */
+    readonly warnMs: number;
+    /** p99 event-loop lag above which the check fails. */
+    readonly failMs: number;
+  }
+  | CheckConfigBase & { readonly type: "workers" };
+
+/** One drift detector (Drift Detection Method) of the config. */
+export interface DriftDetectorConfig {
+  /** Unique; usually the model name. */
+  readonly name: string;
+  /** Warning level, in standard deviations (DDM: 2). */
+  readonly warningLevel: number;
+  /** Drift level, in standard deviations (DDM: 3). */
+  readonly driftLevel: number;
+  /** Observations before the detector may signal (DDM: 30). */
+  readonly minSamples: number;
+}
+
+/** The whole configuration, every field filled in (defaults included). */
+export interface VigilConfig {
+  /** Who the service is, as health bodies and logs name it. */
+  readonly service: {
+    readonly name: string;
+    readonly version: string;
+    readonly environment: string;
+  };
+  /** The HTTP server. */
+  readonly server: {
+    readonly port: number;
+    readonly hostname: string;
+    /** Extra paths, each serving an existing route: `{"/monitoring/metrics": "/metrics"}`. */
+    readonly aliases: Readonly<Record<string, string>>;
+    /** Request bodies larger than this get 413. */
+    readonly maxBodyBytes: number;
+    /** Headers and body must arrive within this. */
+    readonly requestTimeoutMs: number;
+    /** After SIGTERM, how long readiness reports 503 before the server stops. */
+    readonly drainDelayMs: number;
+    /** After SIGTERM, the process exits after at most this long. */
+    readonly shutdownTimeoutMs: number;
+    readonly auth: AuthConfig;
+  };
+  /** The metrics registry. */
+  readonly metrics: {
+    readonly defaultLabels: Readonly<Record<string, string>>;
+    readonly buckets: readonly number[];
+    readonly cardinalityLimit: number;
+    readonly processMetrics: boolean;
+    /** How often the event-loop lag is sampled; 0 turns it off. */
+    readonly eventLoopIntervalMs: number;
+    /** Aggregation workers; omitted means `max(1, cores - 1)`. */
+    readonly workers?: number;
+  };
+  /** Health checks run in the background. */
+  readonly health: { readonly checks: readonly CheckConfig[] };
+  /** Drift detectors. */
+  readonly drift: { readonly detectors: readonly DriftDetectorConfig[] };
+  /** Structured logs. */
+  readonly logging: { readonly level: LogLevel };
+  /** OpenTelemetry tracing. */
+  readonly tracing: {
+    readonly enabled: boolean;
+    /** OTLP/HTTP endpoint, e.g. http://127.0.0.1:4318. */
+    readonly endpoint: string;
+    /** Share of traces kept, 0 to 1. */
+    readonly sampleRatio: number;
+  };
+  /** Error tracking with Sentry. */
+  readonly errors: {
+    /** Sentry DSN; empty turns error tracking off. A secret. */
+    readonly sentryDsn: string;
+    /** Share of errors sent, 0 to 1. */
+    readonly sampleRate: number;
+  };
+}

@@ -1,0 +1,223 @@
+import type { Counter } from "../metrics/counter.ts";
+import type { Gauge } from "../metrics/gauge.ts";
+import type { Histogram } from "../metrics/histogram.ts";
+import type { Registry } from "../metrics/registry.ts";
+import type { Logger } from "../logging/logger.ts";
+import { json } from "./handlers.ts";
+
+/** The route label of requests no route matched. */
+export const UNMATCHED_ROUTE = "unmatched";
+
+/** Methods kept as label values; any other becomes `OTHER`. */
+const METHODS: ReadonlySet<string> = new Set([
+  "GET",
+  "HEAD",
+  "POST",
+  "PUT",
+  "PATCH",
+  "DELETE",
+  "OPTIONS",
+  "CONNECT",
+  "TRACE",
+]);
+
+/** An incoming `X-Request-ID` is honoured only when it matches this. */
+const REQUEST_ID = /^[A-Za-z0-9._:-]{1,128}$/;
+
+/** The HTTP metrics `instrument()` records; see {@linkcode httpMetrics}. */
+export interface HttpMetrics {
+  /** `http_requests_total{method,route,status}`. */
+  readonly requests: Counter<"method" | "route" | "status">;
+  /** `http_request_duration_seconds{method,route}`. */
+  readonly duration: Histogram<"method" | "route">;
+  /** `http_requests_in_progress`. */
+  readonly inProgress: Gauge;
+  /** `http_request_errors_total{method,route,error}`: handler errors by type. */
+  readonly errors: Counter<"method" | "route" | "error">;
+}
+
+/**
+ * Registers the HTTP metrics once, to share between several instrumented
+ * handlers of one registry.
+ *
+ * @param registry Where the metrics live.
+ * @param buckets Latency buckets in seconds.
+ * @returns The metrics.
+ * @throws {DuplicateMetricError} When the registry has them already.
+ */
+export function httpMetrics(
+  registry: Registry,
+  buckets?: readonly number[],
+): HttpMetrics {
+  return {
+    requests: registry.counter({
+      name: "http_requests_total",
+      help: "HTTP requests answered, by method, route template and status",
+      labelNames: ["method", "route", "status"],
+    }),
+    duration: registry.histogram({
+      name: "http_request_duration_seconds",
+      help: "Time until the handler returned its response, in seconds",
+      labelNames: ["method", "route"],
+      ...(buckets === undefined ? {} : { buckets }),
+    }),
+    inProgress: registry.gauge({
+      name: "http_requests_in_progress",
+      help: "HTTP requests being handled",
+    }),
+    errors: registry.counter({
+      name: "http_request_errors_total",
+      help: "Errors thrown by handlers, by type; each was answered with 500",
+      labelNames: ["method", "route", "error"],
+    }),
+  };
+}
+
+/** What an instrumented handler receives besides the request. */
+export interface RequestContext {
+  /** The request's id: the valid incoming `X-Request-ID`, or a new UUID. */
+  readonly requestId: string;
+  /** The route template the request matched, or `"unmatched"`. */
+  readonly route: string;
+  /** What `Deno.serve` passed, when it did. */
+  readonly info: Deno.ServeHandlerInfo | undefined;
+}
+
+/** A handler that also receives a {@linkcode RequestContext}. */
+export type InstrumentedHandler = (
+  request: Request,
+  context: RequestContext,
+) => Response | Promise<Response>;
+
+/** Options of {@linkcode instrument}. */
+export interface InstrumentOptions {
+  /** The registry to record into, or metrics from {@linkcode httpMetrics}. */
+  metrics: Registry | HttpMetrics;
+  /**
+   * How a request's `route` label is found: `URLPattern`s or pathname
+   * patterns tried in order (the first match's pathname pattern is the
+   * label), or a function returning the label. The raw path is never used,
+   * so cardinality stays bounded; unmatched requests share `"unmatched"`.
+   * @default {[] (every request is "unmatched")}
+   */
+  routes?:
+    | readonly (string | URLPattern)[]
+    | ((request: Request) => string | undefined);
+  /**
+   * Where handler errors are logged, with the request id.
+   * @default {nothing is logged}
+   */
+  logger?: Logger;
+}
+
+function routeFinder(
+  routes: InstrumentOptions["routes"],
+): (request: Request) => string {
+  if (typeof routes === "function") {
+    return (request) => routes(request) ?? UNMATCHED_ROUTE;
+  }
+  const patterns = (routes ?? []).map((route) => {
+    const pattern = typeof route === "string"
+      ? new URLPattern({ pathname: route })
+      : route;
+    return { pattern, label: pattern.pathname };
+  });
+  return (request) => {
+    for (const { pattern, label } of patterns) {
+      if (pattern.test(request.url)) return label;
+    }
+    return UNMATCHED_ROUTE;
+  };
+}
+
+/**
+ * Wraps a `Deno.serve` handler so that every request is measured:
+ * `http_requests_total{method,route,status}`,
+ * `http_request_duration_seconds{method,route}`, `http_requests_in_progress`
+ * and `http_request_errors_total{method,route,error}`. The response carries
+ * the request id in `X-Request-ID`. A handler that throws gets a 500 whose
+ * body holds the request id and no detail of the error.
+ *
+ * @param handler The application's handler; it may take the context.
+ * @param options The registry (or metrics), routes and logger.
+ * @returns The handler to give `Deno.serve`.
+ *
+ * @example Instrument an application
+ * ```ts
+ * import { Registry } from "@vigil/observe/metrics";
+ * import { instrument } from "@vigil/observe/server";
+ * import assert from "node:assert/strict";
+ *
+ * const registry = new Registry();
+ * const handler = instrument(
+ *   (_request, { requestId }) => new Response(`hello ${requestId}`),
+ *   { metrics: registry, routes: ["/users/:id"] },
+ * );
+ * const response = await handler(new Request("http://localhost/users/42"));
+ * assert.ok(response.headers.get("x-request-id"));
+ * await response.body?.cancel();
+ * assert.match(
+ *   await registry.metrics(),
+ *   /^http_requests_total\{method="GET",route="\/users\/:id",status="200"\} 1$/m,
+ * );
+ * await registry.close();
+ * ```
+ */
+export function instrument(
+  handler: InstrumentedHandler,
+  options: InstrumentOptions,
+): (request: Request, info?: Deno.ServeHandlerInfo) => Promise<Response> {
+  const metrics = "requests" in options.metrics
+    ? options.metrics
+    : httpMetrics(options.metrics);
+  const findRoute = routeFinder(options.routes);
+  const logger = options.logger;
+  return async (request, info) => {
+    const start = performance.now();
+    const method = METHODS.has(request.method) ? request.method : "OTHER";
+    const incoming = request.headers.get("x-request-id");
+    const requestId = incoming !== null && REQUEST_ID.test(incoming)
+      ? incoming
+      : crypto.randomUUID();
+    const route = findRoute(request);
+    metrics.inProgress.inc();
+    let response: Response;
+    try {
+      response = await handler(request, { requestId, route, info });
+    } catch (error) {
+      const type = error instanceof Error ? error.name : typeof error;
+      metrics.errors.labels({ method, route, error: type }).inc();
+      logger?.error("Request handler failed", {
+        requestId,
+        method,
+        route,
+        error,
+      });
+      response = json({ error: "Internal Server Error", requestId }, 500);
+    } finally {
+      metrics.inProgress.dec();
+    }
+    metrics.duration.labels({ method, route }).observe(
+      (performance.now() - start) / 1000,
+    );
+    metrics.requests.labels({ method, route, status: response.status }).inc();
+    return withRequestId(response, requestId);
+  };
+}
+
+function withRequestId(response: Response, requestId: string): Response {
+  try {
+    response.headers.set("x-request-id", requestId);
+    return response;
+  } catch (error) {
+    // Some responses (Response.redirect, fetched ones) have immutable headers.
+    if (!(error instanceof TypeError)) throw error;
+    const headers = new Headers(response.headers);
+    headers.set("x-request-id", requestId);
+    return new Response(response.body, {
+      status: response.status,
+      statusText: response.statusText,
+      headers,
+    });
+  }
+}

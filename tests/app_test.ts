@@ -1,0 +1,337 @@
+// The whole server as startVigil() builds it from a configuration, on
+// 127.0.0.1, with real dependencies the tests start and stop.
+import assert from "node:assert/strict";
+import { parseConfig } from "../src/config/load.ts";
+import { startVigil, type VigilApp } from "../src/app.ts";
+import { recordingLogger } from "./_tools.ts";
+
+/**
+ * Starts Vigil from YAML merged onto the defaults, on a free port with no
+ * drain delay. The YAML follows an open `server:` section, so lines indented
+ * by two spaces add server settings.
+ */
+function start(yaml: string): { app: VigilApp; base: string } {
+  const config = parseConfig(
+    `server:\n  port: 0\n  drainDelayMs: 0\n${yaml}`,
+    "test.yaml",
+  );
+  const app = startVigil(config, { logger: recordingLogger() });
+  return { app, base: `http://127.0.0.1:${app.server.addr.port}` };
+}
+
+async function get(
+  url: string,
+  init: RequestInit = {},
+): Promise<
+  { status: number; body: Record<string, unknown>; headers: Headers }
+> {
+  const response = await fetch(url, init);
+  const text = await response.text();
+  return {
+    status: response.status,
+    headers: response.headers,
+    body: text.startsWith("{") ? JSON.parse(text) : { text },
+  };
+}
+
+/** Polls until `probe` is true; the test's own timeout bounds it. */
+async function until(probe: () => Promise<boolean>): Promise<void> {
+  while (!(await probe())) {
+    await new Promise((resolve) => setTimeout(resolve, 20));
+  }
+}
+
+Deno.test("Every endpoint answers, with the documented bodies", async () => {
+  const { app, base } = start(`
+service:
+  name: checkout
+  version: 2.1.0
+  environment: production
+errors:
+  sentryDsn: https://public@sentry.example/1
+`);
+  try {
+    await until(async () => (await get(`${base}/health/ready`)).status === 200);
+    const health = await get(`${base}/health`);
+    assert.equal(health.status, 200);
+    assert.deepEqual(Object.keys(health.body).sort(), [
+      "status",
+      "timestamp",
+      "uptime",
+      "version",
+    ]);
+    assert.equal(health.body.version, "2.1.0");
+    assert.ok(["healthy", "degraded"].includes(health.body.status as string));
+
+    const detailed = await get(`${base}/health/detailed`);
+    const components = detailed.body.components as { name: string }[];
+    assert.deepEqual(components.map((c) => c.name), [
+      "event_loop",
+      "memory",
+      "workers",
+    ]);
+    const system = detailed.body.system as Record<string, unknown>;
+    for (
+      const key of ["cpuPercent", "memoryPercent", "diskPercent", "loadAverage"]
+    ) {
+      assert.ok(key in system, key);
+    }
+    assert.ok(Array.isArray(detailed.body.performance));
+
+    const ietf = await get(`${base}/health/detailed`, {
+      headers: { accept: "application/health+json" },
+    });
+    assert.equal(ietf.headers.get("content-type"), "application/health+json");
+    assert.ok(["pass", "warn"].includes(ietf.body.status as string));
+    assert.ok(
+      "workers:status" in (ietf.body.checks as object) ||
+        Object.keys(ietf.body.checks as object).some((k) =>
+          k.startsWith("workers:")
+        ),
+    );
+
+    const live = await get(`${base}/health/live`);
+    assert.equal(live.status, 200);
+    assert.equal(live.body.status, "pass");
+
+    const info = await get(`${base}/system/info`);
+    const config = info.body.config as { errors: { sentryDsn: string } };
+    assert.equal(config.errors.sentryDsn, "***");
+    assert.equal(
+      (info.body.runtime as { deno: string }).deno,
+      Deno.version.deno,
+    );
+    assert.doesNotMatch(JSON.stringify(info.body), /public@/);
+
+    const metrics = await fetch(`${base}/metrics`);
+    const text = await metrics.text();
+    assert.match(text, /^deno_event_loop_lag_seconds_count \d+$/m);
+    assert.match(
+      text,
+      /^http_requests_total\{method="GET",route="\/health\/ready",status="200"\} \d+$/m,
+    );
+    assert.match(text, /^process_uptime_seconds \S+$/m);
+  } finally {
+    await app.shutdown();
+  }
+});
+
+Deno.test("Health follows a TCP dependency the test starts and stops", async () => {
+  const listener = Deno.listen({ hostname: "127.0.0.1", port: 0 });
+  const port = (listener.addr as Deno.NetAddr).port;
+  const accepting = (async () => {
+    for await (const connection of listener) connection.close();
+  })();
+  const { app, base } = start(`
+health:
+  checks:
+    - name: database
+      type: tcp
+      host: 127.0.0.1
+      port: ${port}
+      intervalMs: 50
+      timeoutMs: 1000
+    - name: cache
+      type: tcp
+      host: 127.0.0.1
+      port: ${port}
+      intervalMs: 50
+      critical: false
+`);
+  try {
+    await until(async () => (await get(`${base}/health/ready`)).status === 200);
+    assert.equal((await get(`${base}/health`)).body.status, "healthy");
+    listener.close();
+    await accepting.catch(() => {});
+    await until(async () => (await get(`${base}/health`)).status === 503);
+    const detailed = await get(`${base}/health/detailed`);
+    assert.equal(detailed.status, 503);
+    assert.equal(detailed.body.status, "unhealthy");
+    const ready = await get(`${base}/health/ready`);
+    assert.equal(ready.status, 503);
+    assert.deepEqual(ready.body.failing, ["database"]);
+    // Liveness does not depend on the database.
+    assert.equal((await get(`${base}/health/live`)).status, 200);
+  } finally {
+    await app.shutdown();
+  }
+});
+
+Deno.test("A non-critical failure degrades but keeps the service ready", async () => {
+  const { app, base } = start(`
+health:
+  checks:
+    - name: search
+      type: tcp
+      host: 127.0.0.1
+      port: 1
+      intervalMs: 50
+      critical: false
+`);
+  try {
+    await until(async () =>
+      (await get(`${base}/health`)).body.status === "degraded"
+    );
+    assert.equal((await get(`${base}/health`)).status, 200);
+    assert.equal((await get(`${base}/health/ready`)).status, 200);
+    const ietf = await get(`${base}/health/detailed`, {
+      headers: { accept: "application/health+json" },
+    });
+    assert.equal(ietf.body.status, "warn");
+    const search = (ietf.body.checks as Record<string, { status: string }[]>)[
+      "search:status"
+    ];
+    assert.equal(search?.[0]?.status, "fail");
+  } finally {
+    await app.shutdown();
+  }
+});
+
+Deno.test("A check that hangs fails at its timeout and never hangs a probe", async () => {
+  // A server that accepts and never answers.
+  const listener = Deno.listen({ hostname: "127.0.0.1", port: 0 });
+  const port = (listener.addr as Deno.NetAddr).port;
+  const held: Deno.Conn[] = [];
+  const accepting = (async () => {
+    for await (const connection of listener) held.push(connection);
+  })();
+  const { app, base } = start(`
+health:
+  checks:
+    - name: slow_api
+      type: http
+      url: http://127.0.0.1:${port}/
+      timeoutMs: 200
+      intervalMs: 100
+`);
+  try {
+    await until(async () =>
+      (await get(`${base}/health/ready`)).status === 503 &&
+      ((await get(`${base}/health/detailed`)).body.components as {
+        status: string;
+      }[])
+        .some((c) => c.status === "fail")
+    );
+    const detailed = await get(`${base}/health/detailed`);
+    const component = (detailed.body.components as { output?: string }[])[0];
+    assert.match(
+      component?.output ?? "",
+      /timed out after 200 ms|still running/,
+    );
+    assert.equal((await get(`${base}/health/live`)).status, 200);
+  } finally {
+    await app.shutdown();
+    listener.close();
+    for (const connection of held) connection.close();
+    await accepting.catch(() => {});
+  }
+});
+
+Deno.test("Shutdown lets in-flight requests finish and fails readiness first", async () => {
+  const { app, base } = start("");
+  let release: () => void = () => {};
+  const gate = new Promise<void>((resolve) => release = resolve);
+  app.registry.gauge({
+    name: "slow_source",
+    help: "A gauge whose source answers slowly",
+    collect: async (gauge) => {
+      await gate;
+      gauge.set(1);
+    },
+  });
+  await until(async () => (await get(`${base}/health/ready`)).status === 200);
+  const inFlight = Array.from({ length: 5 }, () => fetch(`${base}/metrics`));
+  await new Promise((resolve) => setTimeout(resolve, 50));
+  const stopping = app.shutdown();
+  assert.equal(app.health.report().ready, false);
+  release();
+  const responses = await Promise.all(inFlight);
+  for (const response of responses) {
+    assert.equal(response.status, 200);
+    assert.match(await response.text(), /^slow_source 1$/m);
+  }
+  await stopping;
+  await assert.rejects(fetch(`${base}/health/live`));
+});
+
+Deno.test("Auth protects /metrics, /health/detailed and /system/info, not the probes", async (t) => {
+  const { app, base } = start(`
+  auth:
+    type: bearer
+    token: s3cret
+  aliases:
+    /monitoring/metrics: /metrics
+`);
+  try {
+    for (
+      const path of [
+        "/metrics",
+        "/monitoring/metrics",
+        "/health/detailed",
+        "/system/info",
+      ]
+    ) {
+      await t.step(`${path} needs the token`, async () => {
+        const refused = await get(`${base}${path}`);
+        assert.equal(refused.status, 401);
+        assert.equal(
+          refused.headers.get("www-authenticate"),
+          'Bearer realm="vigil"',
+        );
+        const wrong = await get(`${base}${path}`, {
+          headers: { authorization: "Bearer nope" },
+        });
+        assert.equal(wrong.status, 401);
+        const allowed = await get(`${base}${path}`, {
+          headers: { authorization: "Bearer s3cret" },
+        });
+        assert.equal(allowed.status, 200);
+      });
+    }
+    for (const path of ["/health", "/health/live", "/health/ready"]) {
+      await t.step(`${path} is open`, async () => {
+        assert.notEqual((await get(`${base}${path}`)).status, 401);
+      });
+    }
+    await t.step("/system/info masks the token", async () => {
+      const info = await get(`${base}/system/info`, {
+        headers: { authorization: "Bearer s3cret" },
+      });
+      assert.doesNotMatch(JSON.stringify(info.body), /s3cret/);
+    });
+  } finally {
+    await app.shutdown();
+  }
+});
+
+Deno.test("Basic auth, aliases, 413 for large bodies, and no stack traces", async () => {
+  const { app, base } = start(`
+  maxBodyBytes: 64
+  auth:
+    type: basic
+    username: prometheus
+    password: pa55
+  aliases:
+    /health/metrics: /metrics
+`);
+  try {
+    const basic = `Basic ${btoa("prometheus:pa55")}`;
+    const ok = await fetch(`${base}/health/metrics`, {
+      headers: { authorization: basic },
+    });
+    assert.equal(ok.status, 200);
+    assert.match(await ok.text(), /^# TYPE/m);
+    const large = await get(`${base}/metrics`, {
+      method: "POST",
+      body: "x".repeat(100),
+    });
+    assert.equal(large.status, 413);
+    const small = await get(`${base}/metrics`, { method: "POST", body: "x" });
+    assert.equal(small.status, 405);
+    for (const response of [large, small]) {
+      assert.doesNotMatch(JSON.stringify(response.body), /at .*\.ts:\d+/);
+    }
+  } finally {
+    await app.shutdown();
+  }
+});

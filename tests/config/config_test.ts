@@ -1,0 +1,999 @@
+import assert from "node:assert/strict";
+import fc from "fast-check";
+import { stringify } from "yaml";
+import {
+  applyEnv,
+  ConfigError,
+  defaultConfig,
+  ENV_VARIABLES,
+  loadConfig,
+  maskSecrets,
+  parseConfig,
+  type VigilConfig,
+} from "../../src/config/mod.ts";
+
+/** The path of a file under fixtures/config/. */
+function fixture(name: string): string {
+  return decodeURIComponent(
+    new URL(`../../fixtures/config/${name}`, import.meta.url).pathname,
+  );
+}
+
+function readFixture(name: string): string {
+  return Deno.readTextFileSync(fixture(name));
+}
+
+/** Runs `fn` and returns the ConfigError it throws. */
+function configError(fn: () => unknown): ConfigError {
+  try {
+    fn();
+  } catch (error) {
+    if (error instanceof ConfigError) return error;
+    throw error;
+  }
+  assert.fail("expected a ConfigError");
+}
+
+const DEFAULTS: VigilConfig = {
+  service: { name: "vigil", version: "0.1.0", environment: "development" },
+  server: {
+    port: 9464,
+    hostname: "127.0.0.1",
+    aliases: {},
+    maxBodyBytes: 1048576,
+    requestTimeoutMs: 10000,
+    drainDelayMs: 5000,
+    shutdownTimeoutMs: 30000,
+    auth: { type: "none" },
+  },
+  metrics: {
+    defaultLabels: {},
+    buckets: [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10],
+    cardinalityLimit: 2000,
+    processMetrics: true,
+    eventLoopIntervalMs: 100,
+  },
+  health: {
+    checks: [
+      {
+        name: "event_loop",
+        type: "eventLoop",
+        warnMs: 100,
+        failMs: 1000,
+        critical: false,
+        timeoutMs: 5000,
+        intervalMs: 10000,
+        componentType: "system",
+      },
+      {
+        name: "memory",
+        type: "memory",
+        warnBytes: 1024 ** 3,
+        failBytes: 2 * 1024 ** 3,
+        critical: false,
+        timeoutMs: 5000,
+        intervalMs: 10000,
+        componentType: "system",
+      },
+      {
+        name: "workers",
+        type: "workers",
+        critical: true,
+        timeoutMs: 5000,
+        intervalMs: 10000,
+        componentType: "component",
+      },
+    ],
+  },
+  drift: { detectors: [] },
+  logging: { level: "info" },
+  tracing: {
+    enabled: false,
+    endpoint: "http://127.0.0.1:4318",
+    sampleRatio: 1,
+  },
+  errors: { sentryDsn: "", sampleRate: 1 },
+};
+
+Deno.test("defaultConfig() holds the documented defaults", () => {
+  assert.deepEqual(defaultConfig(), DEFAULTS);
+  assert.equal("workers" in defaultConfig().metrics, false);
+});
+
+Deno.test("defaultConfig() returns a fresh copy each time", () => {
+  const a = defaultConfig();
+  (a.metrics.buckets as number[]).push(20);
+  assert.deepEqual(defaultConfig().metrics.buckets, DEFAULTS.metrics.buckets);
+});
+
+Deno.test("parseConfig() of the default fixture equals defaultConfig()", () => {
+  assert.deepEqual(
+    parseConfig(readFixture("default.yaml"), "default.yaml"),
+    defaultConfig(),
+  );
+});
+
+Deno.test("loadConfig() reads production.yaml with every section set", async () => {
+  const config = await loadConfig(fixture("production.yaml"));
+  assert.deepEqual(config, {
+    service: {
+      name: "checkout",
+      version: "2.4.1",
+      environment: "production",
+    },
+    server: {
+      ...DEFAULTS.server,
+      hostname: "0.0.0.0",
+      aliases: {
+        "/health/metrics": "/metrics",
+        "/monitoring/metrics": "/metrics",
+      },
+      auth: { type: "bearer", token: "prod-token-7f3a" },
+    },
+    metrics: {
+      ...DEFAULTS.metrics,
+      defaultLabels: { region: "eu-west-1", team: "payments" },
+      cardinalityLimit: 5000,
+      workers: 3,
+    },
+    health: {
+      checks: [
+        {
+          name: "postgres",
+          type: "tcp",
+          host: "db.internal",
+          port: 5432,
+          critical: true,
+          timeoutMs: 2000,
+          intervalMs: 10000,
+          componentType: "datastore",
+        },
+        {
+          name: "payments_api",
+          type: "http",
+          url: "https://monitor:hunter2@payments.internal/healthz",
+          expectStatus: [200, 204],
+          critical: false,
+          timeoutMs: 5000,
+          intervalMs: 10000,
+          componentType: "http",
+        },
+        {
+          name: "disk",
+          type: "disk",
+          path: "/var/lib/vigil",
+          warnFreeRatio: 0.2,
+          failFreeRatio: 0.1,
+          critical: true,
+          timeoutMs: 5000,
+          intervalMs: 10000,
+          componentType: "system",
+        },
+      ],
+    },
+    drift: {
+      detectors: [
+        { name: "fraud_model", warningLevel: 2, driftLevel: 3, minSamples: 30 },
+        {
+          name: "churn_model",
+          warningLevel: 2.5,
+          driftLevel: 3.5,
+          minSamples: 100,
+        },
+      ],
+    },
+    logging: { level: "warn" },
+    tracing: {
+      enabled: true,
+      endpoint: "http://otel-collector:4318",
+      sampleRatio: 0.1,
+    },
+    errors: {
+      sentryDsn: "https://abc123@o0.ingest.sentry.io/42",
+      sampleRate: 0.5,
+    },
+  });
+});
+
+Deno.test("parseConfig() overrides only the keys a file names", async (t) => {
+  await t.step("minimal.yaml changes the port alone", () => {
+    const config = parseConfig(readFixture("minimal.yaml"), "minimal.yaml");
+    assert.deepEqual(config, {
+      ...DEFAULTS,
+      server: { ...DEFAULTS.server, port: 8080 },
+    });
+  });
+  await t.step("an empty or all-comment document gives the defaults", () => {
+    assert.deepEqual(parseConfig("", "empty.yaml"), DEFAULTS);
+    assert.deepEqual(parseConfig("# nothing\n", "empty.yaml"), DEFAULTS);
+  });
+  await t.step(
+    "a section with every key commented out keeps its defaults",
+    () => {
+      assert.deepEqual(
+        parseConfig("tracing:\n  # enabled: true\n", "c.yaml"),
+        DEFAULTS,
+      );
+    },
+  );
+  await t.step("lists and maps replace the default as a whole", () => {
+    const config = parseConfig(
+      [
+        "health:",
+        "  checks: [{ name: db, type: tcp, host: db, port: 5432 }]",
+        "metrics:",
+        "  buckets: [1, 2]",
+        "  defaultLabels: { a: x }",
+      ].join("\n"),
+      "c.yaml",
+    );
+    assert.deepEqual(config.health.checks.map((c) => c.name), ["db"]);
+    assert.deepEqual(config.metrics.buckets, [1, 2]);
+    assert.deepEqual(config.metrics.defaultLabels, { a: "x" });
+    assert.equal(config.metrics.cardinalityLimit, 2000);
+  });
+  await t.step("an empty list turns the default checks off", () => {
+    assert.deepEqual(
+      parseConfig("health:\n  checks: []\n", "c.yaml").health.checks,
+      [],
+    );
+  });
+  await t.step("anchors and aliases are followed", () => {
+    const config = parseConfig(
+      [
+        "server:",
+        "  port: &port 5432",
+        "health:",
+        "  checks:",
+        "    - { name: db, type: tcp, host: db, port: *port }",
+      ].join("\n"),
+      "c.yaml",
+    );
+    assert.equal(config.server.port, 5432);
+    assert.deepEqual(config.health.checks[0], {
+      name: "db",
+      type: "tcp",
+      host: "db",
+      port: 5432,
+      critical: true,
+      timeoutMs: 5000,
+      intervalMs: 10000,
+      componentType: "datastore",
+    });
+  });
+  await t.step("each check type has its own defaults", () => {
+    const config = parseConfig(
+      [
+        "health:",
+        "  checks:",
+        "    - { name: a, type: http, url: 'http://a/' }",
+        "    - { name: b, type: disk, path: / }",
+        "    - { name: c, type: memory }",
+        "    - { name: d, type: eventLoop }",
+      ].join("\n"),
+      "c.yaml",
+    );
+    const base = { critical: true, timeoutMs: 5000, intervalMs: 10000 };
+    assert.deepEqual(config.health.checks, [
+      {
+        name: "a",
+        type: "http",
+        url: "http://a/",
+        expectStatus: [],
+        ...base,
+        componentType: "http",
+      },
+      {
+        name: "b",
+        type: "disk",
+        path: "/",
+        warnFreeRatio: 0.2,
+        failFreeRatio: 0.05,
+        ...base,
+        componentType: "system",
+      },
+      {
+        name: "c",
+        type: "memory",
+        warnBytes: 1024 ** 3,
+        failBytes: 2 * 1024 ** 3,
+        ...base,
+        componentType: "system",
+      },
+      {
+        name: "d",
+        type: "eventLoop",
+        warnMs: 100,
+        failMs: 1000,
+        ...base,
+        componentType: "system",
+      },
+    ]);
+  });
+});
+
+/** [fixture, line, column, path, problem] of each invalid fixture. */
+const INVALID_FIXTURES: readonly [string, number, number, string, string][] = [
+  [
+    "unknown_nested_key.yaml",
+    7,
+    3,
+    "server.prot",
+    "unknown key (expected one of: port, hostname, aliases, maxBodyBytes, requestTimeoutMs, drainDelayMs, shutdownTimeoutMs, auth)",
+  ],
+  [
+    "wrong_type.yaml",
+    3,
+    9,
+    "server.port",
+    'expected an integer from 0 to 65535, got "http"',
+  ],
+  [
+    "syntax.yaml",
+    4,
+    1,
+    "",
+    "invalid YAML: flow map in block collection must be sufficiently indented and end with a }",
+  ],
+  [
+    "not_a_mapping.yaml",
+    1,
+    1,
+    "",
+    "expected a mapping of sections, got a sequence",
+  ],
+  [
+    "unknown_check_type.yaml",
+    4,
+    13,
+    "health.checks[0].type",
+    'expected "http", "tcp", "disk", "memory", "eventLoop" or "workers", got "redis"',
+  ],
+  [
+    "check_unknown_key.yaml",
+    10,
+    7,
+    "health.checks[1].port",
+    "unknown key (expected one of: name, type, url, expectStatus, critical, timeoutMs, intervalMs, componentType)",
+  ],
+  [
+    "missing_tcp_port.yaml",
+    3,
+    7,
+    "health.checks[0].port",
+    "missing required key",
+  ],
+  [
+    "duplicate_check.yaml",
+    4,
+    15,
+    "health.checks[1].name",
+    'duplicate check name "db" (also used by health.checks[0])',
+  ],
+  [
+    "bad_alias.yaml",
+    4,
+    14,
+    'server.aliases["/status"]',
+    'expected "/metrics", "/health", "/health/detailed", "/health/live", "/health/ready", "/system/info", "/drift/status", "/drift/update" or "/drift/reset", got "/healthz"',
+  ],
+  [
+    "unsorted_buckets.yaml",
+    5,
+    7,
+    "metrics.buckets[2]",
+    "buckets must be strictly increasing: 0.25 follows 0.5",
+  ],
+  [
+    "bad_label.yaml",
+    4,
+    5,
+    'metrics.defaultLabels["team-name"]',
+    'expected a label name matching ^[a-zA-Z_][a-zA-Z0-9_]*$, got "team-name"',
+  ],
+  [
+    "bearer_without_token.yaml",
+    3,
+    5,
+    "server.auth.token",
+    "missing required key",
+  ],
+  [
+    "bad_log_level.yaml",
+    2,
+    10,
+    "logging.level",
+    'expected "debug", "info", "warn" or "error", got "verbose"',
+  ],
+  [
+    "bad_url.yaml",
+    5,
+    12,
+    "health.checks[0].url",
+    'expected an http(s) URL, got "ftp://files.internal/"',
+  ],
+];
+
+Deno.test("loadConfig() names the line, column and key of each invalid fixture", async (t) => {
+  for (const [name, line, column, path, problem] of INVALID_FIXTURES) {
+    await t.step(name, async () => {
+      const file = fixture(`invalid/${name}`);
+      const error = await loadConfig(file).then(
+        () => assert.fail("expected a ConfigError"),
+        (error: unknown) => error,
+      );
+      assert.ok(error instanceof ConfigError);
+      assert.equal(error.name, "ConfigError");
+      assert.deepEqual(
+        {
+          source: error.source,
+          line: error.line,
+          column: error.column,
+          path: error.path,
+          problem: error.problem,
+        },
+        { source: file, line, column, path, problem },
+      );
+      const place = `${file}:${line}:${column}: `;
+      assert.equal(
+        error.message,
+        path === "" ? place + problem : `${place}${path}: ${problem}`,
+      );
+    });
+  }
+});
+
+Deno.test("parseConfig() reports each kind of problem at its node", async (t) => {
+  /** [yaml, "line:column path: problem" as in the message] */
+  const cases: [string, string][] = [
+    [
+      "server:\n  port: 70000\n",
+      "2:9: server.port: expected an integer from 0 to 65535, got 70000",
+    ],
+    [
+      "server:\n  port: 80.5\n",
+      "2:9: server.port: expected an integer from 0 to 65535, got 80.5",
+    ],
+    [
+      "server:\n  port:\n",
+      "2:3: server.port: expected an integer from 0 to 65535, got null",
+    ],
+    [
+      "server:\n  requestTimeoutMs: 0\n",
+      "2:21: server.requestTimeoutMs: expected a positive integer, got 0",
+    ],
+    [
+      "server:\n  drainDelayMs: 60000\n",
+      "2:17: server.drainDelayMs: expected at most shutdownTimeoutMs (30000), got 60000",
+    ],
+    [
+      "server:\n  hostname: ''\n",
+      '2:13: server.hostname: expected a non-empty string, got ""',
+    ],
+    ["server: 9464\n", "1:9: server: expected a mapping, got 9464"],
+    [
+      "server:\n  aliases:\n    metrics: /metrics\n",
+      'server.aliases.metrics: expected a path starting with "/", got "metrics"',
+    ],
+    [
+      "server:\n  aliases:\n    /metrics: /health\n",
+      'server.aliases["/metrics"]: alias "/metrics" would hide the route of that name',
+    ],
+    [
+      "server:\n  auth: {type: oauth}\n",
+      'server.auth.type: expected "none", "bearer" or "basic", got "oauth"',
+    ],
+    [
+      "server:\n  auth: {token: x}\n",
+      "2:9: server.auth.type: missing required key",
+    ],
+    [
+      "server:\n  auth: {type: none, token: x}\n",
+      "2:22: server.auth.token: unknown key (expected one of: type)",
+    ],
+    [
+      "server:\n  auth: {type: basic, username: 'a:b', password: x}\n",
+      `2:33: server.auth.username: expected a non-empty string without ":", got "a:b"`,
+    ],
+    [
+      "server:\n  auth: {type: basic, username: a}\n",
+      "2:9: server.auth.password: missing required key",
+    ],
+    [
+      "metrics:\n  buckets: []\n",
+      "2:12: metrics.buckets: expected a non-empty sequence, got an empty sequence",
+    ],
+    [
+      "metrics:\n  buckets: [1, .inf]\n",
+      "2:16: metrics.buckets[1]: expected a finite number, got .inf",
+    ],
+    [
+      "service:\n  version: 1.0\n",
+      "2:12: service.version: expected a non-empty string, got 1.0",
+    ],
+    [
+      "server:\n  port: 1e400\n",
+      "2:9: server.port: expected an integer from 0 to 65535, got 1e400",
+    ],
+    [
+      "server:\n  port: '9464'\n",
+      '2:9: server.port: expected an integer from 0 to 65535, got "9464"',
+    ],
+    [
+      "metrics:\n  buckets: [1, 1]\n",
+      "2:16: metrics.buckets[1]: buckets must be strictly increasing: 1 follows 1",
+    ],
+    [
+      "metrics:\n  cardinalityLimit: 0\n",
+      "2:21: metrics.cardinalityLimit: expected a positive integer, got 0",
+    ],
+    [
+      "metrics:\n  workers: -1\n",
+      "2:12: metrics.workers: expected a non-negative integer, got -1",
+    ],
+    [
+      "metrics:\n  workers: 1.5\n",
+      "2:12: metrics.workers: expected a non-negative integer, got 1.5",
+    ],
+    [
+      "metrics:\n  processMetrics: yes\n",
+      '2:19: metrics.processMetrics: expected true or false, got "yes"',
+    ],
+    [
+      "metrics:\n  defaultLabels: {__name: x}\n",
+      'metrics.defaultLabels.__name: label name "__name" is reserved: names starting with "__" belong to Prometheus',
+    ],
+    [
+      "metrics:\n  defaultLabels: {le: x}\n",
+      'metrics.defaultLabels.le: label name "le" is reserved for histograms and summaries',
+    ],
+    [
+      "metrics:\n  defaultLabels: {a: 1}\n",
+      "2:22: metrics.defaultLabels.a: expected a string, got 1",
+    ],
+    [
+      "tracing:\n  sampleRatio: 1.5\n",
+      "2:16: tracing.sampleRatio: expected a number from 0 to 1, got 1.5",
+    ],
+    [
+      "tracing:\n  endpoint: localhost:4318\n",
+      'tracing.endpoint: expected an http(s) URL, got "localhost:4318"',
+    ],
+    [
+      "errors:\n  sentryDsn: nope\n",
+      `errors.sentryDsn: expected an http(s) URL or "", got "nope"`,
+    ],
+    [
+      "errors:\n  sampleRate: -0.1\n",
+      "2:15: errors.sampleRate: expected a number from 0 to 1, got -0.1",
+    ],
+    [
+      "health:\n  checks:\n    - type: workers\n",
+      "3:7: health.checks[0].name: missing required key",
+    ],
+    [
+      "health:\n  checks:\n    - name: w\n",
+      "3:7: health.checks[0].type: missing required key",
+    ],
+    [
+      "health:\n  checks:\n    - workers\n",
+      '3:7: health.checks[0]: expected a mapping, got "workers"',
+    ],
+    [
+      "health:\n  checks: {name: w}\n",
+      "2:11: health.checks: expected a sequence, got a mapping",
+    ],
+    [
+      "health:\n  checks:\n    - {name: d, type: tcp, host: d, port: 0}\n",
+      "health.checks[0].port: expected an integer from 1 to 65535, got 0",
+    ],
+    [
+      "health:\n  checks:\n    - {name: d, type: disk, path: /, warnFreeRatio: 0.1, failFreeRatio: 0.2}\n",
+      "health.checks[0].failFreeRatio: expected at most warnFreeRatio (0.1), got 0.2",
+    ],
+    [
+      "health:\n  checks:\n    - {name: m, type: memory, warnBytes: 100, failBytes: 10}\n",
+      "health.checks[0].failBytes: expected at least warnBytes (100), got 10",
+    ],
+    [
+      "health:\n  checks:\n    - {name: e, type: eventLoop, warnMs: 2000}\n",
+      "3:7: health.checks[0].failMs: expected at least warnMs (2000), got 1000",
+    ],
+    [
+      "health:\n  checks:\n    - {name: h, type: http, url: 'http://h/', expectStatus: [200, 99]}\n",
+      "health.checks[0].expectStatus[1]: expected an integer from 100 to 599, got 99",
+    ],
+    [
+      "health:\n  checks:\n    - {name: w, type: workers, timeoutMs: 0}\n",
+      "health.checks[0].timeoutMs: expected a positive integer, got 0",
+    ],
+    [
+      "drift:\n  detectors:\n    - name: m\n    - name: m\n",
+      '4:13: drift.detectors[1].name: duplicate detector name "m" (also used by drift.detectors[0])',
+    ],
+    [
+      "drift:\n  detectors:\n    - {name: m, warningLevel: 4}\n",
+      "drift.detectors[0].driftLevel: expected at least warningLevel (4), got 3",
+    ],
+    [
+      "drift:\n  detectors:\n    - {name: m, minSamples: 0}\n",
+      "drift.detectors[0].minSamples: expected a positive integer, got 0",
+    ],
+    [
+      "drift:\n  detectors:\n    - {name: m, window: 10}\n",
+      "3:17: drift.detectors[0].window: unknown key (expected one of: name, warningLevel, driftLevel, minSamples)",
+    ],
+    [
+      "logs:\n  level: info\n",
+      "1:1: logs: unknown key (expected one of: service, server, metrics, health, drift, logging, tracing, errors)",
+    ],
+    [
+      "1: x\n",
+      '1:1: ["1"]: unknown key (expected one of: service, server, metrics, health, drift, logging, tracing, errors)',
+    ],
+    [
+      "server:\n  port: 1\n  port: 2\n",
+      "3:3: invalid YAML: map keys must be unique",
+    ],
+    ["server:\n  port: *nope\n", "2:9: server.port: unknown alias *nope"],
+    [
+      "server:\n  port: !custom 1\n",
+      "2:9: invalid YAML: unresolved tag: !custom",
+    ],
+    [
+      "a: 1\n---\nb: 2\n",
+      "2:1: invalid YAML: source contains multiple documents; please use YAML.parseAllDocuments()",
+    ],
+    ["hello\n", '1:1: expected a mapping of sections, got "hello"'],
+  ];
+  for (const [text, expected] of cases) {
+    await t.step(expected, () => {
+      const error = configError(() => parseConfig(text, "c.yaml"));
+      if (/^\d+:\d+: /.test(expected)) {
+        assert.equal(error.message, `c.yaml:${expected}`);
+      } else {
+        assert.match(error.message, /^c\.yaml:\d+:\d+: /);
+        assert.equal(error.message.replace(/^c\.yaml:\d+:\d+: /, ""), expected);
+      }
+    });
+  }
+});
+
+/** The wrong-typed replacements for a value of the kind of `value`. */
+function wrongValues(value: unknown): unknown[] {
+  if (typeof value === "number") return ["x", true, [1], { a: 1 }];
+  if (typeof value === "string") return [7, false, [1], { a: 1 }];
+  if (typeof value === "boolean") return ["yes", 1, [true], { a: 1 }];
+  if (Array.isArray(value)) return [42, "x", { a: 1 }];
+  return [42, "x", [1]];
+}
+
+/** Every key path of `value` with the value there, parents first. */
+function* keyPaths(
+  value: unknown,
+  path: readonly (string | number)[] = [],
+): Generator<[readonly (string | number)[], unknown]> {
+  if (path.length > 0) yield [path, value];
+  if (Array.isArray(value)) {
+    for (const [i, item] of value.entries()) {
+      yield* keyPaths(item, [...path, i]);
+    }
+  } else if (typeof value === "object" && value !== null) {
+    for (const [key, item] of Object.entries(value)) {
+      yield* keyPaths(item, [...path, key]);
+    }
+  }
+}
+
+function formatPath(path: readonly (string | number)[]): string {
+  return path.reduce<string>(
+    (out, key) =>
+      typeof key === "number"
+        ? `${out}[${key}]`
+        : /^[A-Za-z_$][\w$]*$/.test(key)
+        ? out === "" ? key : `${out}.${key}`
+        : `${out}[${JSON.stringify(key)}]`,
+    "",
+  );
+}
+
+function setAt(
+  root: unknown,
+  path: readonly (string | number)[],
+  value: unknown,
+): unknown {
+  const copy = structuredClone(root) as Record<string | number, unknown>;
+  let here = copy;
+  for (const key of path.slice(0, -1)) {
+    here = here[key] as Record<string | number, unknown>;
+  }
+  here[path.at(-1)!] = value;
+  return copy;
+}
+
+Deno.test("parseConfig() names exactly the key path of any wrong-typed value", async (t) => {
+  const production = await loadConfig(fixture("production.yaml"));
+  for (
+    const [name, config] of [["default", defaultConfig()], [
+      "production",
+      production,
+    ]] as const
+  ) {
+    await t.step(`${name} config`, () => {
+      assert.deepEqual(parseConfig(stringify(config), "c.yaml"), config);
+      let cases = 0;
+      for (const [path, original] of keyPaths(config)) {
+        for (const wrong of wrongValues(original)) {
+          const text = stringify(setAt(config, path, wrong));
+          const error = configError(() => parseConfig(text, "c.yaml"));
+          const where = `${formatPath(path)} = ${JSON.stringify(wrong)}`;
+          assert.equal(error.path, formatPath(path), where);
+          assert.match(error.problem, /^expected .+, got /, where);
+          assert.ok(
+            error.line !== undefined && error.column !== undefined,
+            where,
+          );
+          cases++;
+        }
+      }
+      assert.ok(cases > 100, `only ${cases} cases`);
+    });
+  }
+});
+
+Deno.test("parseConfig() throws nothing but ConfigError, placed inside the text", () => {
+  fc.assert(
+    fc.property(fc.string({ maxLength: 200 }), (text) => {
+      try {
+        parseConfig(text, "fuzz.yaml");
+      } catch (error) {
+        if (!(error instanceof ConfigError)) throw error;
+        if (error.line !== undefined) {
+          assert.ok(
+            error.line >= 1 && error.line <= text.split("\n").length + 1,
+          );
+        }
+      }
+    }),
+    { numRuns: 500 },
+  );
+});
+
+Deno.test("applyEnv() overrides the configuration from VIGIL_* variables", () => {
+  const env: Record<string, string> = {
+    VIGIL_PORT: " 9000 ",
+    VIGIL_HOSTNAME: "0.0.0.0",
+    VIGIL_SERVICE_NAME: "checkout",
+    VIGIL_ENVIRONMENT: "staging",
+    VIGIL_LOG_LEVEL: "debug",
+    VIGIL_AUTH_TOKEN: "s3cret",
+    VIGIL_SENTRY_DSN: "https://k@sentry.internal/1",
+    VIGIL_TRACING_ENDPOINT: "http://collector:4318",
+  };
+  assert.deepEqual([...ENV_VARIABLES].sort(), Object.keys(env).sort());
+  const base = defaultConfig();
+  const config = applyEnv(base, (name) => env[name]);
+  assert.deepEqual(config, {
+    ...DEFAULTS,
+    service: { ...DEFAULTS.service, name: "checkout", environment: "staging" },
+    server: {
+      ...DEFAULTS.server,
+      port: 9000,
+      hostname: "0.0.0.0",
+      auth: { type: "bearer", token: "s3cret" },
+    },
+    logging: { level: "debug" },
+    tracing: {
+      ...DEFAULTS.tracing,
+      endpoint: "http://collector:4318",
+      enabled: true,
+    },
+    errors: { ...DEFAULTS.errors, sentryDsn: "https://k@sentry.internal/1" },
+  });
+  assert.deepEqual(base, DEFAULTS, "the input is not changed");
+});
+
+Deno.test("applyEnv() changes nothing when no variable is set", () => {
+  assert.deepEqual(applyEnv(defaultConfig(), () => undefined), DEFAULTS);
+});
+
+Deno.test("applyEnv() reports an invalid value with the variable as source", async (t) => {
+  const cases: [string, string, string][] = [
+    [
+      "VIGIL_PORT",
+      "http",
+      'VIGIL_PORT: server.port: expected an integer from 0 to 65535, got "http"',
+    ],
+    [
+      "VIGIL_PORT",
+      "70000",
+      "VIGIL_PORT: server.port: expected an integer from 0 to 65535, got 70000",
+    ],
+    [
+      "VIGIL_PORT",
+      "",
+      'VIGIL_PORT: server.port: expected an integer from 0 to 65535, got ""',
+    ],
+    [
+      "VIGIL_HOSTNAME",
+      " ",
+      'VIGIL_HOSTNAME: server.hostname: expected a non-empty string, got " "',
+    ],
+    [
+      "VIGIL_LOG_LEVEL",
+      "loud",
+      'VIGIL_LOG_LEVEL: logging.level: expected "debug", "info", "warn" or "error", got "loud"',
+    ],
+    [
+      "VIGIL_AUTH_TOKEN",
+      "",
+      'VIGIL_AUTH_TOKEN: server.auth.token: expected a non-empty string, got ""',
+    ],
+    [
+      "VIGIL_SENTRY_DSN",
+      "dsn",
+      `VIGIL_SENTRY_DSN: errors.sentryDsn: expected an http(s) URL or "", got "dsn"`,
+    ],
+    [
+      "VIGIL_TRACING_ENDPOINT",
+      "collector:4318",
+      'VIGIL_TRACING_ENDPOINT: tracing.endpoint: expected an http(s) URL, got "collector:4318"',
+    ],
+  ];
+  for (const [name, value, message] of cases) {
+    await t.step(message, () => {
+      const error = configError(() =>
+        applyEnv(defaultConfig(), (n) => n === name ? value : undefined)
+      );
+      assert.equal(error.message, message);
+      assert.equal(error.source, name);
+      assert.equal(error.line, undefined);
+      assert.equal(error.column, undefined);
+    });
+  }
+  await t.step("a service name that looks like a number stays a string", () => {
+    const config = applyEnv(
+      defaultConfig(),
+      (n) => n === "VIGIL_SERVICE_NAME" ? "123" : undefined,
+    );
+    assert.equal(config.service.name, "123");
+  });
+  await t.step("an empty VIGIL_SENTRY_DSN turns error tracking off", () => {
+    const production = parseConfig(readFixture("production.yaml"), "p.yaml");
+    const config = applyEnv(
+      production,
+      (n) => n === "VIGIL_SENTRY_DSN" ? "" : undefined,
+    );
+    assert.equal(config.errors.sentryDsn, "");
+  });
+});
+
+Deno.test("maskSecrets() hides tokens, passwords, DSNs and URL credentials", async (t) => {
+  const production = parseConfig(readFixture("production.yaml"), "p.yaml");
+  await t.step("production.yaml", () => {
+    const shown = maskSecrets(production) as VigilConfig;
+    const checks = production.health.checks;
+    assert.deepEqual(shown, {
+      ...production,
+      server: { ...production.server, auth: { type: "bearer", token: "***" } },
+      health: {
+        checks: [
+          checks[0],
+          { ...checks[1], url: "https://***@payments.internal/healthz" },
+          checks[2],
+        ],
+      },
+      errors: { ...production.errors, sentryDsn: "***" },
+    });
+    const text = JSON.stringify(shown);
+    for (const secret of ["prod-token-7f3a", "hunter2", "abc123"]) {
+      assert.ok(!text.includes(secret), secret);
+    }
+  });
+  await t.step("the copy is deep and the input unchanged", () => {
+    const before = structuredClone(production);
+    const shown = maskSecrets(production) as { metrics: { buckets: number[] } };
+    shown.metrics.buckets.push(99);
+    assert.deepEqual(production, before);
+  });
+  await t.step("basic auth keeps the username and hides the password", () => {
+    const config = parseConfig(
+      "server:\n  auth: {type: basic, username: ops, password: pw}\n",
+      "c.yaml",
+    );
+    assert.deepEqual((maskSecrets(config) as VigilConfig).server.auth, {
+      type: "basic",
+      username: "ops",
+      password: "***",
+    });
+  });
+  await t.step(
+    "empty secrets stay empty and plain URLs stay as they are",
+    () => {
+      const config: VigilConfig = {
+        ...DEFAULTS,
+        server: { ...DEFAULTS.server, auth: { type: "bearer", token: "" } },
+        tracing: {
+          ...DEFAULTS.tracing,
+          endpoint: "http://u:p@collector:4318/v1",
+        },
+      };
+      const shown = maskSecrets(config) as VigilConfig;
+      assert.deepEqual(shown.server.auth, { type: "bearer", token: "" });
+      assert.equal(shown.errors.sentryDsn, "");
+      assert.equal(shown.tracing.endpoint, "http://***@collector:4318/v1");
+      assert.deepEqual(shown.health, DEFAULTS.health);
+    },
+  );
+});
+
+Deno.test("loadConfig() reports a missing file without a stack in the message", async () => {
+  const path = fixture("no-such-file.yaml");
+  const error = await loadConfig(path).then(
+    () => assert.fail("expected a ConfigError"),
+    (error: unknown) => error,
+  );
+  assert.ok(error instanceof ConfigError);
+  assert.equal(
+    error.message,
+    `${path}: cannot read the config file: no such file`,
+  );
+  assert.equal(error.source, path);
+  assert.equal(error.path, "");
+  assert.equal(error.line, undefined);
+  assert.ok(error.cause instanceof Deno.errors.NotFound);
+});
+
+Deno.test("loadConfig() reports a directory as unreadable", async () => {
+  const path = fixture("invalid");
+  await assert.rejects(loadConfig(path), {
+    name: "ConfigError",
+    message: `${path}: cannot read the config file: it is a directory`,
+  });
+});
+
+Deno.test("ConfigError formats source, position and path", () => {
+  const error = new ConfigError("c.yaml", "unknown key", {
+    path: "a.b",
+    line: 3,
+    column: 5,
+  });
+  assert.equal(error.message, "c.yaml:3:5: a.b: unknown key");
+  assert.equal(
+    new ConfigError("VIGIL_PORT", "bad", { path: "server.port" }).message,
+    "VIGIL_PORT: server.port: bad",
+  );
+  assert.equal(new ConfigError("x.yaml", "bad").message, "x.yaml: bad");
+  assert.ok(error instanceof Error);
+});
+
+const canRun = (await Deno.permissions.query({ name: "run" })).state ===
+  "granted";
+
+Deno.test({
+  name:
+    "parseConfig() explains the env access the yaml library needs when it is missing",
+  ignore: !canRun,
+  async fn() {
+    const child = new Deno.Command(Deno.execPath(), {
+      args: ["run", "--no-prompt", "--allow-read", "-"],
+      cwd: fixture("../.."),
+      env: { NO_COLOR: "1" },
+      stdin: "piped",
+      stdout: "piped",
+      stderr: "inherit",
+    }).spawn();
+    const writer = child.stdin.getWriter();
+    await writer.write(new TextEncoder().encode(
+      'import { defaultConfig } from "./src/config/mod.ts";\n' +
+        "try { defaultConfig(); } catch (error) { console.log(`${error.name}: ${error.message}`); }\n",
+    ));
+    await writer.close();
+    const { stdout, success } = await child.output();
+    assert.ok(success);
+    assert.equal(
+      new TextDecoder().decode(stdout).trim(),
+      "ConfigError: default.yaml: cannot parse YAML: the yaml library reads the environment variables LOG_TOKENS and LOG_STREAM (run with --ignore-env=LOG_TOKENS,LOG_STREAM)",
+    );
+  },
+});

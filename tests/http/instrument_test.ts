@@ -1,0 +1,223 @@
+import assert from "node:assert/strict";
+import { Registry } from "../../src/metrics/mod.ts";
+import {
+  httpMetrics,
+  instrument,
+  UNMATCHED_ROUTE,
+} from "../../src/http/mod.ts";
+import { recordingLogger } from "../_tools.ts";
+
+function registry(): Registry {
+  return new Registry({
+    logger: recordingLogger(),
+    aggregation: { workers: 1 },
+  });
+}
+
+function sample(text: string, line: RegExp): number {
+  const match = line.exec(text);
+  assert.ok(match, `${line} not in:\n${text}`);
+  return Number(match[1]);
+}
+
+Deno.test("instrument() labels requests by route template, never the raw path", async () => {
+  const r = registry();
+  try {
+    const handler = instrument(
+      (request) =>
+        new Response(null, {
+          status: new URL(request.url).pathname.endsWith("/7") ? 404 : 200,
+        }),
+      {
+        metrics: r,
+        routes: ["/users/:id", new URLPattern({ pathname: "/orders/*" })],
+      },
+    );
+    for (
+      const path of [
+        "/users/1",
+        "/users/2",
+        "/users/7",
+        "/orders/a/b",
+        "/x",
+        "/y/z",
+      ]
+    ) {
+      const response = await handler(new Request(`http://localhost${path}`));
+      await response.body?.cancel();
+    }
+    await (await handler(
+      new Request("http://localhost/users/3", { method: "BREW" }),
+    )).body?.cancel();
+    const text = await r.metrics();
+    assert.equal(
+      sample(
+        text,
+        /^http_requests_total\{method="GET",route="\/users\/:id",status="200"\} (\d+)$/m,
+      ),
+      2,
+    );
+    assert.equal(
+      sample(
+        text,
+        /^http_requests_total\{method="GET",route="\/users\/:id",status="404"\} (\d+)$/m,
+      ),
+      1,
+    );
+    assert.equal(
+      sample(
+        text,
+        /^http_requests_total\{method="GET",route="\/orders\/\*",status="200"\} (\d+)$/m,
+      ),
+      1,
+    );
+    assert.equal(
+      sample(
+        text,
+        new RegExp(
+          `^http_requests_total\\{method="GET",route="${UNMATCHED_ROUTE}",status="200"\\} (\\d+)$`,
+          "m",
+        ),
+      ),
+      2,
+    );
+    assert.equal(
+      sample(
+        text,
+        /^http_requests_total\{method="OTHER",route="\/users\/:id",status="200"\} (\d+)$/m,
+      ),
+      1,
+    );
+    assert.equal(
+      sample(
+        text,
+        /^http_request_duration_seconds_count\{method="GET",route="\/users\/:id"\} (\d+)$/m,
+      ),
+      3,
+    );
+    assert.doesNotMatch(text, /route="\/users\/1"/);
+    assert.equal(sample(text, /^http_requests_in_progress (\d+)$/m), 0);
+  } finally {
+    await r.close();
+  }
+});
+
+Deno.test("instrument() takes the route from a callback", async () => {
+  const r = registry();
+  try {
+    const handler = instrument(() => new Response("ok"), {
+      metrics: r,
+      routes: (request) => request.headers.get("x-route") ?? undefined,
+    });
+    await (await handler(
+      new Request("http://localhost/a", { headers: { "x-route": "custom" } }),
+    )).text();
+    await (await handler(new Request("http://localhost/b"))).text();
+    const text = await r.metrics();
+    assert.match(text, /route="custom",status="200"\} 1$/m);
+    assert.match(text, /route="unmatched",status="200"\} 1$/m);
+  } finally {
+    await r.close();
+  }
+});
+
+Deno.test("instrument() honours a valid X-Request-ID, replaces an invalid one, and passes it on", async () => {
+  const r = registry();
+  try {
+    const seen: string[] = [];
+    const handler = instrument((_request, context) => {
+      seen.push(context.requestId);
+      return Response.redirect("http://localhost/elsewhere", 302); // immutable headers
+    }, { metrics: r });
+    const valid = await handler(
+      new Request("http://localhost/", {
+        headers: { "x-request-id": "abc-123.x:y" },
+      }),
+    );
+    assert.equal(valid.headers.get("x-request-id"), "abc-123.x:y");
+    const invalid = await handler(
+      new Request("http://localhost/", {
+        headers: { "x-request-id": "bad id\u0001" },
+      }),
+    );
+    const generated = invalid.headers.get("x-request-id") ?? "";
+    assert.match(generated, /^[0-9a-f-]{36}$/);
+    const none = await handler(new Request("http://localhost/"));
+    assert.notEqual(none.headers.get("x-request-id"), generated);
+    assert.deepEqual(seen.slice(0, 2), ["abc-123.x:y", generated]);
+    assert.equal(valid.status, 302);
+  } finally {
+    await r.close();
+  }
+});
+
+Deno.test("A thrown handler error becomes a 500 without a stack, counted and logged", async () => {
+  const r = registry();
+  const logger = recordingLogger();
+  try {
+    const handler = instrument(() => {
+      throw new RangeError("secret internal detail");
+    }, { metrics: r, routes: ["/boom"], logger });
+    const response = await handler(
+      new Request("http://localhost/boom", {
+        headers: { "x-request-id": "req-1" },
+      }),
+    );
+    assert.equal(response.status, 500);
+    const body = await response.json();
+    assert.deepEqual(body, {
+      error: "Internal Server Error",
+      requestId: "req-1",
+    });
+    const text = await r.metrics();
+    assert.match(
+      text,
+      /^http_request_errors_total\{method="GET",route="\/boom",error="RangeError"\} 1$/m,
+    );
+    assert.match(
+      text,
+      /^http_requests_total\{method="GET",route="\/boom",status="500"\} 1$/m,
+    );
+    assert.equal(logger.records[0]?.fields?.requestId, "req-1");
+  } finally {
+    await r.close();
+  }
+});
+
+Deno.test("httpMetrics() shares one set of metrics between handlers", async () => {
+  const r = registry();
+  try {
+    const metrics = httpMetrics(r);
+    const a = instrument(() => new Response("a"), { metrics, routes: ["/a"] });
+    const b = instrument(() => new Response("b"), { metrics, routes: ["/b"] });
+    await (await a(new Request("http://localhost/a"))).text();
+    await (await b(new Request("http://localhost/b"))).text();
+    const text = await r.metrics();
+    assert.match(text, /route="\/a",status="200"\} 1$/m);
+    assert.match(text, /route="\/b",status="200"\} 1$/m);
+  } finally {
+    await r.close();
+  }
+});
+
+Deno.test("instrument() on a real Deno.serve server on 127.0.0.1", async () => {
+  const r = registry();
+  const server = Deno.serve(
+    { port: 0, hostname: "127.0.0.1", onListen: () => {} },
+    instrument((request) => new Response(new URL(request.url).pathname), {
+      metrics: r,
+      routes: ["/items/:id"],
+    }),
+  );
+  try {
+    const response = await fetch(
+      `http://127.0.0.1:${server.addr.port}/items/9`,
+    );
+    assert.equal(await response.text(), "/items/9");
+    assert.ok(response.headers.get("x-request-id"));
+    assert.match(await r.metrics(), /route="\/items\/:id",status="200"\} 1$/m);
+  } finally {
+    await server.shutdown();
+    await r.close();
+  }
+});
