@@ -9,6 +9,7 @@ import type {
 } from "./protocol.ts";
 import type { ExpositionFormat } from "../metrics/exposition.ts";
 import { braces, formatBound, formatValue } from "../metrics/_text.ts";
+import { BucketLookup, hdrIndex, StagedCounts } from "./staging.ts";
 
 /** The largest value an HDR histogram records; larger values are clamped. */
 const HDR_MAX = Number.MAX_SAFE_INTEGER;
@@ -143,18 +144,19 @@ abstract class SeriesState {
 }
 
 class HistogramState extends SeriesState {
-  readonly #bounds: Float64Array;
   readonly #counts: Float64Array;
-  readonly #inverseResolution: number;
+  readonly #perUnit: number;
+  readonly #lookup: BucketLookup;
+  readonly #staged = new StagedCounts();
   readonly #prefixes: readonly string[];
   #hdr: hdr.Histogram;
 
   constructor(definition: SeriesDefinition, family: FamilyState) {
     super(definition, family);
     const { buckets, name } = family.definition;
-    this.#bounds = Float64Array.from(buckets);
     this.#counts = new Float64Array(buckets.length + 1);
-    this.#inverseResolution = family.perUnit;
+    this.#perUnit = family.perUnit;
+    this.#lookup = family.lookup;
     this.#hdr = newHdr(family.useWebAssembly);
     const comma = definition.pairs === "" ? "" : `${definition.pairs},`;
     this.#prefixes = [...buckets.map(formatBound), "+Inf"].map((le) =>
@@ -164,17 +166,15 @@ class HistogramState extends SeriesState {
 
   record(value: number): void {
     this.recordTotals(value);
-    // First bound >= value: a value equal to a bound lands in that bucket.
-    const bounds = this.#bounds;
-    let low = 0;
-    let high = bounds.length;
-    while (low < high) {
-      const mid = (low + high) >>> 1;
-      if (value <= bounds[mid]!) high = mid;
-      else low = mid + 1;
+    if (value >= 0) {
+      const index = hdrIndex(toUnits(value, this.#perUnit));
+      this.#staged.add(index);
+      this.#counts[this.#lookup.bucket(value, index)]!++;
+    } else {
+      // Negative values count as zero in HDR; their bucket needs the bounds.
+      this.#staged.add(0);
+      this.#counts[this.#lookup.search(value)]!++;
     }
-    this.#counts[low]!++;
-    this.#hdr.recordValue(toUnits(value, this.#inverseResolution));
   }
 
   render(format: ExpositionFormat): string {
@@ -189,6 +189,7 @@ class HistogramState extends SeriesState {
   }
 
   quantileSource(): hdr.Histogram {
+    this.#staged.flushInto(this.#hdr);
     return this.#hdr;
   }
 
@@ -196,7 +197,7 @@ class HistogramState extends SeriesState {
     return {
       ...this.baseSnapshot(),
       buckets: Array.from(this.#counts),
-      hdr: [hdr.encodeIntoCompressedBase64(this.#hdr)],
+      hdr: [hdr.encodeIntoCompressedBase64(this.quantileSource())],
     };
   }
 
@@ -318,6 +319,8 @@ class SummaryState extends SeriesState {
 
 interface FamilyState {
   readonly definition: FamilyDefinition;
+  /** Classic buckets by HDR index, shared by the family's series. */
+  readonly lookup: BucketLookup;
   /**
    * HDR units per unit of the metric: `1 / resolution`, made a whole number
    * when it is one but for rounding, so dividing by it gives back the
@@ -347,9 +350,11 @@ export class Aggregator {
   defineFamily(definition: FamilyDefinition): void {
     const perUnit = 1 / definition.resolution;
     const whole = Math.round(perUnit);
+    const unit = Math.abs(perUnit - whole) <= perUnit * 1e-12 ? whole : perUnit;
     this.#families.set(definition.id, {
       definition,
-      perUnit: Math.abs(perUnit - whole) <= perUnit * 1e-12 ? whole : perUnit,
+      lookup: new BucketLookup(definition.buckets, unit),
+      perUnit: unit,
       useWebAssembly: this.#useWebAssembly,
       series: new Set(),
     });

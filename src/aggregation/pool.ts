@@ -136,11 +136,6 @@ export function inThreadConnection(): Connection {
   };
 }
 
-interface Round {
-  readonly families: number[];
-  readonly result: Promise<Map<number, string>>;
-}
-
 /** The shards of a registry and the timers that keep them going. */
 export class AggregationPool {
   readonly shards: readonly Shard[];
@@ -151,7 +146,7 @@ export class AggregationPool {
   readonly #families: FamilyDefinition[] = [];
   readonly #restartTimes: number[][];
   readonly #restartTimers = new Set<ReturnType<typeof setTimeout>>();
-  readonly #rounds = new Map<ExpositionFormat, Round>();
+  readonly #rounds = new Map<ExpositionFormat, Promise<Map<number, string>>>();
   readonly #flushTimer: ReturnType<typeof setInterval>;
   readonly #heartbeatTimer: ReturnType<typeof setInterval>;
   #nextShard = 0;
@@ -274,23 +269,21 @@ export class AggregationPool {
   }
 
   /**
-   * The samples of a family, rendered by the shards. Calls made in the same
-   * tick share one request per shard, so a scrape costs one round trip
-   * whatever the number of families.
+   * The samples of a family, rendered by the shards. The first call of a
+   * tick posts one request per shard for every family at once, so the
+   * workers render while the main thread renders its own families, and a
+   * scrape costs one round trip whatever the number of families.
    */
   render(family: number, format: ExpositionFormat): Promise<string> {
     let round = this.#rounds.get(format);
     if (round === undefined) {
-      const families: number[] = [];
-      const result = Promise.resolve().then(() => {
-        this.#rounds.delete(format);
-        return this.#renderRound(families, format);
-      });
-      round = { families, result };
+      round = this.#renderRound(this.#families.map(({ id }) => id), format);
       this.#rounds.set(format, round);
+      // Calls in later ticks start a round of their own: they must see the
+      // observations made since.
+      queueMicrotask(() => this.#rounds.delete(format));
     }
-    round.families.push(family);
-    return round.result.then((texts) => texts.get(family) ?? "");
+    return round.then((texts) => texts.get(family) ?? "");
   }
 
   /** The figures of one series, after every observation made before the call. */

@@ -26,20 +26,9 @@ import type {
   VigilConfig,
 } from "./types.ts";
 
-export { ConfigError, type ConfigErrorOptions } from "./errors.ts";
+import { ROUTES } from "../http/routes.ts";
 
-/** The paths the server answers; aliases must point at one of them. */
-const ROUTES = [
-  "/metrics",
-  "/health",
-  "/health/detailed",
-  "/health/live",
-  "/health/ready",
-  "/system/info",
-  "/drift/status",
-  "/drift/update",
-  "/drift/reset",
-] as const;
+export { ConfigError, type ConfigErrorOptions } from "./errors.ts";
 
 const YAML_ENV_HINT =
   "the yaml library reads the environment variables LOG_TOKENS and LOG_STREAM (run with --ignore-env=LOG_TOKENS,LOG_STREAM)";

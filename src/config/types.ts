@@ -89,7 +89,10 @@ export interface VigilConfig {
     readonly aliases: Readonly<Record<string, string>>;
     /** Request bodies larger than this get 413. */
     readonly maxBodyBytes: number;
-    /** Headers and body must arrive within this. */
+    /**
+     * Request bodies Vigil reads must arrive within this. `Deno.serve` has
+     * no header-read timeout to configure (denoland/deno#3515).
+     */
     readonly requestTimeoutMs: number;
     /** After SIGTERM, how long readiness reports 503 before the server stops. */
     readonly drainDelayMs: number;

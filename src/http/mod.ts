@@ -20,7 +20,6 @@ export {
   createHandler,
   DEFAULT_PORT,
   type HandlerOptions,
-  ROUTES,
   serve,
   type ServeOptions,
   type VigilServer,
@@ -48,3 +47,4 @@ export {
 } from "./limits.ts";
 export type { ServiceInfo } from "./health_routes.ts";
 export { type StartOptions, startVigil, type VigilApp } from "../app.ts";
+export { PROTECTED_ROUTES, type Route, ROUTES } from "./routes.ts";

@@ -2,6 +2,7 @@ import { type Handler, json, metricsHandler } from "./handlers.ts";
 import { healthRoutes, type ServiceInfo } from "./health_routes.ts";
 import { type HttpMetrics, instrument } from "./instrument.ts";
 import { authorize } from "./limits.ts";
+import { PROTECTED_ROUTES, ROUTES } from "./routes.ts";
 import type { AuthConfig } from "../config/types.ts";
 import { Health } from "../health/health.ts";
 import { SystemMonitor } from "../health/system.ts";
@@ -11,23 +12,6 @@ import { VERSION } from "../version.ts";
 
 /** The default port: the one OpenTelemetry's Prometheus exporter registered. */
 export const DEFAULT_PORT = 9464;
-
-/** The routes of the Vigil server. */
-export const ROUTES: readonly string[] = [
-  "/metrics",
-  "/health",
-  "/health/detailed",
-  "/health/live",
-  "/health/ready",
-  "/system/info",
-];
-
-/** Routes that need credentials when `auth` is set; probes never do. */
-const PROTECTED: ReadonlySet<string> = new Set([
-  "/metrics",
-  "/health/detailed",
-  "/system/info",
-]);
 
 /** Options of {@linkcode createHandler}. */
 export interface HandlerOptions {
@@ -175,7 +159,7 @@ export function createHandler(options: HandlerOptions): Handler {
         allow: "GET, HEAD",
       });
     }
-    if (PROTECTED.has(canonical.get(path) ?? path)) {
+    if (PROTECTED_ROUTES.has(canonical.get(path) ?? path)) {
       const refused = authorize(request, auth);
       if (refused !== undefined) return refused;
     }

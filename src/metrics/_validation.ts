@@ -3,6 +3,9 @@
 const METRIC_NAME = /^[a-zA-Z_:][a-zA-Z0-9_:]*$/;
 const LABEL_NAME = /^[a-zA-Z_][a-zA-Z0-9_]*$/;
 
+/** The most bucket bounds a histogram takes (the aggregator indexes them in a byte). */
+const MAX_BUCKETS = 254;
+
 /** Label names no user metric may declare: histograms and summaries own them. */
 const RESERVED_LABELS: ReadonlySet<string> = new Set(["le", "quantile"]);
 
@@ -100,6 +103,11 @@ export function validateBuckets(
   if (bounds.length === 0) {
     throw new RangeError(
       `Cannot register metric "${metric}": buckets must not be empty`,
+    );
+  }
+  if (bounds.length > MAX_BUCKETS) {
+    throw new RangeError(
+      `Cannot register metric "${metric}": at most ${MAX_BUCKETS} buckets, got ${bounds.length}`,
     );
   }
   bounds.forEach((bound, i) => {

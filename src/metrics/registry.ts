@@ -393,8 +393,17 @@ export class Registry {
         }: expected "prometheus" or "openmetrics"`,
       );
     }
+    // Families aggregated in workers first: their request goes out before
+    // the main thread spends its time on its own families.
+    const families = [...this.#families.values()];
+    const pending = new Map<Family, string | Promise<string>>();
+    for (const family of families) {
+      if (family.type === "histogram" || family.type === "summary") {
+        pending.set(family, family.render(format));
+      }
+    }
     const blocks = await Promise.all(
-      Array.from(this.#families.values(), (family) => family.render(format)),
+      families.map((family) => pending.get(family) ?? family.render(format)),
     );
     // Vigil's own counters last, so they include this scrape's failures.
     for (const family of this.#internal) {

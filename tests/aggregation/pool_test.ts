@@ -65,6 +65,26 @@ function assertLogged(
   assert.ok(reasons.some((r) => reason.test(r)), reasons.join("\n"));
 }
 
+/**
+ * Sends the newest worker a batch its slot does not hold, so it throws;
+ * first waits until every worker answers, so the newest one is alive.
+ */
+async function crashLatest(
+  pool: AggregationPool,
+  connections: Connection[],
+): Promise<void> {
+  while (!pool.status().every((w) => w.connected && w.responsive)) {
+    await delay(10);
+  }
+  connections.at(-1)!.port.postMessage({
+    type: "batch",
+    seq: -7,
+    slot: 0,
+    length: 2,
+  });
+  await delay(50);
+}
+
 const delay = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 
 /**
@@ -115,14 +135,7 @@ Deno.test("A worker that throws is restarted from its snapshot and loses nothing
   const { pool, connections, histogram, logger } = setup();
   try {
     const expected = await produce(histogram, 40, async () => {
-      // A batch the slot does not hold: the worker throws on it.
-      connections.at(-1)!.port.postMessage({
-        type: "batch",
-        seq: -7,
-        slot: 0,
-        length: 2,
-      });
-      await delay(50);
+      await crashLatest(pool, connections);
     });
     await assertNothingLost(pool, histogram, expected);
     assert.ok(pool.restarts >= 1);
@@ -159,13 +172,7 @@ Deno.test("Past the restart cap a shard aggregates on the main thread, still los
   });
   try {
     const expected = await produce(histogram, 20, async () => {
-      connections.at(-1)!.port.postMessage({
-        type: "batch",
-        seq: -7,
-        slot: 0,
-        length: 2,
-      });
-      await delay(50);
+      await crashLatest(pool, connections);
     });
     await assertNothingLost(pool, histogram, expected);
     assert.ok(pool.restarts >= 1);

@@ -375,7 +375,7 @@ const INVALID_FIXTURES: readonly [string, number, number, string, string][] = [
     4,
     14,
     'server.aliases["/status"]',
-    'expected "/metrics", "/health", "/health/detailed", "/health/live", "/health/ready", "/system/info", "/drift/status", "/drift/update" or "/drift/reset", got "/healthz"',
+    'expected "/metrics", "/health", "/health/detailed", "/health/live", "/health/ready" or "/system/info", got "/healthz"',
   ],
   [
     "unsorted_buckets.yaml",

@@ -73,6 +73,11 @@ Deno.test("Registry.histogram() validates buckets and resolution before starting
     ],
     ["repeated", { buckets: [1, 1] }, /strictly increasing/],
     ["NaN", { buckets: [NaN] }, /bound NaN at index 0 is not a finite number/],
+    [
+      "too many",
+      { buckets: linearBuckets(1, 1, 255) },
+      /at most 254 buckets, got 255/,
+    ],
     ["infinite inside", { buckets: [1, Infinity, 2] }, /not a finite number/],
     [
       "resolution",
