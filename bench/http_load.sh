@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # HTTP load on 127.0.0.1 with wrk, all in one run so the figures compare:
-# a bare Deno.serve handler, Vigil's /health/live, Vigil's /metrics with 100
-# and 10,000 series, and prom-client serving the same 100 series.
+# a bare Deno.serve handler, the Vigil server's /health/live and /metrics,
+# and Vigil's serve() against prom-client on registries of the same 100 and
+# 10,000 series.
 #
 #   bash bench/http_load.sh            # 10 s per case
 #   DURATION=5s bash bench/http_load.sh
@@ -51,11 +52,15 @@ echo "|---|---|"
 start bare
 echo "| bare Deno.serve, \"ok\" | $(load "http://127.0.0.1:$port/") |"
 start vigil 100
-echo "| Vigil /health/live | $(load "http://127.0.0.1:$port/health/live") |"
-echo "| Vigil /metrics, 100 series | $(load "http://127.0.0.1:$port/metrics") |"
+echo "| Vigil server (default config) /health/live | $(load "http://127.0.0.1:$port/health/live") |"
+echo "| Vigil server (default config) /metrics: 100 series + its own ~100 lines | $(load "http://127.0.0.1:$port/metrics") |"
+start vigil-registry 100
+echo "| Vigil serve(), registry of the same 100 series | $(load "http://127.0.0.1:$port/metrics") |"
 start prom-client 100
-echo "| prom-client /metrics, 100 series | $(load "http://127.0.0.1:$port/metrics") |"
-start vigil 10000
-echo "| Vigil /metrics, 10,000 series | $(load "http://127.0.0.1:$port/metrics") |"
+echo "| prom-client, registry of the same 100 series | $(load "http://127.0.0.1:$port/metrics") |"
+start vigil-registry 10000
+echo "| Vigil serve(), 10,000 series | $(load "http://127.0.0.1:$port/metrics") |"
+start prom-client 10000
+echo "| prom-client, 10,000 series | $(load "http://127.0.0.1:$port/metrics") |"
 echo
 echo "wrk -t$THREADS -c$CONNECTIONS -d$DURATION, $(nproc) cores, deno $(deno --version | awk 'NR==1 {print $2}')"

@@ -3,11 +3,14 @@
  *
  *     deno run -A bench/http_servers.ts bare <port>
  *     deno run -A bench/http_servers.ts vigil <port> <series>
+ *     deno run -A bench/http_servers.ts vigil-registry <port> <series>
  *     deno run -A bench/http_servers.ts prom-client <port> <series>
  *
  * `bare` answers "ok" from a plain `Deno.serve` handler. `vigil` runs the
- * Vigil server from its embedded default config, plus one counter family of
- * `<series>` series. `prom-client` serves the same series from prom-client.
+ * Vigil server from its embedded default config (process, runtime and HTTP
+ * metrics, health checks), plus one counter family of `<series>` series.
+ * `vigil-registry` serves a registry holding only those series, and
+ * `prom-client` the same series from prom-client: the like-for-like pair.
  * Each prints "ready" once it listens.
  *
  * @module
@@ -15,6 +18,8 @@
 import * as promClient from "prom-client";
 import { defaultConfig } from "../src/config/load.ts";
 import { startVigil } from "../src/app.ts";
+import { Registry } from "../src/metrics/registry.ts";
+import { serve } from "../src/http/server.ts";
 
 const [kind, portText, seriesText = "100"] = Deno.args;
 const port = Number(portText);
@@ -47,6 +52,18 @@ if (kind === "bare") {
     labelNames: ["route", "status"],
   });
   for (const labels of labelSets()) counter.labels(labels).inc(3);
+} else if (kind === "vigil-registry") {
+  const registry = new Registry({
+    logger: silent,
+    cardinalityLimit: series + 1,
+  });
+  const counter = registry.counter({
+    name: "bench_requests_total",
+    help: "Benchmark series",
+    labelNames: ["route", "status"],
+  });
+  for (const labels of labelSets()) counter.labels(labels).inc(3);
+  serve({ registry, port, hostname: "127.0.0.1", onListen: ready });
 } else if (kind === "prom-client") {
   const registry = new promClient.Registry();
   const counter = new promClient.Counter({

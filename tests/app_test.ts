@@ -105,10 +105,12 @@ errors:
 
     const metrics = await fetch(`${base}/metrics`);
     const text = await metrics.text();
+    // Probes are not in the server's own HTTP metrics.
+    assert.doesNotMatch(text, /route="\/health\/(live|ready)"/);
     assert.match(text, /^deno_event_loop_lag_seconds_count \d+$/m);
     assert.match(
       text,
-      /^http_requests_total\{method="GET",route="\/health\/ready",status="200"\} \d+$/m,
+      /^http_requests_total\{method="GET",route="\/health",status="200"\} 1$/m,
     );
     assert.match(text, /^process_uptime_seconds \S+$/m);
   } finally {

@@ -136,6 +136,14 @@ export function inThreadConnection(): Connection {
   };
 }
 
+/** A scrape round of one format: the one sent, and the one waiting for it. */
+interface RoundState {
+  readonly current: Promise<Map<number, string>>;
+  /** True in the tick the round was sent: later callers may still join. */
+  joinable: boolean;
+  next: Promise<Map<number, string>> | undefined;
+}
+
 /** The shards of a registry and the timers that keep them going. */
 export class AggregationPool {
   readonly shards: readonly Shard[];
@@ -146,7 +154,7 @@ export class AggregationPool {
   readonly #families: FamilyDefinition[] = [];
   readonly #restartTimes: number[][];
   readonly #restartTimers = new Set<ReturnType<typeof setTimeout>>();
-  readonly #rounds = new Map<ExpositionFormat, Promise<Map<number, string>>>();
+  readonly #rounds = new Map<ExpositionFormat, RoundState>();
   readonly #flushTimer: ReturnType<typeof setInterval>;
   readonly #heartbeatTimer: ReturnType<typeof setInterval>;
   #nextShard = 0;
@@ -269,21 +277,43 @@ export class AggregationPool {
   }
 
   /**
-   * The samples of a family, rendered by the shards. The first call of a
-   * tick posts one request per shard for every family at once, so the
-   * workers render while the main thread renders its own families, and a
-   * scrape costs one round trip whatever the number of families.
+   * The samples of a family, rendered by the shards. The first call posts
+   * one request per shard for every family at once, so the workers render
+   * while the main thread renders its own families; calls in the same tick
+   * share it. Calls made while it is in flight share the next one, sent when
+   * it returns: concurrent scrapes cost two rounds, not one each, and each
+   * still sees every observation made before its call.
    */
   render(family: number, format: ExpositionFormat): Promise<string> {
-    let round = this.#rounds.get(format);
-    if (round === undefined) {
-      round = this.#renderRound(this.#families.map(({ id }) => id), format);
-      this.#rounds.set(format, round);
-      // Calls in later ticks start a round of their own: they must see the
-      // observations made since.
-      queueMicrotask(() => this.#rounds.delete(format));
-    }
-    return round.then((texts) => texts.get(family) ?? "");
+    return this.#round(format).then((texts) => texts.get(family) ?? "");
+  }
+
+  #round(format: ExpositionFormat): Promise<Map<number, string>> {
+    const state = this.#rounds.get(format);
+    if (state === undefined) return this.#startRound(format);
+    if (state.joinable) return state.current;
+    state.next ??= state.current.then(
+      () => this.#startRound(format),
+      () => this.#startRound(format),
+    );
+    return state.next;
+  }
+
+  #startRound(format: ExpositionFormat): Promise<Map<number, string>> {
+    const current = this.#renderRound(
+      this.#families.map(({ id }) => id),
+      format,
+    );
+    const state: RoundState = { current, joinable: true, next: undefined };
+    this.#rounds.set(format, state);
+    queueMicrotask(() => state.joinable = false);
+    const settle = () => {
+      if (this.#rounds.get(format) === state && state.next === undefined) {
+        this.#rounds.delete(format);
+      }
+    };
+    current.then(settle, settle);
+    return current;
   }
 
   /** The figures of one series, after every observation made before the call. */

@@ -48,6 +48,11 @@ export function healthRoutes(
   options: HealthRoutesOptions,
 ): Record<string, Handler> {
   const { registry, health, service, system, http, config } = options;
+  let live: { at: number; body: unknown; status: number } = {
+    at: -Infinity,
+    body: null,
+    status: 200,
+  };
   return {
     "/health": () => {
       const report = health.report();
@@ -78,17 +83,12 @@ export function healthRoutes(
     },
 
     // Liveness never looks at dependencies: only at this process and its
-    // workers, so a slow database cannot get a healthy pod restarted.
+    // workers, so a slow database cannot get a healthy pod restarted. The
+    // answer is reused for 100 ms: probes may come often and cost nothing.
     "/health/live": () => {
-      const workers = registry.workers();
-      const stuck = workers.filter((worker) =>
-        !worker.inThread && worker.connected && !worker.responsive
-      );
-      return json({
-        status: stuck.length === 0 ? "pass" : "fail",
-        workers: workers.length,
-        unresponsiveWorkers: stuck.map((worker) => worker.index),
-      }, stuck.length === 0 ? 200 : 503);
+      const now = performance.now();
+      if (now - live.at > 100) live = { at: now, ...liveAnswer(registry) };
+      return json(live.body, live.status);
     },
 
     "/health/ready": () => {
@@ -123,6 +123,22 @@ export function healthRoutes(
   };
 }
 
+/** The liveness body and status: fail when a worker stopped answering. */
+function liveAnswer(registry: Registry): { body: unknown; status: number } {
+  const workers = registry.workers();
+  const stuck = workers.filter((worker) =>
+    !worker.inThread && worker.connected && !worker.responsive
+  );
+  return {
+    body: {
+      status: stuck.length === 0 ? "pass" : "fail",
+      workers: workers.length,
+      unresponsiveWorkers: stuck.map((worker) => worker.index),
+    },
+    status: stuck.length === 0 ? 200 : 503,
+  };
+}
+
 /** The IETF health-check draft's format: pass, warn, fail, and `checks`. */
 function ietfReport(report: HealthReport, service: ServiceInfo): Response {
   const checks: Record<string, unknown[]> = {};
@@ -152,7 +168,7 @@ function ietfReport(report: HealthReport, service: ServiceInfo): Response {
     }),
     {
       status: statusCode(report),
-      headers: { "content-type": HEALTH_JSON, "cache-control": "no-store" },
+      headers: { "content-type": HEALTH_JSON },
     },
   );
 }

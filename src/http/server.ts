@@ -146,14 +146,16 @@ export function createHandler(options: HandlerOptions): Handler {
   const canonical = new Map<string, string>(
     Object.entries(options.aliases ?? {}),
   );
-  const handler: Handler = (request) => {
+  const route = (
+    request: Request,
+    path: string,
+  ): Response | Promise<Response> => {
     const declared = Number(request.headers.get("content-length") ?? 0);
     if (declared > maxBodyBytes) {
       return json({ error: "Request body too large" }, 413);
     }
-    const path = new URL(request.url).pathname;
-    const route = routes.get(path);
-    if (route === undefined) return json({ error: "Not found" }, 404);
+    const handle = routes.get(path);
+    if (handle === undefined) return json({ error: "Not found" }, 404);
     if (request.method !== "GET" && request.method !== "HEAD") {
       return json({ error: "Method not allowed" }, 405, {
         allow: "GET, HEAD",
@@ -163,17 +165,46 @@ export function createHandler(options: HandlerOptions): Handler {
       const refused = authorize(request, auth);
       if (refused !== undefined) return refused;
     }
-    return route(request);
+    return handle(request);
   };
-  if (options.http === undefined) return handler;
-  return instrument(handler, {
-    metrics: options.http,
-    routes: (request) => {
-      const path = new URL(request.url).pathname;
-      return routes.has(path) ? canonical.get(path) ?? path : undefined;
+  if (options.http === undefined) {
+    return (request) => route(request, pathOf(request.url));
+  }
+  const measured = instrument(
+    (request) => route(request, pathOf(request.url)),
+    {
+      metrics: options.http,
+      routes: (request) => {
+        const path = pathOf(request.url);
+        return routes.has(path) ? canonical.get(path) ?? path : undefined;
+      },
+      ...(logger === undefined ? {} : { logger }),
     },
-    ...(logger === undefined ? {} : { logger }),
-  });
+  );
+  // Probes are not measured: kubelet's polling is not the service's traffic,
+  // and a probe should cost as little as the server allows.
+  return (request) => {
+    const path = pathOf(request.url);
+    return UNMEASURED.has(canonical.get(path) ?? path)
+      ? route(request, path)
+      : measured(request);
+  };
+}
+
+/** Routes left out of the server's own HTTP metrics. */
+const UNMEASURED: ReadonlySet<string> = new Set([
+  "/health/live",
+  "/health/ready",
+]);
+
+/** The path of an absolute URL, without parsing the rest of it. */
+function pathOf(url: string): string {
+  const start = url.indexOf("/", url.indexOf("//") + 2);
+  if (start < 0) return "/";
+  let end = url.indexOf("?", start);
+  const hash = url.indexOf("#", start);
+  if (end < 0 || (hash >= 0 && hash < end)) end = hash;
+  return end < 0 ? url.slice(start) : url.slice(start, end);
 }
 
 /**

@@ -1,6 +1,7 @@
 import process from "node:process";
 import type { Registry } from "./registry.ts";
 import { VERSION } from "../version.ts";
+import { memorySampler } from "./_memory.ts";
 
 /** Options of {@linkcode registerProcessMetrics}. */
 export interface ProcessMetricsOptions {
@@ -48,15 +49,16 @@ export function registerProcessMetrics(
       lastCpu = Math.max(lastCpu, seconds);
     },
   });
+  const memory = memorySampler();
   registry.gauge({
     name: "process_resident_memory_bytes",
     help: "Resident memory size in bytes",
-    collect: (gauge) => gauge.set(Deno.memoryUsage().rss),
+    collect: (gauge) => gauge.set(memory().rss),
   });
   registry.gauge({
     name: "process_heap_bytes",
     help: "Size of the V8 heap in bytes",
-    collect: (gauge) => gauge.set(Deno.memoryUsage().heapTotal),
+    collect: (gauge) => gauge.set(memory().heapTotal),
   });
   const fdDirectory = options.fdDirectory ?? "/proc/self/fd";
   if (countEntries(fdDirectory) !== undefined) {

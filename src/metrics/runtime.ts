@@ -1,4 +1,5 @@
 import type { Registry } from "./registry.ts";
+import { memorySampler } from "./_memory.ts";
 
 /** Options of {@linkcode registerRuntimeMetrics}. */
 export interface RuntimeMetricsOptions {
@@ -87,15 +88,16 @@ export function registerRuntimeMetrics(
       "How late a timer fired, sampled at a fixed interval: the event loop's responsiveness",
     buckets: LAG_BUCKETS,
   });
+  const memory = memorySampler();
   registry.gauge({
     name: "deno_heap_used_bytes",
     help: "V8 heap in use, in bytes",
-    collect: (gauge) => gauge.set(Deno.memoryUsage().heapUsed),
+    collect: (gauge) => gauge.set(memory().heapUsed),
   });
   registry.gauge({
     name: "deno_external_memory_bytes",
     help: "Memory of objects outside the V8 heap (buffers), in bytes",
-    collect: (gauge) => gauge.set(Deno.memoryUsage().external),
+    collect: (gauge) => gauge.set(memory().external),
   });
   registry.gauge({
     name: "process_uptime_seconds",

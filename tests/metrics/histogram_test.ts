@@ -260,6 +260,26 @@ Deno.test("metrics() and snapshot() include every observation made just before",
   }
 });
 
+Deno.test("Concurrent scrapes share rounds, and each sees every observation made before it", async () => {
+  const r = registry(2);
+  try {
+    const h = r.histogram({ name: "h", help: "x" });
+    const scrapes: Promise<[number, number]>[] = [];
+    for (let i = 1; i <= 40; i++) {
+      h.observe(1);
+      scrapes.push(r.metrics().then((text) => [i, sample(text, "h_count")]));
+      // Mix calls in the same tick, the next microtask and the next task.
+      if (i % 3 === 1) await Promise.resolve();
+      if (i % 3 === 2) await new Promise((resolve) => setTimeout(resolve, 0));
+    }
+    for (const [made, seen] of await Promise.all(scrapes)) {
+      assert.ok(seen >= made, `scrape ${made} saw ${seen}`);
+    }
+  } finally {
+    await r.close();
+  }
+});
+
 Deno.test("A label-less histogram, summary and in-thread aggregation (workers: 0)", async () => {
   const r = registry(0);
   try {
