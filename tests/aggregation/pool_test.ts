@@ -140,10 +140,9 @@ Deno.test("A worker that throws is restarted from its snapshot and loses nothing
     await assertNothingLost(pool, histogram, expected);
     assert.ok(pool.restarts >= 1);
     assert.ok(connections.length >= 3, "a new worker was started");
-    // The worker's error event reports the throw. Now and then Deno does
-    // not deliver it for an error thrown in a MessagePort handler; the
-    // heartbeat then notices the dead worker instead, which is why both
-    // exist. Either way nothing was lost (above).
+    // The worker's error event reports the throw. Once, under load in CI,
+    // no error event arrived and the heartbeat noticed the dead worker
+    // instead: the reason both exist. Either way nothing was lost (above).
     assertLogged(
       logger,
       /worker error: Uncaught RangeError: Cannot apply batch -7|no answer for \d+ ms/,
