@@ -239,3 +239,16 @@ function labelKey(value: unknown, metric: string, label: string): string {
     }`,
   );
 }
+
+/** Throws the error of a label-less call on a metric that has labels. */
+export function labelsRequired(
+  kind: string,
+  metric: string,
+  labelNames: readonly string[],
+): never {
+  throw new TypeError(
+    `Cannot use ${kind} "${metric}" without labels: it has ${
+      describe(labelNames)
+    }; call labels() first`,
+  );
+}

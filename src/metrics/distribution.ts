@@ -2,7 +2,7 @@ import type { AggregationPool } from "../aggregation/pool.ts";
 import type { FamilyDefinition } from "../aggregation/protocol.ts";
 import { FAMILY, type Family, type RegistryContext } from "./_family.ts";
 import { observedFamily, observedSeries, type Placement } from "./_observed.ts";
-import type { SeriesSet } from "./_series.ts";
+import { labelsRequired, type SeriesSet } from "./_series.ts";
 import type { Labels, MetricOptions } from "./labels.ts";
 import type { DistributionSnapshot } from "./snapshot.ts";
 
@@ -231,11 +231,7 @@ export class Distribution<L extends string = never> {
   }
 
   #unlabelled(): never {
-    throw new TypeError(
-      `Cannot use metric "${this.name}" without labels: it has labels ${
-        this.labelNames.map((label) => `"${label}"`).join(", ")
-      }; call labels() first`,
-    );
+    return labelsRequired("metric", this.name, this.labelNames);
   }
 
   /** @ignore The registry's view of the metric. */

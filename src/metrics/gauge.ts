@@ -5,7 +5,7 @@ import {
   mainThreadFamily,
   type RegistryContext,
 } from "./_family.ts";
-import { SeriesSet } from "./_series.ts";
+import { labelsRequired, SeriesSet } from "./_series.ts";
 import type { Labels, MetricOptions } from "./labels.ts";
 import { braces, formatValue, renderHeader } from "./_text.ts";
 import type { ExpositionFormat } from "./exposition.ts";
@@ -247,11 +247,7 @@ export class Gauge<L extends string = never> {
 
   // Only reached when the metric has labels.
   #unlabelled(): never {
-    throw new TypeError(
-      `Cannot use gauge "${this.name}" without labels: it has labels ${
-        this.labelNames.map((label) => `"${label}"`).join(", ")
-      }; call labels() first`,
-    );
+    return labelsRequired("gauge", this.name, this.labelNames);
   }
 
   /** @ignore The registry's view of the gauge. */
