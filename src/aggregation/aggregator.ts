@@ -221,6 +221,8 @@ class HistogramState extends SeriesState {
  */
 class SummaryState extends SeriesState {
   readonly #inverseResolution: number;
+  /** Observations of the head slice not yet handed to its HDR histogram. */
+  readonly #staged = new StagedCounts();
   readonly #sliceMs: number;
   readonly #slices: hdr.Histogram[];
   readonly #starts: number[];
@@ -250,13 +252,17 @@ class SummaryState extends SeriesState {
   record(value: number, now: number): void {
     if (now >= this.#rotateAt) this.#rotate(now);
     this.recordTotals(value);
-    this.#slices[this.#head]!.recordValue(
-      toUnits(value, this.#inverseResolution),
-    );
+    this.#staged.add(hdrIndex(toUnits(value, this.#inverseResolution)));
+  }
+
+  /** Hands the staged observations to the head slice. */
+  #settle(): void {
+    this.#staged.flushInto(this.#slices[this.#head]!);
   }
 
   /** Moves the head past every slice that has aged out, clearing each. */
   #rotate(now: number): void {
+    this.#settle();
     const slices = this.#slices.length;
     // A long silence clears every slice; no need to step through each.
     const steps = Math.min(
@@ -273,6 +279,7 @@ class SummaryState extends SeriesState {
 
   quantileSource(now: number): hdr.Histogram {
     if (now >= this.#rotateAt) this.#rotate(now);
+    this.#settle();
     this.#merged.reset();
     for (const slice of this.#slices) this.#merged.add(slice);
     return this.#merged;
@@ -290,6 +297,7 @@ class SummaryState extends SeriesState {
   }
 
   snapshot(): SeriesSnapshot {
+    this.#settle();
     return {
       ...this.baseSnapshot(),
       buckets: [],
