@@ -74,6 +74,12 @@ const TEXT = scalar(
   "a non-empty string",
   (v): v is string => typeof v === "string" && v.trim() !== "",
 );
+/** A check name: it keys `name:measurement` in the IETF health format. */
+const CHECK_NAME = scalar(
+  'a non-empty name without ":"',
+  (v): v is string =>
+    typeof v === "string" && v.trim() !== "" && !v.includes(":"),
+);
 const HTTP_URL = scalar("an http(s) URL", isHttpUrl);
 const DSN = scalar(
   'an http(s) URL or ""',
@@ -148,7 +154,7 @@ function check<T extends CheckConfig["type"]>(
   refine?: (value: Check<T>) => Issue | undefined,
 ): Schema<Check<T>> {
   const all = {
-    name: TEXT,
+    name: CHECK_NAME,
     type: oneOf([type]),
     ...fields,
     critical: withDefault(BOOLEAN, true),

@@ -604,6 +604,10 @@ Deno.test("parseConfig() reports each kind of problem at its node", async (t) =>
       "health.checks[0].expectStatus[1]: expected an integer from 100 to 599, got 99",
     ],
     [
+      "health:\n  checks:\n    - {name: 'db:primary', type: workers}\n",
+      'health.checks[0].name: expected a non-empty name without ":", got "db:primary"',
+    ],
+    [
       "health:\n  checks:\n    - {name: w, type: workers, timeoutMs: 0}\n",
       "health.checks[0].timeoutMs: expected a positive integer, got 0",
     ],
