@@ -12,6 +12,11 @@ export interface WorkerStatus {
   readonly index: number;
   /** Whether the shard aggregates on the main thread. */
   readonly inThread: boolean;
+  /**
+   * Whether it does so because its worker failed too often, rather than
+   * because `workers: 0` asked for it.
+   */
+  readonly fallback: boolean;
   /** Whether an aggregator is connected (false while a restart waits). */
   readonly connected: boolean;
   /** Whether it answered within the heartbeat timeout. */
@@ -153,6 +158,8 @@ export class AggregationPool {
   readonly #options: Required<AggregationOptions>;
   readonly #families: FamilyDefinition[] = [];
   readonly #restartTimes: number[][];
+  /** Shards moved to the main thread after too many restarts. */
+  readonly #fallbacks = new Set<number>();
   readonly #restartTimers = new Set<ReturnType<typeof setTimeout>>();
   readonly #rounds = new Map<ExpositionFormat, RoundState>();
   readonly #flushTimer: ReturnType<typeof setInterval>;
@@ -241,6 +248,7 @@ export class AggregationPool {
       return {
         index: shard.index,
         inThread: shard.inThread,
+        fallback: this.#fallbacks.has(shard.index),
         connected: shard.connected,
         responsive: shard.connected &&
           silentForMs <= this.#options.heartbeatTimeoutMs,
@@ -399,6 +407,7 @@ export class AggregationPool {
       { shard: shard.index, reason, restartInMs: overCap ? 0 : backoff },
     );
     if (overCap) {
+      this.#fallbacks.add(shard.index);
       shard.connect(inThreadConnection);
       return;
     }

@@ -429,7 +429,7 @@ export function workersCheck(registry: WorkerSource): HealthCheck {
     for (const worker of registry.workers()) {
       if (worker.responsive) responsive++;
       if (!worker.connected) restarting.push(`worker ${worker.index}`);
-      else if (worker.inThread) inThread.push(`shard ${worker.index}`);
+      else if (worker.fallback) inThread.push(`shard ${worker.index}`);
       else if (!worker.responsive) {
         unresponsive.push(
           `worker ${worker.index} silent for ${
@@ -446,7 +446,9 @@ export function workersCheck(registry: WorkerSource): HealthCheck {
       details.push(`restart pending: ${restarting.join(", ")}`);
     }
     if (inThread.length > 0) {
-      details.push(`on the main thread: ${inThread.join(", ")}`);
+      details.push(
+        `on the main thread after repeated failures: ${inThread.join(", ")}`,
+      );
     }
     const status: CheckStatus = unresponsive.length > 0
       ? "fail"

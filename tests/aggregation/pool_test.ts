@@ -180,6 +180,9 @@ Deno.test("Past the restart cap a shard aggregates on the main thread, still los
     await assertNothingLost(pool, histogram, expected);
     assert.ok(pool.restarts >= 1);
     assert.ok(pool.shards.some((shard) => shard.inThread));
+    assert.ok(
+      pool.status().some((worker) => worker.inThread && worker.fallback),
+    );
     assert.match(
       logger.records.find((r) => r.level === "error")?.message ?? "",
       /aggregates on the main thread/,

@@ -291,10 +291,14 @@ Deno.test("eventLoopLagCheck() compares the monitor's lag with its thresholds", 
   });
 });
 
-function worker(index: number, overrides: Partial<WorkerStatus> = {}) {
+function worker(
+  index: number,
+  overrides: Partial<WorkerStatus> = {},
+): WorkerStatus {
   return {
     index,
     inThread: false,
+    fallback: false,
     connected: true,
     responsive: true,
     silentForMs: 10,
@@ -320,11 +324,21 @@ Deno.test("workersCheck() reads the workers' status from the registry", async (t
       undefined,
     ],
     [
-      "a shard on the main thread warns",
-      [worker(0), worker(1, { inThread: true, silentForMs: 0 })],
+      "a shard moved to the main thread after failures warns",
+      [
+        worker(0),
+        worker(1, { inThread: true, fallback: true, silentForMs: 0 }),
+      ],
       "warn",
       2,
-      "on the main thread: shard 1",
+      "on the main thread after repeated failures: shard 1",
+    ],
+    [
+      "aggregating on the main thread by choice (workers: 0) passes",
+      [worker(0, { inThread: true, silentForMs: 0 })],
+      "pass",
+      1,
+      undefined,
     ],
     [
       "a pending restart warns",
@@ -345,11 +359,11 @@ Deno.test("workersCheck() reads the workers' status from the registry", async (t
       [
         worker(0, { responsive: false, silentForMs: 5001 }),
         worker(1, { connected: false, responsive: false }),
-        worker(2, { inThread: true }),
+        worker(2, { inThread: true, fallback: true }),
       ],
       "fail",
       1,
-      "unresponsive: worker 0 silent for 5001 ms; restart pending: worker 1; on the main thread: shard 2",
+      "unresponsive: worker 0 silent for 5001 ms; restart pending: worker 1; on the main thread after repeated failures: shard 2",
     ],
   ];
   for (const [label, workers, status, responsive, output] of cases) {
