@@ -119,11 +119,6 @@ export class Shard {
     this.#take();
   }
 
-  /** Series defined on this shard. */
-  get seriesCount(): number {
-    return this.#series.size;
-  }
-
   /** Batches posted and not yet covered by a snapshot. */
   get retainedBatches(): number {
     return this.#retained.length;

@@ -53,11 +53,6 @@ export class SeriesSet<C> {
     return this.#unlabelled;
   }
 
-  /** The number of series, the overflow series included. */
-  get size(): number {
-    return this.#series.size;
-  }
-
   /** Returns the child for a label set, creating it on first use. */
   get(labels: Labels<string>): C {
     const names = this.#labelNames;
