@@ -1,7 +1,21 @@
-// The whole Vigil server, built from a configuration: what `deno task start`
-// runs, and what a program can start itself.
+/**
+ * The whole Vigil server built from a configuration: what `deno task start`
+ * runs, and what a program can start itself with {@linkcode startVigil}.
+ *
+ * @example Start from the embedded defaults on a free port
+ * ```ts
+ * import { defaultConfig } from "@vigil/observe/config";
+ * import { startVigil } from "@vigil/observe/app";
+ *
+ * const config = defaultConfig();
+ * const app = startVigil({ ...config, server: { ...config.server, port: 0, drainDelayMs: 0 } });
+ * await app.shutdown();
+ * ```
+ *
+ * @module
+ */
 import type { CheckConfig, VigilConfig } from "./config/types.ts";
-import { maskSecrets } from "./config/load.ts";
+import { maskSecrets } from "./config/mod.ts";
 import {
   diskCheck,
   eventLoopLagCheck,
@@ -13,7 +27,7 @@ import {
 import { Health, type HealthCheck } from "./health/health.ts";
 import { type HttpMetrics, httpMetrics } from "./http/instrument.ts";
 import { serve, type VigilServer } from "./http/server.ts";
-import { createLogger, type Logger } from "./logging/logger.ts";
+import { createLogger, type Logger } from "./base/log.ts";
 import { registerProcessMetrics } from "./metrics/process.ts";
 import { Registry } from "./metrics/registry.ts";
 import {
@@ -70,7 +84,7 @@ export interface VigilApp {
  * @example Start on a free port and stop
  * ```ts
  * import { defaultConfig } from "@vigil/observe/config";
- * import { startVigil } from "@vigil/observe/server";
+ * import { startVigil } from "@vigil/observe/app";
  *
  * const config = defaultConfig();
  * const app = startVigil({ ...config, server: { ...config.server, port: 0, drainDelayMs: 0 } });

@@ -19,7 +19,8 @@ import {
 } from "./config/load.ts";
 import type { VigilConfig } from "./config/types.ts";
 import { startVigil } from "./app.ts";
-import { VERSION } from "./version.ts";
+import { ROUTE_TABLE } from "./base/routes.ts";
+import { VERSION } from "./base/version.ts";
 
 const USAGE = `Vigil ${VERSION}: metrics, health and drift server
 
@@ -34,8 +35,11 @@ Options:
 Environment: ${ENV_VARIABLES.join(", ")}
 (flags beat the environment, which beats the file)
 
-Endpoints: /metrics, /health, /health/detailed, /health/live, /health/ready,
-/system/info
+Endpoints:
+${
+  ROUTE_TABLE.map((route) => `  ${route.path.padEnd(18)}  ${route.summary}`)
+    .join("\n")
+}
 `;
 
 /** What the command line asked for. */

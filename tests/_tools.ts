@@ -1,5 +1,5 @@
 // Helpers shared by the tests: external tools and loggers.
-import type { LogFields, Logger } from "../src/logging/logger.ts";
+import type { LogFields, Logger } from "../src/base/log.ts";
 
 /** Whether a command runs here. */
 export async function hasCommand(command: string): Promise<boolean> {

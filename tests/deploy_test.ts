@@ -2,7 +2,7 @@
 import assert from "node:assert/strict";
 import { parseAllDocuments } from "yaml";
 import { ENV_VARIABLES, parseConfig } from "../src/config/load.ts";
-import { ROUTES } from "../src/http/routes.ts";
+import { ROUTES } from "../src/base/routes.ts";
 
 /** The parts of the manifests the tests read. */
 interface Probe {

@@ -1,5 +1,5 @@
 import assert from "node:assert/strict";
-import { VERSION } from "../src/version.ts";
+import { VERSION } from "../src/base/version.ts";
 
 Deno.test("VERSION matches deno.json", async () => {
   const config = JSON.parse(

@@ -7,8 +7,8 @@ import type {
   SeriesSnapshot,
   SeriesStats,
 } from "./protocol.ts";
-import type { ExpositionFormat } from "../metrics/exposition.ts";
-import { braces, formatBound, formatValue } from "../metrics/_text.ts";
+import type { ExpositionFormat } from "../base/exposition.ts";
+import { braces, formatBound, formatValue } from "../base/_text.ts";
 import { BucketLookup, hdrIndex, StagedCounts } from "./staging.ts";
 
 /** The largest value an HDR histogram records; larger values are clamped. */

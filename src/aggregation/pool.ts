@@ -1,91 +1,12 @@
 // The aggregation shards of one registry: workers, flush and heartbeat
 // timers, restarts with backoff, and scrape rounds. Internal.
-import type { Logger } from "../logging/logger.ts";
-import type { ExpositionFormat } from "../metrics/exposition.ts";
-import { serveAggregator } from "./endpoint.ts";
+import type { Logger } from "../base/log.ts";
+import type { ExpositionFormat } from "../base/exposition.ts";
+import { inThreadConnection, workerConnection } from "./connections.ts";
 import type { FamilyDefinition, SeriesStats } from "./protocol.ts";
-import { type Connection, Shard, type ShardOptions } from "./shard.ts";
+import { Shard, type ShardOptions } from "./shard.ts";
+import type { AggregationOptions, WorkerStatus } from "./types.ts";
 
-/** How one aggregation worker is doing, for health checks. */
-export interface WorkerStatus {
-  /** The shard's index. */
-  readonly index: number;
-  /** Whether the shard aggregates on the main thread. */
-  readonly inThread: boolean;
-  /**
-   * Whether it does so because its worker failed too often, rather than
-   * because `workers: 0` asked for it.
-   */
-  readonly fallback: boolean;
-  /** Whether an aggregator is connected (false while a restart waits). */
-  readonly connected: boolean;
-  /** Whether it answered within the heartbeat timeout. */
-  readonly responsive: boolean;
-  /** Milliseconds since it last answered. */
-  readonly silentForMs: number;
-  /** Batches waiting for its next snapshot. */
-  readonly retainedBatches: number;
-}
-
-/** Tuning of the aggregation workers; every field has a default. */
-export interface AggregationOptions {
-  /**
-   * Worker threads; series are spread over them. 0 aggregates on the main
-   * thread instead, through the same message protocol.
-   * @default {max(1, navigator.hardwareConcurrency - 1)}
-   */
-  workers?: number;
-  /**
-   * Observations per batch; a batch is posted when full.
-   * @default {4096}
-   */
-  batchSize?: number;
-  /**
-   * Batches each worker may have posted and not yet covered by a snapshot,
-   * in a ring shared with the worker: 4 MiB per worker by default
-   * (`batchSlots * batchSize * 16` bytes).
-   * @default {64}
-   */
-  batchSlots?: number;
-  /**
-   * Further batches each worker may owe, allocated only while its ring is
-   * full: a burst, or a worker still starting. Past them, observations are
-   * dropped and counted in `vigil_observations_dropped_total`. So the hot
-   * path holds at most `(batchSlots + spillBatches) * batchSize * 16` bytes
-   * per worker, 16 MiB by default.
-   * @default {192}
-   */
-  spillBatches?: number;
-  /**
-   * A batch that is not full is posted after at most this long.
-   * @default {50}
-   */
-  flushIntervalMs?: number;
-  /**
-   * Changed series are snapshotted at least this often (and whenever half
-   * the batch slots wait for a snapshot).
-   * @default {1000}
-   */
-  snapshotIntervalMs?: number;
-  /**
-   * How often a worker is pinged.
-   * @default {1000}
-   */
-  heartbeatIntervalMs?: number;
-  /**
-   * A worker silent this long is taken for dead and restarted.
-   * @default {5000}
-   */
-  heartbeatTimeoutMs?: number;
-  /**
-   * Restarts of one worker allowed within a minute; past them the shard is
-   * aggregated on the main thread from then on, so nothing is lost.
-   * @default {5}
-   */
-  maxRestartsPerMinute?: number;
-}
-
-const WORKER_URL = new URL("../../workers/aggregator.ts", import.meta.url);
 const FIRST_BACKOFF_MS = 50;
 const MAX_BACKOFF_MS = 5000;
 
@@ -102,43 +23,6 @@ function positiveInteger(
     );
   }
   return value;
-}
-
-/** Starts an aggregator in a Web Worker. */
-export function workerConnection(
-  onFailure: (reason: string) => void,
-): Connection {
-  const worker = new Worker(WORKER_URL, { type: "module" });
-  const channel = new MessageChannel();
-  worker.onerror = (event) => {
-    // Without preventDefault() an error in a worker ends the whole process.
-    event.preventDefault();
-    onFailure(`worker error: ${event.message}`);
-  };
-  worker.onmessageerror = () => onFailure("worker message error");
-  worker.postMessage({ port: channel.port2 }, [channel.port2]);
-  return {
-    port: channel.port1,
-    inThread: false,
-    terminate: () => {
-      channel.port1.close();
-      worker.terminate();
-    },
-  };
-}
-
-/** Starts an aggregator on this thread, behind a MessageChannel. */
-export function inThreadConnection(): Connection {
-  const channel = new MessageChannel();
-  const endpoint = serveAggregator(channel.port2, { useWebAssembly: true });
-  return {
-    port: channel.port1,
-    inThread: true,
-    terminate: () => {
-      endpoint.close();
-      channel.port1.close();
-    },
-  };
 }
 
 /** A scrape round of one format: the one sent, and the one waiting for it. */

@@ -1,7 +1,7 @@
 // The messages between the main thread and an aggregator, one discriminated
 // union per direction, shared by both sides. Internal.
-import type { ExpositionFormat } from "../metrics/exposition.ts";
-import type { DistributionSnapshot } from "../metrics/snapshot.ts";
+import type { ExpositionFormat } from "../base/exposition.ts";
+import type { DistributionSnapshot } from "../base/snapshot.ts";
 
 /** What kind of series a family aggregates. */
 export type AggregateKind = "histogram" | "summary";

@@ -2,7 +2,7 @@ import DEFAULT_YAML from "../../fixtures/config/default.yaml" with {
   type: "text",
 };
 import { LineCounter, parseDocument } from "yaml";
-import { LogLevel } from "../logging/logger.ts";
+import { LogLevel } from "../base/log.ts";
 import { ConfigError } from "./errors.ts";
 import {
   array,
@@ -26,7 +26,7 @@ import type {
   VigilConfig,
 } from "./types.ts";
 
-import { ROUTES } from "../http/routes.ts";
+import { ROUTES } from "../base/routes.ts";
 
 export { ConfigError, type ConfigErrorOptions } from "./errors.ts";
 

@@ -39,4 +39,11 @@ export type {
   DriftDetectorConfig,
   VigilConfig,
 } from "./types.ts";
-export type { LogLevel } from "../logging/logger.ts";
+export {
+  isSecretKey,
+  MASK,
+  redactText,
+  redactUrl,
+  SECRET_KEY_PARTS,
+} from "../base/redact.ts";
+export type { LogLevel } from "../base/log.ts";

@@ -1,4 +1,4 @@
-import type { LogLevel } from "../logging/logger.ts";
+import type { LogLevel } from "../base/log.ts";
 
 /** Who may read `/metrics`, `/health/detailed` and `/system/info`. */
 export type AuthConfig =

@@ -1,8 +1,9 @@
 import { statfs } from "node:fs/promises";
-import type { WorkerStatus } from "../aggregation/pool.ts";
+import type { WorkerStatus } from "../aggregation/types.ts";
 import type { CheckResult, CheckStatus, HealthCheck } from "./health.ts";
 import { diskShares } from "./_disk.ts";
 import { errorMessage } from "./_output.ts";
+import { BUILT_IN_CHECK_DEFAULTS as DEFAULTS } from "./defaults.ts";
 
 /** Options of {@linkcode httpCheck}. */
 export interface HttpCheckOptions {
@@ -61,8 +62,6 @@ export interface WorkerSource {
   workers(): WorkerStatus[];
 }
 
-const GIB = 2 ** 30;
-
 /**
  * Checks an HTTP dependency with a `GET`: it passes when the response status
  * is expected, and measures the time to the response headers. The body is
@@ -112,7 +111,7 @@ export function httpCheck(
     throw new TypeError(fail(`the protocol must be http or https`));
   }
   // An empty list means the default, as in the configuration file.
-  const expected = options.expectStatus ?? [];
+  const expected = options.expectStatus ?? DEFAULTS.http.expectStatus;
   if (!Array.isArray(expected)) {
     throw new TypeError(fail("expectStatus must be an array of HTTP statuses"));
   }
@@ -268,8 +267,8 @@ export function diskCheck(
   }
   const { warn, fail } = thresholds(
     subject,
-    ["warnFreeRatio", options.warnFreeRatio, 0.2],
-    ["failFreeRatio", options.failFreeRatio, 0.05],
+    ["warnFreeRatio", options.warnFreeRatio, DEFAULTS.disk.warnFreeRatio],
+    ["failFreeRatio", options.failFreeRatio, DEFAULTS.disk.failFreeRatio],
     1,
   );
   if (fail > warn) {
@@ -324,8 +323,8 @@ export function memoryCheck(options: MemoryCheckOptions = {}): HealthCheck {
   const subject = "memory check";
   const { warn, fail } = thresholds(
     subject,
-    ["warnBytes", options.warnBytes, GIB],
-    ["failBytes", options.failBytes, 2 * GIB],
+    ["warnBytes", options.warnBytes, DEFAULTS.memory.warnBytes],
+    ["failBytes", options.failBytes, DEFAULTS.memory.failBytes],
     Number.MAX_SAFE_INTEGER,
   );
   ordered(subject, "warnBytes", warn, "failBytes", fail);
@@ -369,8 +368,8 @@ export function eventLoopLagCheck(
   }
   const { warn, fail } = thresholds(
     subject,
-    ["warnMs", options.warnMs, 100],
-    ["failMs", options.failMs, 1000],
+    ["warnMs", options.warnMs, DEFAULTS.eventLoop.warnMs],
+    ["failMs", options.failMs, DEFAULTS.eventLoop.failMs],
     Number.MAX_SAFE_INTEGER,
   );
   ordered(subject, "warnMs", warn, "failMs", fail);

@@ -1,5 +1,7 @@
-import { createLogger, type Logger } from "../logging/logger.ts";
+import { createLogger, type Logger } from "../base/log.ts";
 import { errorMessage, truncate } from "./_output.ts";
+import { CHECK_DEFAULTS } from "./defaults.ts";
+import { MAX_TIMER_MS } from "../base/_validation.ts";
 
 /** The outcome of one run of a check, in the IETF health-check draft's words. */
 export const CheckStatus = {
@@ -127,10 +129,6 @@ export interface HealthOptions {
   logger?: Logger;
 }
 
-const DEFAULT_TIMEOUT_MS = 5000;
-const DEFAULT_INTERVAL_MS = 10_000;
-// setTimeout() takes a signed 32-bit delay; a longer one fires at once.
-const MAX_DELAY_MS = 2 ** 31 - 1;
 const STATUSES: ReadonlySet<unknown> = new Set(Object.values(CheckStatus));
 
 /** One run of a check, from its start until the check settles. */
@@ -275,13 +273,14 @@ export class Health {
         fail(`the check must be a function, got ${typeof check}`),
       );
     }
-    const critical = options.critical ?? true;
+    const critical = options.critical ?? CHECK_DEFAULTS.critical;
     if (typeof critical !== "boolean") {
       throw new TypeError(
         fail(`critical must be a boolean, got ${typeof critical}`),
       );
     }
-    const componentType = options.componentType ?? "component";
+    const componentType = options.componentType ??
+      CHECK_DEFAULTS.componentType;
     if (typeof componentType !== "string" || componentType === "") {
       throw new TypeError(
         fail(
@@ -291,7 +290,7 @@ export class Health {
         ),
       );
     }
-    const measurement = options.measurement ?? "status";
+    const measurement = options.measurement ?? CHECK_DEFAULTS.measurement;
     if (
       typeof measurement !== "string" || measurement === "" ||
       measurement.includes(":")
@@ -310,13 +309,13 @@ export class Health {
       critical,
       timeoutMs: delay(
         options.timeoutMs,
-        DEFAULT_TIMEOUT_MS,
+        CHECK_DEFAULTS.timeoutMs,
         "timeoutMs",
         fail,
       ),
       intervalMs: delay(
         options.intervalMs,
-        DEFAULT_INTERVAL_MS,
+        CHECK_DEFAULTS.intervalMs,
         "intervalMs",
         fail,
       ),
@@ -625,10 +624,10 @@ function delay(
   if (typeof ms !== "number") {
     throw new TypeError(fail(`${key} must be a number, got ${typeof ms}`));
   }
-  if (!Number.isFinite(ms) || ms <= 0 || ms > MAX_DELAY_MS) {
+  if (!Number.isFinite(ms) || ms <= 0 || ms > MAX_TIMER_MS) {
     throw new RangeError(
       fail(
-        `${key} must be a positive finite number of at most ${MAX_DELAY_MS}, got ${ms}`,
+        `${key} must be a positive finite number of at most ${MAX_TIMER_MS}, got ${ms}`,
       ),
     );
   }

@@ -69,5 +69,6 @@ export {
   SystemMonitor,
   type SystemMonitorOptions,
 } from "./system.ts";
-export type { WorkerStatus } from "../aggregation/pool.ts";
-export type { LogFields, Logger } from "../logging/logger.ts";
+export { BUILT_IN_CHECK_DEFAULTS, CHECK_DEFAULTS } from "./defaults.ts";
+export type { WorkerStatus } from "../aggregation/types.ts";
+export type { LogFields, Logger } from "../base/log.ts";

@@ -1,6 +1,6 @@
 import type { Registry } from "../metrics/registry.ts";
-import { CONTENT_TYPES, negotiateFormat } from "../metrics/exposition.ts";
-import type { Logger } from "../logging/logger.ts";
+import { CONTENT_TYPES, negotiateFormat } from "../base/exposition.ts";
+import type { Logger } from "../base/log.ts";
 
 /** A web-standard request handler, as `Deno.serve` takes. */
 export type Handler = (request: Request) => Response | Promise<Response>;

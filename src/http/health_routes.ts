@@ -4,7 +4,7 @@ import type { SystemMonitor } from "../health/system.ts";
 import type { Registry } from "../metrics/registry.ts";
 import type { HttpMetrics } from "./instrument.ts";
 import { type Handler, json } from "./handlers.ts";
-import { VERSION } from "../version.ts";
+import { VERSION } from "../base/version.ts";
 
 /** Who the service is, as health bodies report it. */
 export interface ServiceInfo {

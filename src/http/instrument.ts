@@ -2,7 +2,7 @@ import type { Counter } from "../metrics/counter.ts";
 import type { Gauge } from "../metrics/gauge.ts";
 import type { Histogram } from "../metrics/histogram.ts";
 import type { Registry } from "../metrics/registry.ts";
-import type { Logger } from "../logging/logger.ts";
+import type { Logger } from "../base/log.ts";
 import { json } from "./handlers.ts";
 
 /** The route label of requests no route matched. */

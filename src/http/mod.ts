@@ -46,5 +46,11 @@ export {
   RequestBodyError,
 } from "./limits.ts";
 export type { ServiceInfo } from "./health_routes.ts";
-export { type StartOptions, startVigil, type VigilApp } from "../app.ts";
-export { PROTECTED_ROUTES, type Route, ROUTES } from "./routes.ts";
+export {
+  PROTECTED_ROUTES,
+  type Route,
+  ROUTE_TABLE,
+  type RouteInfo,
+  ROUTES,
+  UNMEASURED_ROUTES,
+} from "../base/routes.ts";

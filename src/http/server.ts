@@ -2,13 +2,13 @@ import { type Handler, json, metricsHandler } from "./handlers.ts";
 import { healthRoutes, type ServiceInfo } from "./health_routes.ts";
 import { type HttpMetrics, instrument } from "./instrument.ts";
 import { authorize } from "./limits.ts";
-import { PROTECTED_ROUTES, ROUTES } from "./routes.ts";
+import { PROTECTED_ROUTES, ROUTES, UNMEASURED_ROUTES } from "../base/routes.ts";
 import type { AuthConfig } from "../config/types.ts";
 import { Health } from "../health/health.ts";
 import { SystemMonitor } from "../health/system.ts";
 import type { Registry } from "../metrics/registry.ts";
-import type { Logger } from "../logging/logger.ts";
-import { VERSION } from "../version.ts";
+import type { Logger } from "../base/log.ts";
+import { VERSION } from "../base/version.ts";
 
 /** The default port: the one OpenTelemetry's Prometheus exporter registered. */
 export const DEFAULT_PORT = 9464;
@@ -181,21 +181,13 @@ export function createHandler(options: HandlerOptions): Handler {
       ...(logger === undefined ? {} : { logger }),
     },
   );
-  // Probes are not measured: kubelet's polling is not the service's traffic,
-  // and a probe should cost as little as the server allows.
   return (request) => {
     const path = pathOf(request.url);
-    return UNMEASURED.has(canonical.get(path) ?? path)
+    return UNMEASURED_ROUTES.has(canonical.get(path) ?? path)
       ? route(request, path)
       : measured(request);
   };
 }
-
-/** Routes left out of the server's own HTTP metrics. */
-const UNMEASURED: ReadonlySet<string> = new Set([
-  "/health/live",
-  "/health/ready",
-]);
 
 /** The path of an absolute URL, without parsing the rest of it. */
 function pathOf(url: string): string {

@@ -17,4 +17,4 @@ export {
   type Logger,
   type LoggerOptions,
   LogLevel,
-} from "./logger.ts";
+} from "../base/log.ts";

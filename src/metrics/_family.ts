@@ -1,6 +1,6 @@
 // What the registry needs of every metric type. Internal.
-import type { ExpositionFormat } from "./exposition.ts";
-import type { Logger } from "../logging/logger.ts";
+import type { ExpositionFormat } from "../base/exposition.ts";
+import type { Logger } from "../base/log.ts";
 
 /** The family types of the exposition formats. */
 export type MetricType = "counter" | "gauge" | "histogram" | "summary";

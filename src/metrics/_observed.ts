@@ -8,7 +8,7 @@ import type {
 import type { Shard } from "../aggregation/shard.ts";
 import type { Family, RegistryContext } from "./_family.ts";
 import { SeriesSet } from "./_series.ts";
-import { renderHeader } from "./_text.ts";
+import { renderHeader } from "../base/_text.ts";
 
 /** The default of the `resolution` option: microseconds for seconds. */
 export const DEFAULT_RESOLUTION = 1e-6;

@@ -2,7 +2,7 @@
 // overflow series. Internal.
 import type { RegistryContext } from "./_family.ts";
 import { type Labels, OVERFLOW_LABEL_VALUE } from "./labels.ts";
-import { renderPairs } from "./_text.ts";
+import { renderPairs } from "../base/_text.ts";
 
 /** One series: its child, and its label pairs rendered once at creation. */
 export interface Series<C> {

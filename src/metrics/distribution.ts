@@ -4,7 +4,7 @@ import { FAMILY, type Family, type RegistryContext } from "./_family.ts";
 import { observedFamily, observedSeries, type Placement } from "./_observed.ts";
 import { labelsRequired, type SeriesSet } from "./_series.ts";
 import type { Labels, MetricOptions } from "./labels.ts";
-import type { DistributionSnapshot } from "./snapshot.ts";
+import type { DistributionSnapshot } from "../base/snapshot.ts";
 
 /** Options shared by {@linkcode Registry.histogram} and {@linkcode Registry.summary}. */
 export interface DistributionOptions<L extends string>

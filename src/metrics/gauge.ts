@@ -7,8 +7,8 @@ import {
 } from "./_family.ts";
 import { labelsRequired, SeriesSet } from "./_series.ts";
 import type { Labels, MetricOptions } from "./labels.ts";
-import { braces, formatValue, renderHeader } from "./_text.ts";
-import type { ExpositionFormat } from "./exposition.ts";
+import { braces, formatValue, renderHeader } from "../base/_text.ts";
+import type { ExpositionFormat } from "../base/exposition.ts";
 
 /** Options of {@linkcode Registry.gauge}. */
 export interface GaugeOptions<L extends string> extends MetricOptions<L> {

@@ -36,19 +36,19 @@ export {
 } from "./distribution.ts";
 export { Histogram, type HistogramOptions } from "./histogram.ts";
 export { Summary, type SummaryOptions } from "./summary.ts";
-export type { DistributionSnapshot } from "./snapshot.ts";
+export type { DistributionSnapshot } from "../base/snapshot.ts";
 export {
   DEFAULT_BUCKETS,
   exponentialBuckets,
   linearBuckets,
 } from "./buckets.ts";
-export type { AggregationOptions, WorkerStatus } from "../aggregation/pool.ts";
+export type { AggregationOptions, WorkerStatus } from "../aggregation/types.ts";
 export { DuplicateMetricError } from "./errors.ts";
 export {
   CONTENT_TYPES,
   ExpositionFormat,
   negotiateFormat,
-} from "./exposition.ts";
+} from "../base/exposition.ts";
 export {
   type Labels,
   type LabelValue,

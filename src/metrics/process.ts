@@ -1,6 +1,6 @@
 import process from "node:process";
 import type { Registry } from "./registry.ts";
-import { VERSION } from "../version.ts";
+import { VERSION } from "../base/version.ts";
 import { memorySampler } from "./_memory.ts";
 
 /** Options of {@linkcode registerProcessMetrics}. */

@@ -5,22 +5,19 @@ import {
   validateLabelName,
   validateLabelNames,
   validateMetricName,
-} from "./_validation.ts";
+} from "../base/_validation.ts";
 import { Counter, type CounterOptions } from "./counter.ts";
 import { DuplicateMetricError } from "./errors.ts";
-import type { ExpositionFormat } from "./exposition.ts";
+import type { ExpositionFormat } from "../base/exposition.ts";
 import { Gauge, type GaugeOptions } from "./gauge.ts";
 import { Histogram, type HistogramOptions } from "./histogram.ts";
 import { Summary, type SummaryOptions } from "./summary.ts";
 import { DEFAULT_BUCKETS } from "./buckets.ts";
 import { observedSampleNames, validateResolution } from "./_observed.ts";
 import type { AggregateKind } from "../aggregation/protocol.ts";
-import {
-  type AggregationOptions,
-  AggregationPool,
-  type WorkerStatus,
-} from "../aggregation/pool.ts";
-import { createLogger, type Logger } from "../logging/logger.ts";
+import { AggregationPool } from "../aggregation/pool.ts";
+import type { AggregationOptions, WorkerStatus } from "../aggregation/types.ts";
+import { createLogger, type Logger } from "../base/log.ts";
 
 /** The default of {@linkcode RegistryOptions.cardinalityLimit}. */
 export const DEFAULT_CARDINALITY_LIMIT = 2000;

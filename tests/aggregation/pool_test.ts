@@ -1,10 +1,8 @@
 // Failure and recovery of aggregation workers: real workers, really killed.
 import assert from "node:assert/strict";
-import {
-  type AggregationOptions,
-  AggregationPool,
-  workerConnection,
-} from "../../src/aggregation/pool.ts";
+import { AggregationPool } from "../../src/aggregation/pool.ts";
+import { workerConnection } from "../../src/aggregation/connections.ts";
+import type { AggregationOptions } from "../../src/aggregation/types.ts";
 import type { Connection } from "../../src/aggregation/shard.ts";
 import type { RegistryContext } from "../../src/metrics/_family.ts";
 import { DEFAULT_BUCKETS } from "../../src/metrics/buckets.ts";

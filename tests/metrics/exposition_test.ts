@@ -1,6 +1,6 @@
 import assert from "node:assert/strict";
 import { negotiateFormat, Registry } from "../../src/metrics/mod.ts";
-import { escapeHelp, formatValue } from "../../src/metrics/_text.ts";
+import { escapeHelp, formatValue } from "../../src/base/_text.ts";
 import { recordingLogger } from "../_tools.ts";
 import { goldenRegistry } from "./_golden.ts";
 

@@ -69,7 +69,7 @@ Deno.test("Registry.histogram() validates buckets and resolution before starting
     [
       "unsorted",
       { buckets: [1, 0.5] },
-      /strictly increasing, but 0.5 follows 1/,
+      /strictly increasing: 0.5 follows 1/,
     ],
     ["repeated", { buckets: [1, 1] }, /strictly increasing/],
     ["NaN", { buckets: [NaN] }, /bound NaN at index 0 is not a finite number/],

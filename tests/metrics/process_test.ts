@@ -1,6 +1,6 @@
 import assert from "node:assert/strict";
 import { registerProcessMetrics, Registry } from "../../src/metrics/mod.ts";
-import { VERSION } from "../../src/version.ts";
+import { VERSION } from "../../src/base/version.ts";
 import { recordingLogger } from "../_tools.ts";
 
 Deno.test("registerProcessMetrics() exposes CPU, memory, start time and build info", async () => {
