@@ -5,7 +5,11 @@ import type { ExpositionFormat } from "../base/exposition.ts";
 import { inThreadConnection, workerConnection } from "./connections.ts";
 import type { FamilyDefinition, SeriesStats } from "./protocol.ts";
 import { Shard, type ShardOptions } from "./shard.ts";
-import type { AggregationOptions, WorkerStatus } from "./types.ts";
+import {
+  AGGREGATION_DEFAULTS as DEFAULTS,
+  type AggregationOptions,
+  type WorkerStatus,
+} from "./types.ts";
 
 const FIRST_BACKOFF_MS = 50;
 const MAX_BACKOFF_MS = 5000;
@@ -70,21 +74,43 @@ export class AggregationPool {
         Math.max(1, cores - 1),
         0,
       ),
-      batchSize: positiveInteger(options, "batchSize", 4096),
-      batchSlots: positiveInteger(options, "batchSlots", 64, 2),
-      spillBatches: positiveInteger(options, "spillBatches", 192, 0),
-      flushIntervalMs: positiveInteger(options, "flushIntervalMs", 50),
-      snapshotIntervalMs: positiveInteger(options, "snapshotIntervalMs", 1000),
+      batchSize: positiveInteger(options, "batchSize", DEFAULTS.batchSize),
+      batchSlots: positiveInteger(
+        options,
+        "batchSlots",
+        DEFAULTS.batchSlots,
+        2,
+      ),
+      spillBatches: positiveInteger(
+        options,
+        "spillBatches",
+        DEFAULTS.spillBatches,
+        0,
+      ),
+      flushIntervalMs: positiveInteger(
+        options,
+        "flushIntervalMs",
+        DEFAULTS.flushIntervalMs,
+      ),
+      snapshotIntervalMs: positiveInteger(
+        options,
+        "snapshotIntervalMs",
+        DEFAULTS.snapshotIntervalMs,
+      ),
       heartbeatIntervalMs: positiveInteger(
         options,
         "heartbeatIntervalMs",
-        1000,
+        DEFAULTS.heartbeatIntervalMs,
       ),
-      heartbeatTimeoutMs: positiveInteger(options, "heartbeatTimeoutMs", 5000),
+      heartbeatTimeoutMs: positiveInteger(
+        options,
+        "heartbeatTimeoutMs",
+        DEFAULTS.heartbeatTimeoutMs,
+      ),
       maxRestartsPerMinute: positiveInteger(
         options,
         "maxRestartsPerMinute",
-        5,
+        DEFAULTS.maxRestartsPerMinute,
         0,
       ),
     };

@@ -78,3 +78,20 @@ export interface AggregationOptions {
    */
   maxRestartsPerMinute?: number;
 }
+
+/**
+ * The defaults of {@linkcode AggregationOptions}, but `workers`, which
+ * depends on the machine (`max(1, navigator.hardwareConcurrency - 1)`).
+ */
+export const AGGREGATION_DEFAULTS: Readonly<
+  Required<Omit<AggregationOptions, "workers">>
+> = Object.freeze({
+  batchSize: 4096,
+  batchSlots: 64,
+  spillBatches: 192,
+  flushIntervalMs: 50,
+  snapshotIntervalMs: 1000,
+  heartbeatIntervalMs: 1000,
+  heartbeatTimeoutMs: 5000,
+  maxRestartsPerMinute: 5,
+});

@@ -42,7 +42,11 @@ export {
   exponentialBuckets,
   linearBuckets,
 } from "./buckets.ts";
-export type { AggregationOptions, WorkerStatus } from "../aggregation/types.ts";
+export {
+  AGGREGATION_DEFAULTS,
+  type AggregationOptions,
+  type WorkerStatus,
+} from "../aggregation/types.ts";
 export { DuplicateMetricError } from "./errors.ts";
 export {
   CONTENT_TYPES,
