@@ -1,14 +1,7 @@
 import type { LogLevel } from "../base/log.ts";
+import type { AuthConfig } from "../http/auth.ts";
 
-/** Who may read `/metrics`, `/health/detailed` and `/system/info`. */
-export type AuthConfig =
-  | { readonly type: "none" }
-  | { readonly type: "bearer"; readonly token: string }
-  | {
-    readonly type: "basic";
-    readonly username: string;
-    readonly password: string;
-  };
+export type { AuthConfig };
 
 /** What every health check entry of the config has. */
 export interface CheckConfigBase {

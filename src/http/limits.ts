@@ -1,6 +1,3 @@
-import type { AuthConfig } from "../config/types.ts";
-import { json } from "./handlers.ts";
-
 /** Thrown by {@linkcode readBody}; `status` is the answer to give (413 or 408). */
 export class RequestBodyError extends Error {
   /** 413 when the body is too large, 408 when it came too slowly. */
@@ -107,39 +104,4 @@ function tooLarge(maxBytes: number): RequestBodyError {
     413,
     `Request body larger than ${maxBytes} bytes`,
   );
-}
-
-/**
- * Checks a request's `Authorization` header against the configured
- * credentials, comparing in constant time.
- *
- * @param request The request.
- * @param auth The credentials; `none` lets everything through.
- * @returns `undefined` when allowed, else the 401 response to send.
- */
-export function authorize(
-  request: Request,
-  auth: AuthConfig,
-): Response | undefined {
-  if (auth.type === "none") return undefined;
-  const header = request.headers.get("authorization") ?? "";
-  const expected = auth.type === "bearer"
-    ? `Bearer ${auth.token}`
-    : `Basic ${btoa(`${auth.username}:${auth.password}`)}`;
-  if (constantTimeEqual(header, expected)) return undefined;
-  return json({ error: "Unauthorized" }, 401, {
-    "www-authenticate": auth.type === "bearer"
-      ? 'Bearer realm="vigil"'
-      : 'Basic realm="vigil", charset="UTF-8"',
-  });
-}
-
-function constantTimeEqual(a: string, b: string): boolean {
-  const left = new TextEncoder().encode(a);
-  const right = new TextEncoder().encode(b);
-  let difference = left.length ^ right.length;
-  for (let i = 0; i < right.length; i++) {
-    difference |= (left[i] ?? 0) ^ right[i]!;
-  }
-  return difference === 0;
 }

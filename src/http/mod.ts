@@ -39,12 +39,8 @@ export {
   type RequestContext,
   UNMATCHED_ROUTE,
 } from "./instrument.ts";
-export {
-  authorize,
-  readBody,
-  type ReadBodyOptions,
-  RequestBodyError,
-} from "./limits.ts";
+export { type AuthConfig, authorize } from "./auth.ts";
+export { readBody, type ReadBodyOptions, RequestBodyError } from "./limits.ts";
 export type { ServiceInfo } from "./health_routes.ts";
 export {
   PROTECTED_ROUTES,

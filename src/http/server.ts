@@ -1,9 +1,8 @@
 import { type Handler, json, metricsHandler } from "./handlers.ts";
 import { healthRoutes, type ServiceInfo } from "./health_routes.ts";
 import { type HttpMetrics, instrument } from "./instrument.ts";
-import { authorize } from "./limits.ts";
+import { type AuthConfig, authorize } from "./auth.ts";
 import { PROTECTED_ROUTES, ROUTES, UNMEASURED_ROUTES } from "../base/routes.ts";
-import type { AuthConfig } from "../config/types.ts";
 import { Health } from "../health/health.ts";
 import { SystemMonitor } from "../health/system.ts";
 import type { Registry } from "../metrics/registry.ts";
