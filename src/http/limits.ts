@@ -1,3 +1,4 @@
+// Request-body limits: a size cap and a deadline.
 /** Thrown by {@linkcode readBody}; `status` is the answer to give (413 or 408). */
 export class RequestBodyError extends Error {
   /** 413 when the body is too large, 408 when it came too slowly. */
