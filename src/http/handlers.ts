@@ -16,7 +16,10 @@ export interface MetricsHandlerOptions {
 
 /**
  * Serves a registry's metrics, in the format the `Accept` header negotiates
- * (see {@linkcode negotiateFormat}).
+ * (see {@linkcode negotiateFormat}). A `HEAD` request gets the same response
+ * as a `GET`: `Deno.serve` then sends its headers, `content-length`
+ * included, and leaves the body out (a `null` body would be announced as
+ * `content-length: 0`).
  *
  * @param registry The registry to render.
  * @param options Where to log failures.
@@ -48,7 +51,7 @@ export function metricsHandler(
       options.logger?.error("Rendering metrics failed", { error });
       return json({ error: "Rendering metrics failed" }, 500);
     }
-    return new Response(request.method === "HEAD" ? null : body, {
+    return new Response(body, {
       headers: { "content-type": CONTENT_TYPES[format] },
     });
   };
@@ -61,6 +64,16 @@ export function metricsHandler(
  * @param status The HTTP status.
  * @param headers Extra headers.
  * @returns The response.
+ *
+ * @example Answer a 404
+ * ```ts
+ * import { json } from "@vigil/observe/server";
+ * import assert from "node:assert/strict";
+ *
+ * const response = json({ error: "Not found" }, 404);
+ * assert.equal(response.headers.get("content-type"), "application/json");
+ * assert.deepEqual(await response.json(), { error: "Not found" });
+ * ```
  */
 export function json(
   body: unknown,

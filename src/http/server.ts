@@ -6,8 +6,7 @@ import { PROTECTED_ROUTES, ROUTES, UNMEASURED_ROUTES } from "../base/routes.ts";
 import { Health } from "../health/health.ts";
 import { SystemMonitor } from "../health/system.ts";
 import type { Registry } from "../metrics/registry.ts";
-import type { Logger } from "../base/log.ts";
-import { VERSION } from "../base/version.ts";
+import { createLogger, type Logger } from "../base/log.ts";
 
 /** The default port: the one OpenTelemetry's Prometheus exporter registered. */
 export const DEFAULT_PORT = 9464;
@@ -22,8 +21,8 @@ export interface HandlerOptions {
    */
   health?: Health;
   /**
-   * Who the service is.
-   * @default {{ name: "vigil", version: VERSION, environment: "development" }}
+   * Who the service is: yours, so set its version.
+   * @default {{ name: "vigil", version: "unknown", environment: "development" }}
    */
   service?: ServiceInfo;
   /**
@@ -53,8 +52,8 @@ export interface HandlerOptions {
    */
   config?: () => unknown;
   /**
-   * Where request failures are logged.
-   * @default {nothing is logged}
+   * Where request failures (a failed render, a thrown handler) are logged.
+   * @default {createLogger(): JSON lines on standard error}
    */
   logger?: Logger;
 }
@@ -93,7 +92,13 @@ export interface VigilServer {
  * `/health/detailed`, `/health/live`, `/health/ready` and `/system/info`,
  * plus the configured aliases. `GET` and `HEAD` only (405 otherwise),
  * 404 elsewhere, 413 for a body declared larger than `maxBodyBytes`, 401
- * on a protected route without the configured credentials.
+ * on a protected route without the configured credentials. A `HEAD` gets
+ * the response of a `GET`, whose body `Deno.serve` leaves out.
+ *
+ * The route comes from the request target, never from the `Host` header:
+ * since `Deno.serve` builds `request.url` from that header, a `Host` holding
+ * anything a host and port cannot (`/`, `?`, `#`, `@`, `\`, spaces,
+ * non-ASCII) gets 400.
  *
  * @param options The registry, health checks and server settings.
  * @returns The handler.
@@ -112,19 +117,16 @@ export interface VigilServer {
  * ```
  */
 export function createHandler(options: HandlerOptions): Handler {
-  const logger = options.logger;
+  const logger = options.logger ?? createLogger();
   const auth = options.auth ?? { type: "none" };
   const maxBodyBytes = options.maxBodyBytes ?? 1024 * 1024;
   const routes = new Map<string, Handler>(Object.entries({
-    "/metrics": metricsHandler(
-      options.registry,
-      logger === undefined ? {} : { logger },
-    ),
+    "/metrics": metricsHandler(options.registry, { logger }),
     ...healthRoutes({
       registry: options.registry,
       health: options.health ?? new Health(),
       service: options.service ??
-        { name: "vigil", version: VERSION, environment: "development" },
+        { name: "vigil", version: "unknown", environment: "development" },
       // The filesystem the service runs from, which --allow-read=. covers.
       system: new SystemMonitor({ diskPath: "." }),
       http: options.http,
@@ -167,7 +169,10 @@ export function createHandler(options: HandlerOptions): Handler {
     return handle(request);
   };
   if (options.http === undefined) {
-    return (request) => route(request, pathOf(request.url));
+    return (request) =>
+      badHost(request)
+        ? badHostResponse()
+        : route(request, pathOf(request.url));
   }
   const measured = instrument(
     (request) => route(request, pathOf(request.url)),
@@ -177,15 +182,33 @@ export function createHandler(options: HandlerOptions): Handler {
         const path = pathOf(request.url);
         return routes.has(path) ? canonical.get(path) ?? path : undefined;
       },
-      ...(logger === undefined ? {} : { logger }),
+      logger,
     },
   );
   return (request) => {
+    if (badHost(request)) return badHostResponse();
     const path = pathOf(request.url);
     return UNMEASURED_ROUTES.has(canonical.get(path) ?? path)
       ? route(request, path)
       : measured(request);
   };
+}
+
+/**
+ * What RFC 3986 allows in a host and port: reg-name (unreserved,
+ * pct-encoded, sub-delims), IP-literal brackets, and the colon. None of
+ * `/ ? # @ \` or whitespace, so the path of `request.url` starts after it.
+ */
+const HOST = /^[A-Za-z0-9\-._~%!$&'()*+,;=:[\]]*$/;
+
+/** Whether the Host header would move the path of `request.url`. */
+function badHost(request: Request): boolean {
+  const host = request.headers.get("host");
+  return host !== null && !HOST.test(host);
+}
+
+function badHostResponse(): Response {
+  return json({ error: "Invalid Host header" }, 400);
 }
 
 /** The path of an absolute URL, without parsing the rest of it. */
