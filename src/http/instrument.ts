@@ -2,7 +2,7 @@ import type { Counter } from "../metrics/counter.ts";
 import type { Gauge } from "../metrics/gauge.ts";
 import type { Histogram } from "../metrics/histogram.ts";
 import type { Registry } from "../metrics/registry.ts";
-import type { Logger } from "../base/log.ts";
+import { createLogger, type Logger } from "../base/log.ts";
 import { json } from "./handlers.ts";
 
 /** The route label of requests no route matched. */
@@ -79,6 +79,13 @@ export interface RequestContext {
   readonly requestId: string;
   /** The route template the request matched, or `"unmatched"`. */
   readonly route: string;
+  /**
+   * The matched route's named and numbered groups, as written in the path
+   * (percent-encoded): `{ id: "42" }` for `/users/42` on `/users/:id`. Empty
+   * when no route matched, when `routes` is a function, and for optional
+   * groups that matched nothing.
+   */
+  readonly params: Readonly<Record<string, string>>;
   /** What `Deno.serve` passed, when it did. */
   readonly info: Deno.ServeHandlerInfo | undefined;
 }
@@ -105,16 +112,27 @@ export interface InstrumentOptions {
     | ((request: Request) => string | undefined);
   /**
    * Where handler errors are logged, with the request id.
-   * @default {nothing is logged}
+   * @default {createLogger(): JSON lines on standard error}
    */
   logger?: Logger;
 }
 
+/** A request's route label and URL parameters. */
+interface MatchedRoute {
+  readonly route: string;
+  readonly params: Readonly<Record<string, string>>;
+}
+
+const NO_PARAMS: Readonly<Record<string, string>> = Object.freeze({});
+
 function routeFinder(
   routes: InstrumentOptions["routes"],
-): (request: Request) => string {
+): (request: Request) => MatchedRoute {
   if (typeof routes === "function") {
-    return (request) => routes(request) ?? UNMATCHED_ROUTE;
+    return (request) => ({
+      route: routes(request) ?? UNMATCHED_ROUTE,
+      params: NO_PARAMS,
+    });
   }
   const patterns = (routes ?? []).map((route) => {
     const pattern = typeof route === "string"
@@ -122,12 +140,27 @@ function routeFinder(
       : route;
     return { pattern, label: pattern.pathname };
   });
+  const unmatched: MatchedRoute = { route: UNMATCHED_ROUTE, params: NO_PARAMS };
   return (request) => {
     for (const { pattern, label } of patterns) {
-      if (pattern.test(request.url)) return label;
+      const match = pattern.exec(request.url);
+      if (match !== null) {
+        return { route: label, params: definedGroups(match.pathname.groups) };
+      }
     }
-    return UNMATCHED_ROUTE;
+    return unmatched;
   };
+}
+
+/** URLPattern gives `undefined` for an optional group that matched nothing. */
+function definedGroups(
+  groups: Record<string, string | undefined>,
+): Readonly<Record<string, string>> {
+  const params: Record<string, string> = {};
+  for (const [name, value] of Object.entries(groups)) {
+    if (value !== undefined) params[name] = value;
+  }
+  return Object.freeze(params);
 }
 
 /**
@@ -136,7 +169,8 @@ function routeFinder(
  * `http_request_duration_seconds{method,route}`, `http_requests_in_progress`
  * and `http_request_errors_total{method,route,error}`. The response carries
  * the request id in `X-Request-ID`. A handler that throws gets a 500 whose
- * body holds the request id and no detail of the error.
+ * body holds the request id and no detail of the error; the error is logged
+ * with the request id. The handler receives the route's URL parameters.
  *
  * @param handler The application's handler; it may take the context.
  * @param options The registry (or metrics), routes and logger.
@@ -150,12 +184,12 @@ function routeFinder(
  *
  * const registry = new Registry();
  * const handler = instrument(
- *   (_request, { requestId }) => new Response(`hello ${requestId}`),
+ *   (_request, { params }) => new Response(`user ${params.id}`),
  *   { metrics: registry, routes: ["/users/:id"] },
  * );
  * const response = await handler(new Request("http://localhost/users/42"));
  * assert.ok(response.headers.get("x-request-id"));
- * await response.body?.cancel();
+ * assert.equal(await response.text(), "user 42");
  * assert.match(
  *   await registry.metrics(),
  *   /^http_requests_total\{method="GET",route="\/users\/:id",status="200"\} 1$/m,
@@ -171,7 +205,7 @@ export function instrument(
     ? options.metrics
     : httpMetrics(options.metrics);
   const findRoute = routeFinder(options.routes);
-  const logger = options.logger;
+  const logger = options.logger ?? createLogger();
   return async (request, info) => {
     const start = performance.now();
     const method = METHODS.has(request.method) ? request.method : "OTHER";
@@ -179,15 +213,15 @@ export function instrument(
     const requestId = incoming !== null && REQUEST_ID.test(incoming)
       ? incoming
       : crypto.randomUUID();
-    const route = findRoute(request);
+    const { route, params } = findRoute(request);
     metrics.inProgress.inc();
     let response: Response;
     try {
-      response = await handler(request, { requestId, route, info });
+      response = await handler(request, { requestId, route, params, info });
     } catch (error) {
       const type = error instanceof Error ? error.name : typeof error;
       metrics.errors.labels({ method, route, error: type }).inc();
-      logger?.error("Request handler failed", {
+      logger.error("Request handler failed", {
         requestId,
         method,
         route,

@@ -221,3 +221,129 @@ Deno.test("instrument() on a real Deno.serve server on 127.0.0.1", async () => {
     await r.close();
   }
 });
+
+Deno.test("instrument() logs a thrown handler error by default, on standard error", async () => {
+  const r = registry();
+  const lines: string[] = [];
+  const original = console.error;
+  // createLogger() writes each record with console.error.
+  console.error = (line: unknown) => lines.push(String(line));
+  try {
+    const handler = instrument(() => {
+      throw new TypeError("broken handler");
+    }, { metrics: r, routes: ["/boom"] });
+    const response = await handler(
+      new Request("http://localhost/boom", {
+        headers: { "x-request-id": "req-9" },
+      }),
+    );
+    assert.equal(response.status, 500);
+    await response.body?.cancel();
+  } finally {
+    console.error = original;
+    await r.close();
+  }
+  assert.equal(lines.length, 1);
+  const record = JSON.parse(lines[0]!);
+  assert.equal(record.level, "error");
+  assert.equal(record.msg, "Request handler failed");
+  assert.equal(record.requestId, "req-9");
+  assert.equal(record.route, "/boom");
+  assert.deepEqual(record.error, {
+    name: "TypeError",
+    message: "broken handler",
+  });
+});
+
+Deno.test("instrument() passes the matched route's URL parameters to the handler", async (t) => {
+  const r = registry();
+  const seen: { route: string; params: Record<string, string> }[] = [];
+  const handler = instrument((_request, { route, params }) => {
+    seen.push({ route, params: { ...params } });
+    return new Response(null, { status: 204 });
+  }, {
+    metrics: r,
+    routes: [
+      "/users/:id",
+      "/files/:dir/:name?",
+      new URLPattern({ pathname: "/orders/*" }),
+      "/static",
+    ],
+  });
+  const call = async (path: string) => {
+    seen.length = 0;
+    await (await handler(new Request(`http://localhost${path}`))).body
+      ?.cancel();
+    return seen[0];
+  };
+  try {
+    await t.step("named groups", async () => {
+      assert.deepEqual(await call("/users/42"), {
+        route: "/users/:id",
+        params: { id: "42" },
+      });
+      assert.deepEqual(await call("/files/etc/hosts?x=1"), {
+        route: "/files/:dir/:name?",
+        params: { dir: "etc", name: "hosts" },
+      });
+    });
+    await t.step("as written in the URL, percent-encoded", async () => {
+      assert.deepEqual((await call("/users/J%C3%B6rg"))?.params, {
+        id: "J%C3%B6rg",
+      });
+    });
+    await t.step(
+      "an optional group that matched nothing is left out",
+      async () => {
+        assert.deepEqual((await call("/files/etc"))?.params, { dir: "etc" });
+      },
+    );
+    await t.step("numbered groups of a wildcard", async () => {
+      assert.deepEqual((await call("/orders/a/b"))?.params, { "0": "a/b" });
+    });
+    await t.step("empty without groups, without a match", async () => {
+      assert.deepEqual((await call("/static"))?.params, {});
+      assert.deepEqual(await call("/nowhere"), {
+        route: UNMATCHED_ROUTE,
+        params: {},
+      });
+    });
+  } finally {
+    await r.close();
+  }
+});
+
+Deno.test("instrument() gives empty params when routes is a function", async () => {
+  const r = registry();
+  try {
+    let params: Readonly<Record<string, string>> | undefined;
+    const handler = instrument((_request, context) => {
+      params = context.params;
+      return new Response("ok");
+    }, { metrics: r, routes: () => "/users/:id" });
+    await (await handler(new Request("http://localhost/users/1"))).text();
+    assert.deepEqual(params, {});
+  } finally {
+    await r.close();
+  }
+});
+
+Deno.test("instrument() passes URL parameters on a real Deno.serve server", async () => {
+  const r = registry();
+  const server = Deno.serve(
+    { port: 0, hostname: "127.0.0.1", onListen: () => {} },
+    instrument(
+      (_request, { params }) => Response.json(params),
+      { metrics: r, routes: ["/teams/:team/members/:member"] },
+    ),
+  );
+  try {
+    const response = await fetch(
+      `http://127.0.0.1:${server.addr.port}/teams/core/members/7`,
+    );
+    assert.deepEqual(await response.json(), { team: "core", member: "7" });
+  } finally {
+    await server.shutdown();
+    await r.close();
+  }
+});
