@@ -3,6 +3,7 @@ import type { WorkerStatus } from "../aggregation/types.ts";
 import type { CheckResult, CheckStatus, HealthCheck } from "./health.ts";
 import { diskShares } from "./_disk.ts";
 import { errorMessage } from "./_output.ts";
+import { redactText } from "../base/redact.ts";
 import { BUILT_IN_CHECK_DEFAULTS as DEFAULTS } from "./defaults.ts";
 
 /** Options of {@linkcode httpCheck}. */
@@ -65,7 +66,9 @@ export interface WorkerSource {
 /**
  * Checks an HTTP dependency with a `GET`: it passes when the response status
  * is expected, and measures the time to the response headers. The body is
- * always cancelled, so connections are not held. Suggested measurement:
+ * always cancelled, so connections are not held. Outputs pass through
+ * `redactText()`, so a URL's password and secret query parameters
+ * (`?token=`, `?api_key=`) never reach a health body. Suggested measurement:
  * `"responseTime"`. Needs `--allow-net` for the URL's host.
  *
  * @param url An absolute `http:` or `https:` URL.
@@ -140,9 +143,10 @@ export function httpCheck(
       const cause = error instanceof Error && error.cause instanceof Error
         ? error.cause
         : error;
+      // The message quotes the URL: its token or password stays here.
       return {
         status: "fail",
-        output: `request failed: ${errorMessage(cause)}`,
+        output: redactText(`request failed: ${errorMessage(cause)}`),
       };
     }
     const observedValue = milliseconds(performance.now() - start);
@@ -240,7 +244,7 @@ function connectFailure(error: unknown): string | undefined {
  *
  * @param path Any path on the filesystem, such as a data directory.
  * @param options The free shares below which it warns and fails.
- * @returns The check; `observedValue` is the used share in `"percent"`.
+ * @returns The check; `observedValue` is the used share in `"percent"`, to 0.1.
  * @throws {TypeError} When `path` is empty.
  * @throws {RangeError} When a ratio is outside 0 to 1, or `failFreeRatio`
  * exceeds `warnFreeRatio`.
@@ -289,7 +293,7 @@ export function diskCheck(
       : "pass";
     const result: CheckResult = {
       status,
-      observedValue: usedPercent,
+      observedValue: Math.round(usedPercent * 10) / 10,
       observedUnit: "percent",
     };
     if (status !== "pass") {
@@ -341,7 +345,7 @@ export function memoryCheck(options: MemoryCheckOptions = {}): HealthCheck {
  *
  * @param lag Returns the current lag in milliseconds.
  * @param options The lags at which it warns and fails.
- * @returns The check; `observedValue` is the lag in `"ms"`.
+ * @returns The check; `observedValue` is the lag in `"ms"`, to the microsecond.
  * @throws {TypeError} When `lag` is not a function.
  * @throws {RangeError} When a threshold is negative or not finite, or `failMs` is below `warnMs`.
  *
@@ -383,7 +387,16 @@ export function eventLoopLagCheck(
         }, not a finite number`,
       };
     }
-    return atOrAbove("lag", value, warn, fail, "ms", (ms) => `${ms} ms`);
+    const result = atOrAbove(
+      "lag",
+      value,
+      warn,
+      fail,
+      "ms",
+      (ms) => `${milliseconds(ms)} ms`,
+    );
+    result.observedValue = milliseconds(value);
+    return result;
   };
 }
 

@@ -5,7 +5,8 @@ import { diskShares } from "./_disk.ts";
 /**
  * Figures about this process and its machine, for a detailed health body.
  * Each is null when the process lacks the permission to read it or the
- * platform lacks it.
+ * platform lacks it. Percentages are rounded to 0.1, load averages to 0.01
+ * and the uptime to the millisecond: finer digits are noise.
  */
 export interface SystemFigures {
   /**
@@ -87,25 +88,30 @@ export class SystemMonitor {
   /**
    * Reads every figure now.
    *
-   * @returns The figures; those the process may not read are null.
+   * @returns The figures, rounded; those the process may not read are null.
    *
    * @example Read the figures
    * ```ts
    * import { SystemMonitor } from "@vigil/observe/health";
+   * import assert from "node:assert/strict";
    *
-   * const { cpuPercent, loadAverage } = new SystemMonitor().figures();
-   * console.log(cpuPercent, loadAverage);
+   * const { memoryPercent, loadAverage } = new SystemMonitor().figures();
+   * // null without --allow-sys=systemMemoryInfo; else a percent to 0.1.
+   * if (memoryPercent !== null) {
+   *   assert.equal(memoryPercent, Math.round(memoryPercent * 10) / 10);
+   * }
+   * for (const load of loadAverage ?? []) assert.ok(load >= 0);
    * ```
    */
   figures(): SystemFigures {
     const memory = memoryFigures();
     return {
-      cpuPercent: this.#cpu(),
-      memoryPercent: memory?.process ?? null,
-      systemMemoryPercent: memory?.system ?? null,
-      diskPercent: diskPercent(this.#diskPath),
+      cpuPercent: tenths(this.#cpu()),
+      memoryPercent: tenths(memory?.process ?? null),
+      systemMemoryPercent: tenths(memory?.system ?? null),
+      diskPercent: tenths(diskPercent(this.#diskPath)),
       loadAverage: loadAverage(),
-      uptimeSeconds: performance.now() / 1000,
+      uptimeSeconds: Math.round(performance.now()) / 1000,
     };
   }
 
@@ -121,6 +127,11 @@ export class SystemMonitor {
     }
     return this.#cpuPercent;
   }
+}
+
+/** A percentage to 0.1. */
+function tenths(percent: number | null): number | null {
+  return percent === null ? null : Math.round(percent * 10) / 10;
 }
 
 /** CPU time of the whole process, every thread, in microseconds. */
@@ -172,6 +183,10 @@ function isSystemError(error: unknown): boolean {
     typeof error.code === "string" && error.code.startsWith("E");
 }
 
+function hundredths(value: number): number {
+  return Math.round(value * 100) / 100;
+}
+
 function loadAverage(): [number, number, number] | null {
   // Windows has no load average; Deno returns zeros there.
   if (Deno.build.os === "windows") return null;
@@ -181,7 +196,7 @@ function loadAverage(): [number, number, number] | null {
     if (one === undefined || five === undefined || fifteen === undefined) {
       return null;
     }
-    return [one, five, fifteen];
+    return [hundredths(one), hundredths(five), hundredths(fifteen)];
   } catch (error) {
     if (isDenied(error)) return null;
     throw error;

@@ -18,6 +18,19 @@ function run(check: HealthCheck): Promise<CheckResult> {
   return Promise.resolve(check(new AbortController().signal));
 }
 
+/** How many digits a number shows after the decimal point. */
+function decimals(value: number): number {
+  return String(value).split(".")[1]?.length ?? 0;
+}
+
+/** A port on 127.0.0.1 that nothing listens on. */
+function closedPort(): number {
+  const listener = Deno.listen({ hostname: "127.0.0.1", port: 0 });
+  const port = listener.addr.port;
+  listener.close();
+  return port;
+}
+
 Deno.test("tcpCheck() passes while a port accepts connections and fails once it is closed", async () => {
   const listener = Deno.listen({ hostname: "127.0.0.1", port: 0 });
   let listening = true;
@@ -108,6 +121,66 @@ Deno.test("httpCheck() fails with the cause when nothing listens", async () => {
   assert.match(result.output ?? "", /^request failed: .*Connection refused/);
 });
 
+Deno.test("httpCheck() keeps a URL's token and password out of its output", async (t) => {
+  const assertNoSecret = (result: CheckResult): void => {
+    assert.equal(result.status, "fail");
+    assert.doesNotMatch(result.output ?? "", /s3cret/);
+  };
+  await t.step("nothing listens", async () => {
+    const port = closedPort();
+    for (
+      const url of [
+        `http://127.0.0.1:${port}/health?token=s3cret`,
+        `http://127.0.0.1:${port}/health?region=eu&api_key=s3cret`,
+        `http://ops:s3cret@127.0.0.1:${port}/health`,
+      ]
+    ) {
+      const result = await run(httpCheck(url));
+      assertNoSecret(result);
+      assert.match(
+        result.output ?? "",
+        /^request failed: .*Connection refused/,
+      );
+    }
+    const result = await run(
+      httpCheck(`http://127.0.0.1:${port}/health?region=eu&token=s3cret`),
+    );
+    assert.match(result.output ?? "", /\?region=eu&token=\*\*\*\)/);
+  });
+  await t.step("the server answers 500", async () => {
+    const server = Deno.serve(
+      { hostname: "127.0.0.1", port: 0, onListen() {} },
+      (request) => new Response(request.url, { status: 500 }),
+    );
+    try {
+      const result = await run(
+        httpCheck(`http://127.0.0.1:${server.addr.port}/?token=s3cret`),
+      );
+      assertNoSecret(result);
+      assert.equal(result.output, "unexpected status 500, expected 2xx");
+    } finally {
+      await server.shutdown();
+    }
+  });
+  await t.step("a redirect leads to a closed port", async () => {
+    const port = closedPort();
+    const server = Deno.serve(
+      { hostname: "127.0.0.1", port: 0, onListen() {} },
+      () =>
+        Response.redirect(`http://127.0.0.1:${port}/next?access_token=s3cret`),
+    );
+    try {
+      const result = await run(
+        httpCheck(`http://127.0.0.1:${server.addr.port}/`),
+      );
+      assertNoSecret(result);
+      assert.match(result.output ?? "", /access_token=\*\*\*/);
+    } finally {
+      await server.shutdown();
+    }
+  });
+});
+
 Deno.test("httpCheck() is aborted at the timeout when the server does not answer", async () => {
   const answer = Promise.withResolvers<void>();
   const server = Deno.serve(
@@ -176,6 +249,7 @@ Deno.test("diskCheck() passes, warns or fails by the free share of the filesyste
       assert.equal(result.observedUnit, "percent");
       const used = result.observedValue;
       assert.ok(typeof used === "number" && used > 0 && used <= 100, `${used}`);
+      assert.ok(decimals(used) <= 1, `${used} has more than 0.1 precision`);
       if (status === "pass") assert.equal(result.output, undefined);
       else assert.match(result.output ?? "", /^\d+\.\d% free, below 100\.0%$/);
     });
@@ -275,6 +349,18 @@ Deno.test("eventLoopLagCheck() compares the monitor's lag with its thresholds", 
       }
     });
   }
+  await t.step("reports the lag to the microsecond", async () => {
+    const result = await run(
+      eventLoopLagCheck(() => 123.456789, { warnMs: 100, failMs: 1000 }),
+    );
+    assert.equal(result.observedValue, 123.457);
+    assert.equal(result.output, "lag 123.457 ms, at or above 100 ms");
+    // Thresholds see the lag itself, not the rounded figure.
+    const below = await run(
+      eventLoopLagCheck(() => 99.9996, { warnMs: 100, failMs: 1000 }),
+    );
+    assert.equal(below.status, "pass");
+  });
   await t.step("custom thresholds", async () => {
     const check = eventLoopLagCheck(() => 20, { warnMs: 10, failMs: 20 });
     assert.equal((await run(check)).status, "fail");
