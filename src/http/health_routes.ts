@@ -181,8 +181,13 @@ async function latency(http: HttpMetrics | undefined): Promise<unknown[]> {
     method: labels.method,
     route: labels.route,
     count: snapshot.count,
-    p50Ms: snapshot.p50 * 1000,
-    p95Ms: snapshot.p95 * 1000,
-    p99Ms: snapshot.p99 * 1000,
+    p50Ms: microseconds(snapshot.p50),
+    p95Ms: microseconds(snapshot.p95),
+    p99Ms: microseconds(snapshot.p99),
   }));
+}
+
+/** Seconds as milliseconds to the microsecond: finer is noise. */
+function microseconds(seconds: number): number {
+  return Math.round(seconds * 1e6) / 1000;
 }
