@@ -1,7 +1,7 @@
 // The deployment manifest checked against the code it deploys.
 import assert from "node:assert/strict";
 import { parseAllDocuments } from "yaml";
-import { ENV_VARIABLES, parseConfig } from "../src/config/load.ts";
+import { ENV_VARIABLES, parseConfig } from "../src/config/mod.ts";
 import { ROUTES } from "../src/base/routes.ts";
 
 /** The parts of the manifests the tests read. */

@@ -165,12 +165,13 @@ function failAt(
 
 /**
  * A scalar: `is` checks the type and range (else "expected ..., got ..."),
- * `rule` may then name a more specific problem.
+ * `rule` may then name a more specific problem; `shown` is the value as
+ * written, for its message.
  */
 export function scalar<T>(
   expected: string,
   is: (value: unknown) => value is T,
-  rule?: (value: T) => string | undefined,
+  rule?: (value: T, shown: string) => string | undefined,
 ): Schema<T> {
   return {
     expected,
@@ -180,7 +181,7 @@ export function scalar<T>(
       if (isMap(node) || isSeq(node) || !is(value)) {
         reader.fail(node, path, `expected ${expected}, got ${describe(node)}`);
       }
-      const problem = rule?.(value);
+      const problem = rule?.(value, describe(node));
       if (problem !== undefined) reader.fail(node, path, problem);
       return value;
     },
@@ -199,6 +200,79 @@ export function oneOf<const T extends string>(
     expected,
     (v): v is T => values.includes(v as T),
   );
+}
+
+/**
+ * An integer from `min` to `max`, or from `min` up (`min` 0 or 1), as
+ * messages name it: "an integer from 0 to 65535", "a positive integer".
+ */
+export function integer(min: number, max?: number): Schema<number> {
+  const expected = max !== undefined
+    ? `an integer from ${min} to ${max}`
+    : min === 0
+    ? "a non-negative integer"
+    : "a positive integer";
+  return scalar(
+    expected,
+    (v): v is number =>
+      Number.isSafeInteger(v) && (v as number) >= min &&
+      (v as number) <= (max ?? Infinity),
+  );
+}
+
+/**
+ * A non-negative (`min` 0) or positive (`min` 1) integer with a ceiling the
+ * runtime sets, such as the longest timer: a value below `min` reads
+ * "expected a positive integer", one past `max` "expected an integer from 1
+ * to 2147483647", so the limit is named where it is the problem.
+ */
+export function integerUpTo(min: 0 | 1, max: number): Schema<number> {
+  return scalar(
+    min === 0 ? "a non-negative integer" : "a positive integer",
+    (v): v is number => Number.isInteger(v) && (v as number) >= min,
+    (v, shown) =>
+      v > max
+        ? `expected an integer from ${min} to ${max}, got ${shown}`
+        : undefined,
+  );
+}
+
+/** Reports `key` when it is not at least, or at most, `other`. */
+export function compare<T>(
+  key: keyof T & string,
+  bound: "at least" | "at most",
+  other: keyof T & string,
+): (value: T) => Issue | undefined {
+  return (value) => {
+    const a = value[key] as number;
+    const b = value[other] as number;
+    if (bound === "at least" ? a >= b : a <= b) return undefined;
+    return {
+      at: [key],
+      problem: `expected ${bound} ${other} (${b}), got ${a}`,
+    };
+  };
+}
+
+/** Reports the second item of a list that reuses a name. */
+export function uniqueNames(
+  what: string,
+): (values: readonly { name: string }[], path: string) => Issue | undefined {
+  return (values, path) => {
+    const first = new Map<string, number>();
+    for (const [i, { name }] of values.entries()) {
+      const j = first.get(name);
+      if (j !== undefined) {
+        return {
+          at: [i, "name"],
+          problem:
+            `duplicate ${what} name "${name}" (also used by ${path}[${j}])`,
+        };
+      }
+      first.set(name, i);
+    }
+    return undefined;
+  };
 }
 
 /** `schema`, with `value` when the key is absent. */
@@ -242,12 +316,14 @@ export function object<T>(
       }
       const out: Record<string, unknown> = {};
       for (const name of names) {
+        const absent = schemas[name]!.absent;
+        // A default is copied: a shared (or frozen) list must not leak out.
         const value = given.has(name)
           ? given.get(name)
           : base !== undefined
           ? (base as Record<string, unknown>)[name]
-          : schemas[name]!.absent
-          ? schemas[name]!.absent!.value
+          : absent
+          ? structuredClone(absent.value)
           : reader.fail(node, join(path, name), "missing required key");
         if (value !== undefined) out[name] = value;
       }

@@ -17,21 +17,15 @@
  * assert.equal(config.service.environment, "production");
  * assert.equal(config.server.port, 9464);
  * assert.ok(ENV_VARIABLES.includes("VIGIL_ENVIRONMENT"));
- * assert.deepEqual((maskSecrets(config) as typeof config).server.auth, { type: "none" });
+ * assert.deepEqual(maskSecrets(config).server.auth, { type: "none" });
  * ```
  *
  * @module
  */
-export {
-  applyEnv,
-  ConfigError,
-  type ConfigErrorOptions,
-  defaultConfig,
-  ENV_VARIABLES,
-  loadConfig,
-  maskSecrets,
-  parseConfig,
-} from "./load.ts";
+export { defaultConfig, loadConfig, parseConfig } from "./load.ts";
+export { applyEnv, ENV_VARIABLES } from "./env.ts";
+export { maskSecrets } from "./mask.ts";
+export { ConfigError, type ConfigErrorOptions } from "./errors.ts";
 export type {
   AuthConfig,
   CheckConfig,

@@ -1,0 +1,237 @@
+// Vigil's configuration schema: every key, its type, range and default.
+// Each rule comes from where the runtime enforces it (label names and
+// buckets from the base validators, timers from MAX_TIMER_MS, check
+// defaults from the health package), so a value the file passes is one the
+// server starts with. Internal: not re-exported.
+import { LogLevel } from "../base/log.ts";
+import { ROUTES } from "../base/routes.ts";
+import {
+  bucketsProblem,
+  LABEL_NAME,
+  labelNameProblem,
+  MAX_TIMER_MS,
+} from "../base/_validation.ts";
+import { BUILT_IN_CHECK_DEFAULTS, CHECK_DEFAULTS } from "../health/defaults.ts";
+import {
+  array,
+  compare,
+  type Fields,
+  integer,
+  integerUpTo,
+  type Issue,
+  object,
+  oneOf,
+  optional,
+  record,
+  scalar,
+  type Schema,
+  union,
+  uniqueNames,
+  withDefault,
+} from "./_schema.ts";
+import type {
+  AuthConfig,
+  CheckConfig,
+  CheckConfigBase,
+  DriftDetectorConfig,
+  VigilConfig,
+} from "./types.ts";
+
+/**
+ * The most aggregation workers: each holds a ring of 4 to 16 MiB, and more
+ * threads than cores only contend.
+ */
+const MAX_WORKERS = 64;
+
+function isHttpUrl(v: unknown): v is string {
+  const url = typeof v === "string" ? URL.parse(v) : null;
+  return (url?.protocol === "http:" || url?.protocol === "https:") &&
+    url.hostname !== "";
+}
+
+/** A TCP port; 0 lets the system pick one. */
+export const PORT: Schema<number> = integer(0, 65535);
+const POSITIVE_INT = integer(1);
+/** A delay or interval handed to `setTimeout`/`setInterval`. */
+const TIMER_MS = integerUpTo(1, MAX_TIMER_MS);
+/** Like {@linkcode TIMER_MS}, where 0 means "none" or "off". */
+const TIMER_MS_OR_ZERO = integerUpTo(0, MAX_TIMER_MS);
+const POSITIVE = scalar(
+  "a positive number",
+  (v): v is number => Number.isFinite(v) && (v as number) > 0,
+);
+const RATIO = scalar(
+  "a number from 0 to 1",
+  (v): v is number => typeof v === "number" && v >= 0 && v <= 1,
+);
+const BOOLEAN = scalar(
+  "true or false",
+  (v): v is boolean => typeof v === "boolean",
+);
+/** A string with something besides spaces. */
+export const TEXT: Schema<string> = scalar(
+  "a non-empty string",
+  (v): v is string => typeof v === "string" && v.trim() !== "",
+);
+/** A check name: it keys `name:measurement` in the IETF health format. */
+const CHECK_NAME = scalar(
+  'a non-empty name without ":"',
+  (v): v is string =>
+    typeof v === "string" && v.trim() !== "" && !v.includes(":"),
+);
+/** An absolute http or https URL with a host. */
+export const HTTP_URL: Schema<string> = scalar("an http(s) URL", isHttpUrl);
+/** A Sentry DSN, or "" for none. */
+export const DSN: Schema<string> = scalar(
+  'an http(s) URL or ""',
+  (v): v is string => v === "" || isHttpUrl(v),
+);
+/** A level of {@linkcode LogLevel}. */
+export const LOG_LEVEL: Schema<LogLevel> = oneOf(Object.values(LogLevel));
+
+const LABEL = scalar(
+  `a label name matching ${LABEL_NAME.source}`,
+  (v): v is string => typeof v === "string" && LABEL_NAME.test(v),
+  labelNameProblem,
+);
+const ALIAS = scalar(
+  'a path starting with "/"',
+  (v): v is string => typeof v === "string" && /^\/[^\s?#]*$/.test(v),
+  (v) =>
+    (ROUTES as readonly string[]).includes(v)
+      ? `alias "${v}" would hide the route of that name`
+      : undefined,
+);
+
+/** The registry's bucket rule, at the bound it names. */
+function buckets(values: readonly number[]): Issue | undefined {
+  const found = bucketsProblem(values);
+  if (found === undefined) return undefined;
+  return {
+    at: found.index === undefined ? [] : [found.index],
+    problem: found.problem,
+  };
+}
+
+type Check<T extends CheckConfig["type"]> = Extract<CheckConfig, { type: T }>;
+
+/** A check entry of `type`: its own keys, then those every check has. */
+function check<T extends CheckConfig["type"]>(
+  type: T,
+  fields: Omit<Fields<Check<T>>, keyof CheckConfigBase | "type">,
+  refine?: (value: Check<T>) => Issue | undefined,
+): Schema<Check<T>> {
+  const all = {
+    name: CHECK_NAME,
+    type: oneOf([type]),
+    ...fields,
+    critical: withDefault(BOOLEAN, CHECK_DEFAULTS.critical),
+    timeoutMs: withDefault(TIMER_MS, CHECK_DEFAULTS.timeoutMs),
+    intervalMs: withDefault(TIMER_MS, CHECK_DEFAULTS.intervalMs),
+    componentType: withDefault(
+      TEXT,
+      BUILT_IN_CHECK_DEFAULTS[type].componentType,
+    ),
+  } as unknown as Fields<Check<T>>;
+  return object("a mapping", all, refine);
+}
+
+const { http, disk, memory, eventLoop } = BUILT_IN_CHECK_DEFAULTS;
+
+const CHECK = union<CheckConfig, "type">("type", {
+  http: check("http", {
+    url: HTTP_URL,
+    expectStatus: withDefault(array(integer(100, 599)), http.expectStatus),
+  }),
+  tcp: check("tcp", { host: TEXT, port: integer(1, 65535) }),
+  disk: check("disk", {
+    path: TEXT,
+    warnFreeRatio: withDefault(RATIO, disk.warnFreeRatio),
+    failFreeRatio: withDefault(RATIO, disk.failFreeRatio),
+  }, compare("failFreeRatio", "at most", "warnFreeRatio")),
+  memory: check("memory", {
+    warnBytes: withDefault(POSITIVE_INT, memory.warnBytes),
+    failBytes: withDefault(POSITIVE_INT, memory.failBytes),
+  }, compare("failBytes", "at least", "warnBytes")),
+  eventLoop: check("eventLoop", {
+    warnMs: withDefault(POSITIVE, eventLoop.warnMs),
+    failMs: withDefault(POSITIVE, eventLoop.failMs),
+  }, compare("failMs", "at least", "warnMs")),
+  workers: check("workers", {}),
+});
+
+const DETECTOR = object<DriftDetectorConfig>("a mapping", {
+  name: TEXT,
+  warningLevel: withDefault(POSITIVE, 2),
+  driftLevel: withDefault(POSITIVE, 3),
+  minSamples: withDefault(POSITIVE_INT, 30),
+}, compare("driftLevel", "at least", "warningLevel"));
+
+const AUTH = union<AuthConfig, "type">("type", {
+  none: object("a mapping", { type: oneOf(["none"]) }),
+  bearer: object("a mapping", { type: oneOf(["bearer"]), token: TEXT }),
+  basic: object("a mapping", {
+    type: oneOf(["basic"]),
+    // RFC 7617: the user-id of Basic credentials cannot contain a colon.
+    username: scalar(
+      'a non-empty string without ":"',
+      (v): v is string => typeof v === "string" && /^[^:]+$/.test(v),
+    ),
+    password: TEXT,
+  }),
+});
+
+type Section<K extends keyof VigilConfig> = VigilConfig[K];
+
+/** The whole file: every section, every key. */
+export const CONFIG: Schema<VigilConfig> = object<VigilConfig>(
+  "a mapping of sections",
+  {
+    service: object<Section<"service">>("a mapping", {
+      name: TEXT,
+      version: TEXT,
+      environment: TEXT,
+    }),
+    server: object<Section<"server">>("a mapping", {
+      port: PORT,
+      hostname: TEXT,
+      aliases: record(ALIAS, oneOf(ROUTES)),
+      maxBodyBytes: POSITIVE_INT,
+      requestTimeoutMs: TIMER_MS,
+      drainDelayMs: TIMER_MS_OR_ZERO,
+      shutdownTimeoutMs: TIMER_MS,
+      auth: AUTH,
+    }, compare("drainDelayMs", "at most", "shutdownTimeoutMs")),
+    metrics: object<Section<"metrics">>("a mapping", {
+      defaultLabels: record(LABEL, scalar("a string", isString)),
+      buckets: array(
+        scalar("a finite number", (v): v is number => Number.isFinite(v)),
+        { min: 1, refine: buckets },
+      ),
+      cardinalityLimit: POSITIVE_INT,
+      processMetrics: BOOLEAN,
+      eventLoopIntervalMs: TIMER_MS_OR_ZERO,
+      workers: optional(integerUpTo(0, MAX_WORKERS)),
+    }),
+    health: object<Section<"health">>("a mapping", {
+      checks: array(CHECK, { refine: uniqueNames("check") }),
+    }),
+    drift: object<Section<"drift">>("a mapping", {
+      detectors: array(DETECTOR, { refine: uniqueNames("detector") }),
+    }),
+    logging: object<Section<"logging">>("a mapping", { level: LOG_LEVEL }),
+    tracing: object<Section<"tracing">>("a mapping", {
+      enabled: BOOLEAN,
+      endpoint: HTTP_URL,
+      sampleRatio: RATIO,
+    }),
+    errors: object<Section<"errors">>("a mapping", {
+      sentryDsn: DSN,
+      sampleRate: RATIO,
+    }),
+  },
+);
+
+function isString(v: unknown): v is string {
+  return typeof v === "string";
+}

@@ -1,0 +1,88 @@
+// What the config tests share: fixture paths, the defaults written out, and
+// a helper that catches a ConfigError.
+import assert from "node:assert/strict";
+import { ConfigError, type VigilConfig } from "../../src/config/mod.ts";
+
+/** The path of a file under fixtures/config/. */
+export function fixture(name: string): string {
+  return decodeURIComponent(
+    new URL(`../../fixtures/config/${name}`, import.meta.url).pathname,
+  );
+}
+
+export function readFixture(name: string): string {
+  return Deno.readTextFileSync(fixture(name));
+}
+
+/** Runs `fn` and returns the ConfigError it throws. */
+export function configError(fn: () => unknown): ConfigError {
+  try {
+    fn();
+  } catch (error) {
+    if (error instanceof ConfigError) return error;
+    throw error;
+  }
+  assert.fail("expected a ConfigError");
+}
+
+/** What `defaultConfig()` returns, written out. */
+export const DEFAULTS: VigilConfig = {
+  service: { name: "vigil", version: "unknown", environment: "development" },
+  server: {
+    port: 9464,
+    hostname: "127.0.0.1",
+    aliases: {},
+    maxBodyBytes: 1048576,
+    requestTimeoutMs: 10000,
+    drainDelayMs: 5000,
+    shutdownTimeoutMs: 30000,
+    auth: { type: "none" },
+  },
+  metrics: {
+    defaultLabels: {},
+    buckets: [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10],
+    cardinalityLimit: 2000,
+    processMetrics: true,
+    eventLoopIntervalMs: 100,
+  },
+  health: {
+    checks: [
+      {
+        name: "event_loop",
+        type: "eventLoop",
+        warnMs: 100,
+        failMs: 1000,
+        critical: false,
+        timeoutMs: 5000,
+        intervalMs: 10000,
+        componentType: "system",
+      },
+      {
+        name: "memory",
+        type: "memory",
+        warnBytes: 1024 ** 3,
+        failBytes: 2 * 1024 ** 3,
+        critical: false,
+        timeoutMs: 5000,
+        intervalMs: 10000,
+        componentType: "system",
+      },
+      {
+        name: "workers",
+        type: "workers",
+        critical: true,
+        timeoutMs: 5000,
+        intervalMs: 10000,
+        componentType: "component",
+      },
+    ],
+  },
+  drift: { detectors: [] },
+  logging: { level: "info" },
+  tracing: {
+    enabled: false,
+    endpoint: "http://127.0.0.1:4318",
+    sampleRatio: 1,
+  },
+  errors: { sentryDsn: "", sampleRate: 1 },
+};
