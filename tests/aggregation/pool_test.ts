@@ -37,9 +37,11 @@ function setup(options: AggregationOptions = FAST_FAILURE) {
     defaultLabelNames: [],
     defaultLabelValues: [],
     cardinalityLimit: 100,
+    maxLabelValueLength: 100,
     logger,
     now: Date.now,
     overflow: () => {},
+    refused: () => {},
     collectFailed: () => {},
   };
   const histogram = new Histogram(
