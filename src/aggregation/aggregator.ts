@@ -111,15 +111,21 @@ abstract class SeriesState {
     this.max = snapshot.max;
   }
 
-  /** `name_count`, `name_sum` and, in OpenMetrics, `name_created` lines. */
+  /**
+   * `name_count`, `name_sum` and, in OpenMetrics, `name_created` lines. In
+   * OpenMetrics a sum is a counter, so it is left out once it may fall: in a
+   * histogram with a negative bound (which the spec names) and in a series
+   * that observed a negative value. `_count` goes with it, as the spec
+   * allows a histogram's `_count` only beside its `_sum` (and asks the same
+   * of summaries); a histogram's `+Inf` bucket still holds the count.
+   */
   protected renderTotals(format: ExpositionFormat): string {
     const { name } = this.family.definition;
     const labels = braces(this.definition.pairs);
     const om = format === "openmetrics";
-    let out = `${name}_count${labels} ${formatValue(this.count, format)}\n`;
-    // OpenMetrics forbids a sum when observations were negative: it would
-    // not be a counter any more.
-    if (!(om && this.min < 0)) {
+    let out = "";
+    if (!(om && (this.min < 0 || this.family.negativeBounds))) {
+      out += `${name}_count${labels} ${formatValue(this.count, format)}\n`;
       out += `${name}_sum${labels} ${formatValue(this.sum, format)}\n`;
     }
     if (om) {
@@ -288,10 +294,16 @@ class SummaryState extends SeriesState {
   render(format: ExpositionFormat, now: number): string {
     const source = this.quantileSource(now);
     const { quantiles } = this.family.definition;
+    // OpenMetrics forbids negative quantile values; NaN, its value for a
+    // quantile it cannot give, keeps the series in place. Only a window of
+    // negative observations gives one: HDR counts them as zero.
+    const floor = format === "openmetrics" ? 0 : -Infinity;
     let out = "";
     for (let i = 0; i < quantiles.length; i++) {
       const value = this.quantile(source, quantiles[i]!);
-      out += `${this.#prefixes[i]}${formatValue(value, format)}\n`;
+      out += `${this.#prefixes[i]}${
+        formatValue(value >= floor ? value : NaN, format)
+      }\n`;
     }
     return out + this.renderTotals(format);
   }
@@ -336,6 +348,8 @@ interface FamilyState {
    */
   readonly perUnit: number;
   readonly useWebAssembly: boolean;
+  /** Whether a histogram bound is below zero, so no sum is a counter. */
+  readonly negativeBounds: boolean;
   /** Series in creation order. */
   readonly series: Set<SeriesState>;
 }
@@ -364,6 +378,7 @@ export class Aggregator {
       lookup: new BucketLookup(definition.buckets, unit),
       perUnit: unit,
       useWebAssembly: this.#useWebAssembly,
+      negativeBounds: definition.buckets.some((bound) => bound < 0),
       series: new Set(),
     });
   }

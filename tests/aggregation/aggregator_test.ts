@@ -182,12 +182,16 @@ Deno.test("Aggregator skips pairs of removed series and of unknown ids", () => {
   }
 });
 
-Deno.test("Aggregator leaves _sum out of OpenMetrics after a negative observation", () => {
+Deno.test("Aggregator leaves _sum and _count out of OpenMetrics after a negative observation", () => {
   const a = aggregator(false);
   try {
     feed(a, 0, [-2, 1]);
     const [om] = a.render([0], "openmetrics", 0);
-    assert.doesNotMatch(om!, /_sum/);
+    assert.doesNotMatch(om!, /_sum|_count/);
+    assert.match(
+      om!,
+      /^latency_seconds_bucket\{route="\/a",le="\+Inf"\} 2\.0$/m,
+    );
     const [text] = a.render([0], "prometheus", 0);
     assert.match(text!, /^latency_seconds_sum\{route="\/a"\} -1$/m);
   } finally {
