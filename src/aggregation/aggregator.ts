@@ -3,6 +3,7 @@
 import * as hdr from "hdr-histogram-js";
 import type {
   FamilyDefinition,
+  RefusedCounts,
   SeriesDefinition,
   SeriesSnapshot,
   SeriesStats,
@@ -58,15 +59,19 @@ abstract class SeriesState {
   min = Infinity;
   max = -Infinity;
   dirty = false;
+  /** The series id, generation included, as batches carry it. */
+  readonly id: number;
   readonly definition: SeriesDefinition;
   readonly family: FamilyState;
 
   constructor(definition: SeriesDefinition, family: FamilyState) {
+    this.id = definition.id;
     this.definition = definition;
     this.family = family;
   }
 
-  abstract record(value: number, now: number): void;
+  /** Records `value`; `sum` is the series' sum with it, checked finite. */
+  abstract record(value: number, sum: number, now: number): void;
   abstract render(format: ExpositionFormat, now: number): string;
   abstract quantileSource(now: number): hdr.Histogram;
   abstract snapshot(): SeriesSnapshot;
@@ -97,9 +102,9 @@ abstract class SeriesState {
     return Math.min(Math.max(value, this.min), this.max);
   }
 
-  protected recordTotals(value: number): void {
+  protected recordTotals(value: number, sum: number): void {
     this.count++;
-    this.sum += value;
+    this.sum = sum;
     if (value < this.min) this.min = value;
     if (value > this.max) this.max = value;
   }
@@ -170,8 +175,8 @@ class HistogramState extends SeriesState {
     );
   }
 
-  record(value: number): void {
-    this.recordTotals(value);
+  record(value: number, sum: number): void {
+    this.recordTotals(value, sum);
     if (value >= 0) {
       const index = hdrIndex(toUnits(value, this.#perUnit));
       this.#staged.add(index);
@@ -255,9 +260,9 @@ class SummaryState extends SeriesState {
     );
   }
 
-  record(value: number, now: number): void {
+  record(value: number, sum: number, now: number): void {
     if (now >= this.#rotateAt) this.#rotate(now);
-    this.recordTotals(value);
+    this.recordTotals(value, sum);
     this.#staged.add(hdrIndex(toUnits(value, this.#inverseResolution)));
   }
 
@@ -355,14 +360,17 @@ interface FamilyState {
 }
 
 /**
- * The series of one shard. Series ids are dense per shard, so the apply loop
- * finds a series by array index.
+ * The series of one shard. The low bits of series ids are dense per shard and
+ * reused, so the apply loop finds a series by array index in a table no
+ * longer than the most series the shard held at once.
  */
 export class Aggregator {
   readonly #useWebAssembly: boolean;
   readonly #families = new Map<number, FamilyState>();
   readonly #series: (SeriesState | undefined)[] = [];
   #dirty: SeriesState[] = [];
+  /** Refused observations by family id, cumulative. */
+  readonly #refused = new Map<number, number>();
 
   constructor(options: AggregatorOptions) {
     this.#useWebAssembly = options.useWebAssembly;
@@ -391,39 +399,74 @@ export class Aggregator {
         `Cannot define series ${definition.id}: unknown family ${definition.family}`,
       );
     }
-    this.#series[definition.id]?.destroy();
+    const index = definition.id | 0;
+    const previous = this.#series[index];
+    if (previous !== undefined) this.removeSeries(previous.id);
     const state = family.definition.kind === "histogram"
       ? new HistogramState(definition, family)
       : new SummaryState(definition, family, now);
-    this.#series[definition.id] = state;
+    // Filled in order, so the array stays dense (no holes).
+    while (this.#series.length < index) this.#series.push(undefined);
+    this.#series[index] = state;
     family.series.add(state);
   }
 
   /** Forgets a series; later observations of it are ignored. */
   removeSeries(id: number): void {
-    const state = this.#series[id];
+    const state = this.#find(id);
     if (state === undefined) return;
     state.destroy();
     state.family.series.delete(state);
-    this.#series[id] = undefined;
+    this.#series[id | 0] = undefined;
     if (state.dirty) this.#dirty = this.#dirty.filter((s) => s !== state);
   }
 
   /**
    * Applies `[seriesId, value]` pairs from `data[start]` to `data[end]`.
    * Pairs of removed series are skipped: their observations went with them.
+   * A value that would make its series' sum infinite is refused and
+   * counted: the series stays as it was, consistent and finite.
    */
   apply(data: Float64Array, start: number, end: number, now: number): void {
     const table = this.#series;
     for (let i = start; i < end; i += 2) {
-      const state = table[data[i]! | 0];
-      if (state === undefined) continue;
+      const id = data[i]!;
+      const state = table[id | 0];
+      // A reused index holds a newer generation: the pair is a removed
+      // series'.
+      if (state === undefined || state.id !== id) continue;
+      const value = data[i + 1]!;
+      const sum = state.sum + value;
+      if (!Number.isFinite(sum)) {
+        this.#refuse(state.family.definition.id);
+        continue;
+      }
       if (!state.dirty) {
         state.dirty = true;
         this.#dirty.push(state);
       }
-      state.record(data[i + 1]!, now);
+      state.record(value, sum, now);
     }
+  }
+
+  /** Observations refused so far, by family, restored ones included. */
+  refused(): RefusedCounts {
+    return [...this.#refused];
+  }
+
+  /** Sets the refused counts a previous aggregator of the shard reached. */
+  restoreRefused(counts: RefusedCounts): void {
+    for (const [family, count] of counts) this.#refused.set(family, count);
+  }
+
+  #refuse(family: number): void {
+    this.#refused.set(family, (this.#refused.get(family) ?? 0) + 1);
+  }
+
+  /** The series with this id, unless it was removed. */
+  #find(id: number): SeriesState | undefined {
+    const state = this.#series[id | 0];
+    return state?.id === id ? state : undefined;
   }
 
   /** Renders the samples of each family, without HELP and TYPE lines. */
@@ -443,7 +486,7 @@ export class Aggregator {
 
   /** The figures of one series, or undefined when it is unknown. */
   stats(id: number, now: number): SeriesStats | undefined {
-    return this.#series[id]?.stats(now);
+    return this.#find(id)?.stats(now);
   }
 
   /** Whether any series changed since the last {@linkcode takeSnapshot}. */
@@ -464,7 +507,7 @@ export class Aggregator {
   /** Restores series from snapshots; the series must be defined. */
   restore(snapshots: readonly SeriesSnapshot[], now: number): void {
     for (const snapshot of snapshots) {
-      this.#series[snapshot.id]?.restore(snapshot, now);
+      this.#find(snapshot.id)?.restore(snapshot, now);
     }
   }
 
@@ -474,5 +517,6 @@ export class Aggregator {
     this.#series.length = 0;
     this.#families.clear();
     this.#dirty = [];
+    this.#refused.clear();
   }
 }

@@ -46,7 +46,12 @@ export function serveAggregator(
     clearTimeout(timer);
     timer = undefined;
     sinceSnapshot = 0;
-    post({ type: "snapshot", seq: applied, series: aggregator.takeSnapshot() });
+    post({
+      type: "snapshot",
+      seq: applied,
+      series: aggregator.takeSnapshot(),
+      refused: aggregator.refused(),
+    });
   };
 
   const handle = (message: ToAggregator): void => {
@@ -69,6 +74,7 @@ export function serveAggregator(
         return;
       case "restore":
         aggregator.restore(message.snapshots, Date.now());
+        aggregator.restoreRefused(message.refused);
         return;
       case "batch": {
         const { seq, slot, length, data } = message;

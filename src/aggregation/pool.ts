@@ -50,6 +50,8 @@ export class AggregationPool {
   readonly #fallbacks = new Set<number>();
   readonly #restartTimers = new Set<ReturnType<typeof setTimeout>>();
   readonly #rounds = new Map<ExpositionFormat, RoundState>();
+  /** Families whose first refusal was logged. */
+  readonly #refusalsLogged = new Set<number>();
   readonly #flushTimer: ReturnType<typeof setInterval>;
   readonly #heartbeatTimer: ReturnType<typeof setInterval>;
   #nextShard = 0;
@@ -127,6 +129,7 @@ export class AggregationPool {
         snapshotIntervalMs: this.#options.snapshotIntervalMs,
         connect: inThread ? inThreadConnection : connect,
         onFailure: (failed, reason) => this.#restart(failed, reason),
+        onRefused: (family) => this.#refusedFirst(family),
       });
       shard.connect();
       return shard;
@@ -149,6 +152,22 @@ export class AggregationPool {
     let total = 0;
     for (const shard of this.shards) total += shard.dropped;
     return total;
+  }
+
+  /**
+   * Observations refused because they would have made the sum of their
+   * series infinite, by family id, summed over the shards. Cumulative: a
+   * removed series or a restarted worker takes nothing away. As of each
+   * shard's last snapshot, so at most `snapshotIntervalMs` behind.
+   */
+  refusedByFamily(): ReadonlyMap<number, number> {
+    const totals = new Map<number, number>();
+    for (const shard of this.shards) {
+      for (const [family, count] of shard.refused) {
+        totals.set(family, (totals.get(family) ?? 0) + count);
+      }
+    }
+    return totals;
   }
 
   /** How each worker is doing. */
@@ -294,6 +313,16 @@ export class AggregationPool {
         },
       );
     }
+  }
+
+  #refusedFirst(family: number): void {
+    if (this.#refusalsLogged.has(family)) return;
+    this.#refusalsLogged.add(family);
+    const name = this.#families[family]?.name;
+    this.#logger.warn(
+      `Cannot observe a value in "${name}": it would make the sum of its series infinite: refusing and counting such values`,
+      { metric: name },
+    );
   }
 
   #restart(shard: Shard, reason: string): void {

@@ -3,6 +3,22 @@
 import type { ExpositionFormat } from "../base/exposition.ts";
 import type { DistributionSnapshot } from "../base/snapshot.ts";
 
+/**
+ * Series ids are `index + generation * GENERATION`. The low 32 bits
+ * (`id | 0`) index a dense table on the aggregator; the generation grows each
+ * time an index is reused, so observations of a removed series still in a
+ * batch, or made later through a child kept by user code, cannot land in the
+ * series that took its place.
+ */
+export const GENERATION = 2 ** 32;
+
+/**
+ * Refused observations per family since the shard started, across
+ * restarts: `[family id, count]` pairs, families without any left out.
+ */
+export type RefusedCounts =
+  readonly (readonly [family: number, count: number])[];
+
 /** What kind of series a family aggregates. */
 export type AggregateKind = "histogram" | "summary";
 
@@ -25,6 +41,7 @@ export interface FamilyDefinition {
 
 /** One series: its id, family and rendered label pairs. */
 export interface SeriesDefinition {
+  /** See {@linkcode GENERATION}. */
   readonly id: number;
   readonly family: number;
   /** `a="b",c="d"`, or "" for none. */
@@ -71,7 +88,12 @@ export type ToAggregator =
   | { readonly type: "family"; readonly family: FamilyDefinition }
   | { readonly type: "series"; readonly series: SeriesDefinition }
   | { readonly type: "remove"; readonly id: number }
-  | { readonly type: "restore"; readonly snapshots: readonly SeriesSnapshot[] }
+  | {
+    readonly type: "restore";
+    readonly snapshots: readonly SeriesSnapshot[];
+    /** As of the snapshots: replayed batches add to these. */
+    readonly refused: RefusedCounts;
+  }
   | {
     readonly type: "batch";
     readonly seq: number;
@@ -100,6 +122,11 @@ export type FromAggregator =
     readonly seq: number;
     /** Changed series only; the others stand as in earlier snapshots. */
     readonly series: readonly SeriesSnapshot[];
+    /**
+     * Observations refused, up to `seq`, because they would have made the
+     * sum of their series infinite.
+     */
+    readonly refused: RefusedCounts;
   }
   | {
     readonly type: "rendered";

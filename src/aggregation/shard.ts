@@ -1,12 +1,13 @@
 // The main thread's side of one aggregator: the batch ring the hot path
 // writes into, retention until a snapshot covers a batch, requests, and
 // restart with restore and replay. Internal.
-import type {
-  FamilyDefinition,
-  FromAggregator,
-  SeriesDefinition,
-  SeriesSnapshot,
-  ToAggregator,
+import {
+  type FamilyDefinition,
+  type FromAggregator,
+  GENERATION,
+  type SeriesDefinition,
+  type SeriesSnapshot,
+  type ToAggregator,
 } from "./protocol.ts";
 
 /** A live aggregator: a worker, or an endpoint on this thread. */
@@ -32,6 +33,8 @@ export interface ShardOptions {
   readonly connect: (onFailure: (reason: string) => void) => Connection;
   /** Called when the aggregator died, with the reason. */
   readonly onFailure: (shard: Shard, reason: string) => void;
+  /** Called when the aggregator first reports a refusal in a family. */
+  readonly onRefused: (family: number) => void;
 }
 
 interface PendingRequest {
@@ -54,6 +57,8 @@ const NO_BATCH = new Float64Array(0);
 const SPILL = -2;
 /** `#slot` while no batch is being filled. */
 const NONE = -1;
+/** Generations an index of the series table goes through: ids stay below 2^53. */
+const GENERATIONS = 2 ** 21;
 
 /**
  * One shard. The hot path reads and writes `buf`, `pos` and `end` directly:
@@ -86,8 +91,16 @@ export class Shard {
   readonly #series = new Map<number, SeriesDefinition>();
   readonly #snapshots = new Map<number, SeriesSnapshot>();
   readonly #pending = new Map<number, PendingRequest>();
+  /**
+   * Refused observations by family as of the last snapshot: what a new
+   * aggregator starts from before the retained batches are replayed.
+   */
+  readonly #refused = new Map<number, number>();
+  /** Series-table indexes of removed series, for reuse. */
+  readonly #freeIndexes: number[] = [];
+  /** The generation of the next series at each series-table index. */
+  readonly #generations: number[] = [];
   #nextRequest = 0;
-  #nextSeries = 0;
   #connection: Connection | undefined;
   #connector: ShardOptions["connect"];
   #lastHeard = performance.now();
@@ -139,6 +152,11 @@ export class Shard {
     return this.#connection !== undefined;
   }
 
+  /** Refused observations by family id, as of the last snapshot. */
+  get refused(): ReadonlyMap<number, number> {
+    return this.#refused;
+  }
+
   /**
    * Starts (or restarts) the aggregator, restoring and replaying. A
    * `connector` given here replaces the one of the options from now on.
@@ -169,8 +187,12 @@ export class Shard {
     for (const series of this.#series.values()) {
       post({ type: "series", series });
     }
-    if (this.#snapshots.size > 0) {
-      post({ type: "restore", snapshots: [...this.#snapshots.values()] });
+    if (this.#snapshots.size > 0 || this.#refused.size > 0) {
+      post({
+        type: "restore",
+        snapshots: [...this.#snapshots.values()],
+        refused: [...this.#refused],
+      });
     }
     for (const batch of this.#retained) post(batchMessage(batch));
     for (const pending of this.#pending.values()) post(pending.message);
@@ -188,18 +210,31 @@ export class Shard {
     this.#post({ type: "family", family });
   }
 
-  /** Defines a series and returns its id, dense on this shard. */
+  /**
+   * Defines a series and returns its id: a series-table index, dense on
+   * this shard and reused, in a new generation (see `GENERATION`).
+   */
   defineSeries(family: number, pairs: string, created: number): number {
-    const series = { id: this.#nextSeries++, family, pairs, created };
-    this.#series.set(series.id, series);
+    const index = this.#freeIndexes.pop() ?? this.#generations.push(0) - 1;
+    const id = index + this.#generations[index]! * GENERATION;
+    const series = { id, family, pairs, created };
+    this.#series.set(id, series);
     this.#post({ type: "series", series });
-    return series.id;
+    return id;
   }
 
   removeSeries(id: number): void {
-    this.#series.delete(id);
+    if (!this.#series.delete(id)) return;
     this.#snapshots.delete(id);
     this.#post({ type: "remove", id });
+    const index = id % GENERATION;
+    const generation = (id - index) / GENERATION + 1;
+    // An index that went through every generation is retired: one table
+    // entry per 2^21 series removed from it.
+    if (generation < GENERATIONS) {
+      this.#generations[index] = generation;
+      this.#freeIndexes.push(index);
+    }
   }
 
   /**
@@ -300,6 +335,10 @@ export class Shard {
     if (message.type === "snapshot") {
       for (const series of message.series) {
         if (this.#series.has(series.id)) this.#snapshots.set(series.id, series);
+      }
+      for (const [family, count] of message.refused) {
+        if (!this.#refused.has(family)) this.#options.onRefused(family);
+        this.#refused.set(family, count);
       }
       while (
         this.#retained.length > 0 && this.#retained[0]!.seq <= message.seq

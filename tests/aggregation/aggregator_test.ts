@@ -1,7 +1,10 @@
 import assert from "node:assert/strict";
 import * as hdr from "hdr-histogram-js";
 import { Aggregator } from "../../src/aggregation/aggregator.ts";
-import type { FamilyDefinition } from "../../src/aggregation/protocol.ts";
+import {
+  type FamilyDefinition,
+  GENERATION,
+} from "../../src/aggregation/protocol.ts";
 import { DEFAULT_BUCKETS } from "../../src/metrics/buckets.ts";
 import { bimodal, exactQuantile, logNormal } from "../_random.ts";
 
@@ -194,6 +197,72 @@ Deno.test("Aggregator leaves _sum and _count out of OpenMetrics after a negative
     );
     const [text] = a.render([0], "prometheus", 0);
     assert.match(text!, /^latency_seconds_sum\{route="\/a"\} -1$/m);
+  } finally {
+    a.close();
+  }
+});
+
+Deno.test("Aggregator refuses a value that would make a sum infinite and counts it per family", () => {
+  const a = aggregator(true);
+  try {
+    // 1e308 fits; a second would overflow; then the sum goes down and
+    // overflows the other way.
+    feed(a, 0, [1e308, 1e308, -1e308, -1e308, -1e308, NaN]);
+    feed(a, 1, [1e308, 1e308]);
+    const stats = a.stats(0, 0)!;
+    assert.equal(stats.count, 3);
+    assert.equal(stats.sum, -1e308);
+    assert.equal(stats.min, -1e308);
+    assert.equal(stats.max, 1e308);
+    assert.equal(a.stats(1, 0)!.count, 1);
+    const [text] = a.render([0], "prometheus", 0);
+    assert.match(
+      text!,
+      /^latency_seconds_bucket\{route="\/a",le="\+Inf"\} 3$/m,
+    );
+    assert.match(text!, /^latency_seconds_count\{route="\/a"\} 3$/m);
+    const [snapshot] = a.takeSnapshot().filter((s) => s.id === 0);
+    assert.equal(snapshot!.buckets.reduce((x, y) => x + y), 3);
+    const decoded = hdr.decodeFromCompressedBase64(snapshot!.hdr[0]!);
+    assert.equal(decoded.totalCount, 3);
+    decoded.destroy();
+    assert.deepEqual(a.refused(), [[0, 3], [1, 1]]);
+  } finally {
+    a.close();
+  }
+});
+
+Deno.test("Aggregator keeps refusal counts when a series goes and adds to restored ones", () => {
+  const a = aggregator(false);
+  const b = aggregator(false);
+  try {
+    feed(a, 0, [1e308, 1e308]);
+    a.removeSeries(0);
+    assert.deepEqual(a.refused(), [[0, 1]]);
+    b.restoreRefused(a.refused());
+    feed(b, 1, [1e308, 1e308, 1e308]);
+    assert.deepEqual(b.refused(), [[0, 1], [1, 2]]);
+  } finally {
+    a.close();
+    b.close();
+  }
+});
+
+Deno.test("Aggregator skips the pairs of a removed series whose index a newer series reuses", () => {
+  const a = aggregator(false);
+  try {
+    a.removeSeries(0);
+    const id = GENERATION;
+    a.defineSeries({ id, family: 0, pairs: 'route="/b"', created: 3 }, 0);
+    feed(a, 0, [5]);
+    assert.equal(a.stats(0, 0), undefined);
+    assert.equal(a.stats(id, 0)!.count, 0);
+    feed(a, id, [5, 6]);
+    assert.equal(a.stats(id, 0)!.count, 2);
+    const [text] = a.render([0], "prometheus", 0);
+    assert.doesNotMatch(text!, /route="\/a"/);
+    a.removeSeries(0);
+    assert.equal(a.stats(id, 0)!.count, 2, "the old id removes nothing");
   } finally {
     a.close();
   }

@@ -3,6 +3,7 @@ import assert from "node:assert/strict";
 import { AggregationPool } from "../../src/aggregation/pool.ts";
 import { workerConnection } from "../../src/aggregation/connections.ts";
 import type { AggregationOptions } from "../../src/aggregation/types.ts";
+import { GENERATION } from "../../src/aggregation/protocol.ts";
 import type { Connection } from "../../src/aggregation/shard.ts";
 import type { RegistryContext } from "../../src/metrics/_family.ts";
 import { DEFAULT_BUCKETS } from "../../src/metrics/buckets.ts";
@@ -204,5 +205,91 @@ Deno.test("AggregationPool rejects invalid options", () => {
     ]
   ) {
     assert.throws(() => new AggregationPool(options, logger), RangeError);
+  }
+});
+
+Deno.test("AggregationPool.refusedByFamily() counts refusals exactly, through a series removal and a worker restart", async () => {
+  // Two batch slots: the worker snapshots after every batch, and a reply
+  // to a request comes after the snapshot of every batch posted before it.
+  const { pool, connections, histogram, logger } = setup({
+    ...FAST_FAILURE,
+    workers: 1,
+    batchSlots: 2,
+  });
+  try {
+    const a = histogram.labels({ k: "a" });
+    const b = histogram.labels({ k: "b" });
+    a.observe(1e308);
+    a.observe(1e308); // refused
+    for (let i = 0; i < 3; i++) b.observe(1e308); // two refused
+    assert.equal((await a.snapshot()).count, 1);
+    assert.deepEqual([...pool.refusedByFamily()], [[0, 3]]);
+    histogram.remove({ k: "b" });
+    a.observe(1e308); // refused
+    assert.equal((await a.snapshot()).count, 1);
+    assert.deepEqual([...pool.refusedByFamily()], [[0, 4]], "b's stay");
+
+    // The worker dies on the message before these batches, so they are
+    // replayed into its successor, after the restored counts.
+    while (!pool.status().every((w) => w.connected && w.responsive)) {
+      await delay(10);
+    }
+    const restartsBefore = pool.restarts;
+    connections.at(-1)!.port.postMessage({
+      type: "batch",
+      seq: -7,
+      slot: 0,
+      length: 2,
+    });
+    for (const value of [1e308, -1e308, 1e308, 1e308, 5]) {
+      a.observe(value); // the first and the fourth refused
+      pool.flush();
+    }
+    const stats = await a.snapshot();
+    assert.ok(pool.restarts > restartsBefore, "the worker was restarted");
+    assertLogged(logger, /Cannot apply batch -7|no answer for \d+ ms/);
+    assert.equal(stats.count, 4);
+    assert.equal(stats.sum, 1e308 + 5);
+    assert.deepEqual([...pool.refusedByFamily()], [[0, 6]]);
+    assert.match(
+      logger.records.find((r) => r.level === "warn")?.message ?? "",
+      /^Cannot observe a value in "work_seconds": it would make the sum of its series infinite/,
+    );
+  } finally {
+    pool.close();
+  }
+});
+
+Deno.test("A removed series' index is reused, and its old child's observations go nowhere", async () => {
+  const { pool, histogram } = setup({ ...FAST_FAILURE, workers: 1 });
+  try {
+    const old = histogram.labels({ k: "old" });
+    old.observe(1);
+    histogram.remove({ k: "old" });
+    old.observe(100); // in the same batch as the new series' value
+    const fresh = histogram.labels({ k: "new" });
+    assert.equal(fresh.placement.id % GENERATION, old.placement.id);
+    assert.notEqual(fresh.placement.id, old.placement.id);
+    fresh.observe(2);
+    old.observe(100);
+    assert.deepEqual(
+      {
+        count: (await fresh.snapshot()).count,
+        sum: (await fresh.snapshot()).sum,
+      },
+      { count: 1, sum: 2 },
+    );
+    await assert.rejects(old.snapshot(), /it was removed/);
+    // Churn takes no new index: the worker's series table stays this long.
+    for (let i = 0; i < 1000; i++) {
+      histogram.labels({ k: `churn${i}` }).observe(i);
+      histogram.remove({ k: `churn${i}` });
+    }
+    const last = histogram.labels({ k: "last" });
+    assert.equal(last.placement.id % GENERATION, 1);
+    last.observe(3);
+    assert.equal((await last.snapshot()).count, 1);
+  } finally {
+    pool.close();
   }
 });
