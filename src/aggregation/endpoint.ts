@@ -134,5 +134,8 @@ export function serveAggregator(
     port.close();
   };
   port.onmessage = (event: MessageEvent<ToAggregator>) => handle(event.data);
+  // Tells the shard the modules loaded: a failure before this is one that
+  // restarting cannot mend.
+  post({ type: "ready" });
   return { close };
 }

@@ -2,9 +2,13 @@
 // timers, restarts with backoff, and scrape rounds. Internal.
 import type { Logger } from "../base/log.ts";
 import type { ExpositionFormat } from "../base/exposition.ts";
-import { inThreadConnection, workerConnection } from "./connections.ts";
+import {
+  inThreadConnection,
+  unreadableWorkerPaths,
+  workerConnection,
+} from "./connections.ts";
 import type { FamilyDefinition, SeriesStats } from "./protocol.ts";
-import { Shard, type ShardOptions } from "./shard.ts";
+import { Shard, type ShardFailure, type ShardOptions } from "./shard.ts";
 import {
   AGGREGATION_DEFAULTS as DEFAULTS,
   type AggregationOptions,
@@ -52,6 +56,8 @@ export class AggregationPool {
   readonly #rounds = new Map<ExpositionFormat, RoundState>();
   /** Families whose first refusal was logged. */
   readonly #refusalsLogged = new Set<number>();
+  /** Whether a worker that could not load was logged. */
+  #unloadableLogged = false;
   readonly #flushTimer: ReturnType<typeof setInterval>;
   readonly #heartbeatTimer: ReturnType<typeof setInterval>;
   #nextShard = 0;
@@ -117,8 +123,23 @@ export class AggregationPool {
       ),
     };
     this.#logger = logger;
-    const inThread = this.#options.workers === 0;
     const count = Math.max(1, this.#options.workers);
+    let inThread = this.#options.workers === 0;
+    // Found before any worker starts: each would fail to load, be restarted
+    // up to the cap and log every time.
+    const unreadable = inThread ? [] : unreadableWorkerPaths();
+    if (unreadable.length > 0) {
+      inThread = true;
+      for (let index = 0; index < count; index++) this.#fallbacks.add(index);
+      logger.warn(
+        `Cannot start aggregation workers: Deno may not read their modules in ${
+          unreadable.join(", ")
+        }: aggregating on the main thread instead; add --allow-read=${
+          unreadable.join(",")
+        } to use workers`,
+        { paths: unreadable },
+      );
+    }
     this.#restartTimes = Array.from({ length: count }, () => []);
     this.shards = Array.from({ length: count }, (_, index) => {
       const shard = new Shard({
@@ -128,7 +149,7 @@ export class AggregationPool {
         batchSize: this.#options.batchSize,
         snapshotIntervalMs: this.#options.snapshotIntervalMs,
         connect: inThread ? inThreadConnection : connect,
-        onFailure: (failed, reason) => this.#restart(failed, reason),
+        onFailure: (failed, failure) => this.#restart(failed, failure),
         onRefused: (family) => this.#refusedFirst(family),
       });
       shard.connect();
@@ -325,8 +346,21 @@ export class AggregationPool {
     );
   }
 
-  #restart(shard: Shard, reason: string): void {
+  #restart(shard: Shard, { reason, unloadable }: ShardFailure): void {
     if (this.#closed) return;
+    if (unloadable) {
+      // Restarts would fail alike: one message, not one per attempt.
+      this.#fallbacks.add(shard.index);
+      if (!this.#unloadableLogged) {
+        this.#unloadableLogged = true;
+        this.#logger.error(
+          `Cannot load the aggregation worker: ${reason}: its shard aggregates on the main thread instead`,
+          { shard: shard.index, reason },
+        );
+      }
+      shard.connect(inThreadConnection);
+      return;
+    }
     this.restarts++;
     const now = performance.now();
     const times = this.#restartTimes[shard.index]!;

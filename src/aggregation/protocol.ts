@@ -116,6 +116,8 @@ export type ToAggregator =
 
 /** Aggregator to main thread. */
 export type FromAggregator =
+  /** Sent first, once the aggregator's modules have loaded. */
+  | { readonly type: "ready" }
   | {
     readonly type: "snapshot";
     /** Every batch up to this sequence number is in the snapshot. */

@@ -19,6 +19,16 @@ export interface Connection {
   terminate(): void;
 }
 
+/** Why an aggregator was given up. */
+export interface ShardFailure {
+  readonly reason: string;
+  /**
+   * Whether it failed with an error before it said it was ready: its
+   * modules did not load, and a restart would fail alike.
+   */
+  readonly unloadable: boolean;
+}
+
 /** Options of {@linkcode Shard}. */
 export interface ShardOptions {
   readonly index: number;
@@ -31,8 +41,8 @@ export interface ShardOptions {
   readonly snapshotIntervalMs: number;
   /** Starts an aggregator; `onFailure` reports its death. */
   readonly connect: (onFailure: (reason: string) => void) => Connection;
-  /** Called when the aggregator died, with the reason. */
-  readonly onFailure: (shard: Shard, reason: string) => void;
+  /** Called when the aggregator died. */
+  readonly onFailure: (shard: Shard, failure: ShardFailure) => void;
   /** Called when the aggregator first reports a refusal in a family. */
   readonly onRefused: (family: number) => void;
 }
@@ -102,6 +112,8 @@ export class Shard {
   readonly #generations: number[] = [];
   #nextRequest = 0;
   #connection: Connection | undefined;
+  /** Whether the connected aggregator said it was ready. */
+  #ready = false;
   #connector: ShardOptions["connect"];
   #lastHeard = performance.now();
   #closed = false;
@@ -165,9 +177,10 @@ export class Shard {
     if (this.#closed) return;
     if (connector !== undefined) this.#connector = connector;
     const connection = this.#connector((reason) =>
-      this.#failed(connection, reason)
+      this.#failed(connection, { reason, unloadable: !this.#ready })
     );
     this.#connection = connection;
+    this.#ready = false;
     this.#lastHeard = performance.now();
     connection.port.onmessage = (event: MessageEvent<FromAggregator>) =>
       this.#receive(event.data);
@@ -201,7 +214,7 @@ export class Shard {
   /** Stops the aggregator after an outside failure report (heartbeat). */
   fail(reason: string): void {
     if (this.#connection !== undefined) {
-      this.#failed(this.#connection, reason);
+      this.#failed(this.#connection, { reason, unloadable: false });
     }
   }
 
@@ -332,6 +345,10 @@ export class Shard {
 
   #receive(message: FromAggregator): void {
     this.#lastHeard = performance.now();
+    if (message.type === "ready") {
+      this.#ready = true;
+      return;
+    }
     if (message.type === "snapshot") {
       for (const series of message.series) {
         if (this.#series.has(series.id)) this.#snapshots.set(series.id, series);
@@ -356,10 +373,10 @@ export class Shard {
     pending.resolve(message);
   }
 
-  #failed(connection: Connection, reason: string): void {
+  #failed(connection: Connection, failure: ShardFailure): void {
     if (connection !== this.#connection) return;
     this.#stop();
-    this.#options.onFailure(this, reason);
+    this.#options.onFailure(this, failure);
   }
 
   #stop(): void {

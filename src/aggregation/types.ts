@@ -7,8 +7,9 @@ export interface WorkerStatus {
   /** Whether the shard aggregates on the main thread. */
   readonly inThread: boolean;
   /**
-   * Whether it does so because its worker failed too often, rather than
-   * because `workers: 0` asked for it.
+   * Whether it does so because its worker could not start (Deno may not
+   * read its modules, or they did not load) or failed too often, rather
+   * than because `workers: 0` asked for it.
    */
   readonly fallback: boolean;
   /** Whether an aggregator is connected (false while a restart waits). */
