@@ -11,6 +11,8 @@ export interface Family {
   readonly type: MetricType;
   /** Every sample name the family can write, to detect clashes. */
   readonly sampleNames: readonly string[];
+  /** The family's id in the aggregation pool, for a histogram or summary. */
+  readonly aggregationId?: number;
   /** The whole family block: HELP, TYPE and samples. */
   render(format: ExpositionFormat): string | Promise<string>;
 }
@@ -18,16 +20,42 @@ export interface Family {
 /** The key of the method through which a registry reads a metric's family. */
 export const FAMILY: unique symbol = Symbol("vigil.family");
 
+/**
+ * Why a lookup was answered with a metric's overflow series: the values of
+ * the `reason` label of `vigil_cardinality_overflow_total`.
+ */
+export const OVERFLOW_REASON = {
+  /** The metric had reached its cardinality limit. */
+  cardinality: "cardinality",
+  /** A label value was longer than the registry's `maxLabelValueLength`. */
+  valueLength: "value_length",
+} as const;
+
+/** One of {@linkcode OVERFLOW_REASON}. */
+export type OverflowReason =
+  typeof OVERFLOW_REASON[keyof typeof OVERFLOW_REASON];
+
 /** What a registry shares with the metrics it creates. */
 export interface RegistryContext {
   readonly defaultLabelNames: readonly string[];
   readonly defaultLabelValues: readonly string[];
   readonly cardinalityLimit: number;
+  /** The longest label value kept, in UTF-16 code units. */
+  readonly maxLabelValueLength: number;
   readonly logger: Logger;
   /** The clock for `_created` times, in milliseconds since the Unix epoch. */
   readonly now: () => number;
-  /** Called each time a new label set is folded into the overflow series. */
-  overflow(metric: string): void;
+  /**
+   * Called on each lookup answered with the overflow series: a label set
+   * that is not indexed is looked up anew each time, so this counts lookups,
+   * not distinct label sets (which would take unbounded memory).
+   */
+  overflow(metric: string, reason: OverflowReason): void;
+  /**
+   * Called when an increment is refused because a counter, or a gauge that
+   * was finite, would have become infinite.
+   */
+  refused(metric: string): void;
   /** Called when a metric's `collect` callback throws or rejects. */
   collectFailed(metric: string, error: unknown): void;
 }

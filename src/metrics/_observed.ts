@@ -81,6 +81,7 @@ export function observedFamily(
     name,
     type: kind,
     sampleNames: observedSampleNames(kind, name),
+    aggregationId: family,
     render: async (format) =>
       renderHeader(name, kind, help, format) +
       await pool.render(family, format),

@@ -1,6 +1,10 @@
-// Label sets of one metric: lookup without hashing, cardinality limit,
-// overflow series. Internal.
-import type { RegistryContext } from "./_family.ts";
+// Label sets of one metric: lookup without hashing, well-formed and bounded
+// label values, cardinality limit, overflow series. Internal.
+import {
+  OVERFLOW_REASON,
+  type OverflowReason,
+  type RegistryContext,
+} from "./_family.ts";
 import { type Labels, OVERFLOW_LABEL_VALUE } from "./labels.ts";
 import { renderPairs } from "../base/_text.ts";
 
@@ -80,7 +84,9 @@ export class SeriesSet<C> {
 
   /** Forgets the series of a label set; returns whether it existed. */
   delete(labels: Labels<string>): boolean {
-    const values = this.#checked(labels);
+    const values = this.#stored(this.#checked(labels));
+    // A value past the length limit was never stored.
+    if (values === undefined) return false;
     const path: Node<C>[] = [];
     let node: Node<C> = this.#root;
     for (let i = 0; i < values.length - 1; i++) {
@@ -124,19 +130,64 @@ export class SeriesSet<C> {
     return this.#series.values();
   }
 
+  // The slow path, taken by any label set the index does not hold as given:
+  // a new one, one past the limits, or one whose values need rewriting.
   #miss(labels: Labels<string>): C {
-    const values = this.#checked(labels);
-    const limit = this.#context.cardinalityLimit;
+    const given = this.#checked(labels);
+    const values = this.#stored(given);
+    if (values === undefined) return this.#fold(OVERFLOW_REASON.valueLength);
+    if (values !== given) {
+      const found = this.#find(values);
+      if (found !== undefined) return found.child;
+    }
     const real = this.#series.size - (this.#overflow === undefined ? 0 : 1);
-    if (real >= limit) {
-      this.#context.overflow(this.#metric);
-      this.#overflow ??= this.#add(
-        values.map(() => OVERFLOW_LABEL_VALUE),
-        false,
-      );
-      return this.#overflow.child;
+    if (real >= this.#context.cardinalityLimit) {
+      return this.#fold(OVERFLOW_REASON.cardinality);
     }
     return this.#add(values).child;
+  }
+
+  /**
+   * The label values as stored: lone surrogates become U+FFFD, as any UTF-8
+   * encoder would write them, so `"\uD800"` and `"\uFFFD"` are one series
+   * rather than two identical lines. Returns `values` itself when nothing
+   * changes, and undefined when a value is longer than the limit (checked
+   * first: the rewrite keeps the length, and a huge value is not worth
+   * copying).
+   */
+  #stored(values: string[]): string[] | undefined {
+    const max = this.#context.maxLabelValueLength;
+    let stored = values;
+    for (let i = 0; i < values.length; i++) {
+      const value = values[i]!;
+      if (value.length > max) return undefined;
+      if (!value.isWellFormed()) {
+        if (stored === values) stored = values.slice();
+        stored[i] = value.toWellFormed();
+      }
+    }
+    return stored;
+  }
+
+  /** The series of stored label values, if it exists. */
+  #find(values: readonly string[]): Series<C> | undefined {
+    let node: Node<C> = this.#root;
+    for (let i = 0; i < values.length - 1; i++) {
+      const next = node.get(values[i]!) as Node<C> | undefined;
+      if (next === undefined) return undefined;
+      node = next;
+    }
+    return node.get(values[values.length - 1]!) as Series<C> | undefined;
+  }
+
+  /** Answers a lookup with the overflow series, and reports it. */
+  #fold(reason: OverflowReason): C {
+    this.#context.overflow(this.#metric, reason);
+    this.#overflow ??= this.#add(
+      this.#labelNames.map(() => OVERFLOW_LABEL_VALUE),
+      false,
+    );
+    return this.#overflow.child;
   }
 
   #add(values: readonly string[], index = true): Series<C> {

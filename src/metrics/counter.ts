@@ -7,6 +7,7 @@ import {
 } from "./_family.ts";
 import { labelsRequired, SeriesSet } from "./_series.ts";
 import type { Labels, MetricOptions } from "./labels.ts";
+import { kindOf, stateValue } from "./_values.ts";
 import { braces, formatValue, renderHeader } from "../base/_text.ts";
 import type { ExpositionFormat } from "../base/exposition.ts";
 
@@ -34,18 +35,24 @@ export class CounterChild {
   #created: number;
   readonly #metric: string;
   readonly #now: () => number;
+  readonly #refused: () => void;
 
   /** @ignore Created by {@linkcode Counter.labels}. */
-  constructor(metric: string, now: () => number) {
+  constructor(metric: string, now: () => number, refused: () => void) {
     this.#metric = metric;
     this.#now = now;
+    this.#refused = refused;
     this.#created = now() / 1000;
   }
 
   /**
-   * Adds to the counter.
+   * Adds to the counter. An increment that would make the value infinite
+   * (past `Number.MAX_VALUE`) is refused: the value stays as it was, and the
+   * refusal is counted in `vigil_values_refused_total{metric}` and logged
+   * once, so a runaway counter never becomes `+Inf` and never throws.
    *
-   * @param value The increment, finite and not negative.
+   * @param value The increment, a finite number and not negative.
+   * @throws {TypeError} When `value` is not a number, such as the string `"1"`.
    * @throws {RangeError} When `value` is negative, NaN or infinite.
    *
    * @example Count a request
@@ -62,12 +69,14 @@ export class CounterChild {
    * ```
    */
   inc(value = 1): void {
-    if (!(value >= 0 && value !== Infinity)) {
-      throw new RangeError(
-        `Cannot increment counter "${this.#metric}" by ${value}: increments must be finite and not negative`,
-      );
+    if (typeof value === "number" && value >= 0) {
+      const next = this.#value + value;
+      if (next !== Infinity) {
+        this.#value = next;
+        return;
+      }
     }
-    this.#value += value;
+    this.#unusual(value);
   }
 
   /** The current value. */
@@ -84,6 +93,26 @@ export class CounterChild {
   reset(): void {
     this.#value = 0;
     this.#created = this.#now() / 1000;
+  }
+
+  // Every unusual increment, out of line, so inc() stays a check and an add.
+  #unusual(value: unknown): void {
+    if (typeof value !== "number") {
+      throw new TypeError(
+        `Cannot increment counter "${this.#metric}" by ${
+          stateValue(value)
+        }: increments must be finite numbers and not negative, got ${
+          kindOf(value)
+        }`,
+      );
+    }
+    if (!(value >= 0 && value !== Infinity)) {
+      throw new RangeError(
+        `Cannot increment counter "${this.#metric}" by ${value}: increments must be finite and not negative`,
+      );
+    }
+    // Finite, but the sum is not: refused, so the counter stays usable.
+    this.#refused();
   }
 }
 
@@ -121,11 +150,12 @@ export class Counter<L extends string = never> {
     this.#collect = collect;
     this.#context = context;
     const sample = `${name}_total`;
+    const refused = () => context.refused(name);
     this.#series = new SeriesSet(
       name,
       labelNames,
       context,
-      () => new CounterChild(sample, context.now),
+      () => new CounterChild(sample, context.now, refused),
     );
     this.#single = this.#series.unlabelled;
   }
@@ -153,11 +183,23 @@ export class Counter<L extends string = never> {
   }
 
   /**
-   * Adds to a label-less counter.
+   * Adds to a label-less counter, as {@linkcode CounterChild.inc} does.
    *
-   * @param value The increment, finite and not negative.
-   * @throws {TypeError} When the counter has labels.
+   * @param value The increment, a finite number and not negative.
+   * @throws {TypeError} When the counter has labels, or `value` is not a number.
    * @throws {RangeError} When `value` is negative, NaN or infinite.
+   *
+   * @example Count jobs
+   * ```ts
+   * import { Registry } from "@vigil/observe/metrics";
+   * import assert from "node:assert/strict";
+   *
+   * const registry = new Registry();
+   * const jobs = registry.counter({ name: "jobs_total", help: "Jobs done" });
+   * jobs.inc();
+   * jobs.inc(2);
+   * assert.equal(jobs.value, 3);
+   * ```
    */
   inc(value = 1): void {
     (this.#single ?? this.#unlabelled()).inc(value);

@@ -5,6 +5,7 @@ import { observedFamily, observedSeries, type Placement } from "./_observed.ts";
 import { labelsRequired, type SeriesSet } from "./_series.ts";
 import type { Labels, MetricOptions } from "./labels.ts";
 import type { DistributionSnapshot } from "../base/snapshot.ts";
+import { kindOf, stateValue } from "./_values.ts";
 
 /** Options shared by {@linkcode Registry.histogram} and {@linkcode Registry.summary}. */
 export interface DistributionOptions<L extends string>
@@ -40,9 +41,12 @@ export class DistributionChild {
   }
 
   /**
-   * Records an observation.
+   * Records an observation. The workers refuse one that would make the
+   * series' sum infinite (it is counted in
+   * `vigil_values_refused_total{metric}`), so `_sum` stays finite.
    *
    * @param value A finite number, in the metric's unit.
+   * @throws {TypeError} When `value` is not a number, such as the string `"0.5"`.
    * @throws {RangeError} When `value` is NaN or infinite.
    *
    * @example Record latencies and read them back
@@ -62,11 +66,7 @@ export class DistributionChild {
    * ```
    */
   observe(value: number): void {
-    if (!Number.isFinite(value)) {
-      throw new RangeError(
-        `Cannot observe ${value} in "${this.#metric}": observations must be finite numbers`,
-      );
-    }
+    if (!Number.isFinite(value)) this.#invalid(value);
     const shard = this.#shard;
     let pos = shard.pos;
     if (pos >= shard.end) {
@@ -112,6 +112,21 @@ export class DistributionChild {
   /** @ignore Where the series is aggregated. */
   get placement(): Placement {
     return { shard: this.#shard, id: this.#id };
+  }
+
+  #invalid(value: unknown): never {
+    if (typeof value !== "number") {
+      throw new TypeError(
+        `Cannot observe ${
+          stateValue(value)
+        } in "${this.#metric}": observations must be finite numbers, got ${
+          kindOf(value)
+        }`,
+      );
+    }
+    throw new RangeError(
+      `Cannot observe ${value} in "${this.#metric}": observations must be finite numbers`,
+    );
   }
 }
 
@@ -170,11 +185,24 @@ export class Distribution<L extends string = never> {
   }
 
   /**
-   * Records an observation in a label-less metric.
+   * Records an observation in a label-less metric, as
+   * {@linkcode DistributionChild.observe} does.
    *
    * @param value A finite number.
-   * @throws {TypeError} When the metric has labels.
+   * @throws {TypeError} When the metric has labels, or `value` is not a number.
    * @throws {RangeError} When `value` is NaN or infinite.
+   *
+   * @example Observe a label-less histogram
+   * ```ts
+   * import { Registry } from "@vigil/observe/metrics";
+   * import assert from "node:assert/strict";
+   *
+   * const registry = new Registry();
+   * const size = registry.histogram({ name: "payload_bytes", help: "Payload sizes", buckets: [100, 1000] });
+   * size.observe(512);
+   * assert.equal((await size.snapshot()).count, 1);
+   * await registry.close();
+   * ```
    */
   observe(value: number): void {
     (this.#single ?? this.#unlabelled()).observe(value);

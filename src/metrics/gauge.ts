@@ -7,6 +7,7 @@ import {
 } from "./_family.ts";
 import { labelsRequired, SeriesSet } from "./_series.ts";
 import type { Labels, MetricOptions } from "./labels.ts";
+import { kindOf, stateValue } from "./_values.ts";
 import { braces, formatValue, renderHeader } from "../base/_text.ts";
 import type { ExpositionFormat } from "../base/exposition.ts";
 
@@ -27,17 +28,21 @@ export interface GaugeOptions<L extends string> extends MetricOptions<L> {
 export class GaugeChild {
   #value = 0;
   readonly #metric: string;
+  readonly #refused: () => void;
 
   /** @ignore Created by {@linkcode Gauge.labels}. */
-  constructor(metric: string) {
+  constructor(metric: string, refused: () => void) {
     this.#metric = metric;
+    this.#refused = refused;
   }
 
   /**
-   * Sets the value.
+   * Sets the value. Any number is allowed, `NaN` and the infinities
+   * included, written as `NaN`, `+Inf` and `-Inf`: a gauge states a value,
+   * and Prometheus accepts these.
    *
-   * @param value Any number; `NaN` and infinities are written as such.
-   * @throws {TypeError} When `value` is not a number.
+   * @param value Any number.
+   * @throws {TypeError} When `value` is not a number, such as the string `"2"`.
    *
    * @example Track a queue length
    * ```ts
@@ -56,33 +61,51 @@ export class GaugeChild {
     if (typeof value !== "number") {
       throw new TypeError(
         `Cannot set gauge "${this.#metric}" to ${
-          String(value)
-        }: the value must be a number`,
+          stateValue(value)
+        }: the value must be a number, got ${kindOf(value)}`,
       );
     }
     this.#value = value;
   }
 
   /**
-   * Adds to the value.
+   * Adds to the value. As with counters, an amount that would carry a finite
+   * value past `Number.MAX_VALUE` is refused: the value stays, and the
+   * refusal is counted in `vigil_values_refused_total{metric}`. A value set
+   * to an infinity or `NaN` stays so.
    *
    * @param value A finite amount.
+   * @throws {TypeError} When `value` is not a number.
    * @throws {RangeError} When `value` is NaN or infinite.
    */
   inc(value = 1): void {
-    if (!Number.isFinite(value)) this.#invalid("increment", value);
-    this.#value += value;
+    if (typeof value === "number") {
+      const next = this.#value + value;
+      if (Number.isFinite(next)) {
+        this.#value = next;
+        return;
+      }
+    }
+    this.#unusual("increment", value);
   }
 
   /**
-   * Subtracts from the value.
+   * Subtracts from the value; refused and counted like
+   * {@linkcode GaugeChild.inc} when a finite value would become infinite.
    *
    * @param value A finite amount.
+   * @throws {TypeError} When `value` is not a number.
    * @throws {RangeError} When `value` is NaN or infinite.
    */
   dec(value = 1): void {
-    if (!Number.isFinite(value)) this.#invalid("decrement", value);
-    this.#value -= value;
+    if (typeof value === "number") {
+      const next = this.#value - value;
+      if (Number.isFinite(next)) {
+        this.#value = next;
+        return;
+      }
+    }
+    this.#unusual("decrement", value);
   }
 
   /** Sets the value to the current Unix time in seconds. */
@@ -110,12 +133,23 @@ export class GaugeChild {
     return this.#value;
   }
 
-  #invalid(verb: string, value: unknown): never {
-    throw new RangeError(
-      `Cannot ${verb} gauge "${this.#metric}" by ${
-        String(value)
-      }: the amount must be a finite number`,
-    );
+  // Every unusual amount, out of line, so inc() and dec() stay small.
+  #unusual(verb: "increment" | "decrement", value: unknown): void {
+    if (typeof value !== "number") {
+      throw new TypeError(
+        `Cannot ${verb} gauge "${this.#metric}" by ${
+          stateValue(value)
+        }: the amount must be a finite number, got ${kindOf(value)}`,
+      );
+    }
+    if (!Number.isFinite(value)) {
+      throw new RangeError(
+        `Cannot ${verb} gauge "${this.#metric}" by ${value}: the amount must be a finite number`,
+      );
+    }
+    // An infinity or NaN set on purpose stays as it is; a finite value that
+    // would become infinite is refused.
+    if (Number.isFinite(this.#value)) this.#refused();
   }
 }
 
@@ -150,11 +184,12 @@ export class Gauge<L extends string = never> {
     this.labelNames = labelNames;
     this.#collect = collect;
     this.#context = context;
+    const refused = () => context.refused(name);
     this.#series = new SeriesSet(
       name,
       labelNames,
       context,
-      () => new GaugeChild(name),
+      () => new GaugeChild(name, refused),
     );
     this.#single = this.#series.unlabelled;
   }
@@ -171,20 +206,34 @@ export class Gauge<L extends string = never> {
   }
 
   /**
-   * Sets a label-less gauge.
+   * Sets a label-less gauge, as {@linkcode GaugeChild.set} does: any number,
+   * `NaN` and the infinities included.
    *
    * @param value Any number.
    * @throws {TypeError} When the gauge has labels, or `value` is not a number.
+   *
+   * @example Track work in flight
+   * ```ts
+   * import { Registry } from "@vigil/observe/metrics";
+   * import assert from "node:assert/strict";
+   *
+   * const registry = new Registry();
+   * const inFlight = registry.gauge({ name: "jobs_in_flight", help: "Jobs running" });
+   * inFlight.set(2);
+   * inFlight.inc();
+   * inFlight.dec(2);
+   * assert.equal(inFlight.value, 1);
+   * ```
    */
   set(value: number): void {
     (this.#single ?? this.#unlabelled()).set(value);
   }
 
   /**
-   * Adds to a label-less gauge.
+   * Adds to a label-less gauge, as {@linkcode GaugeChild.inc} does.
    *
    * @param value A finite amount.
-   * @throws {TypeError} When the gauge has labels.
+   * @throws {TypeError} When the gauge has labels, or `value` is not a number.
    * @throws {RangeError} When `value` is NaN or infinite.
    */
   inc(value = 1): void {
@@ -192,10 +241,10 @@ export class Gauge<L extends string = never> {
   }
 
   /**
-   * Subtracts from a label-less gauge.
+   * Subtracts from a label-less gauge, as {@linkcode GaugeChild.dec} does.
    *
    * @param value A finite amount.
-   * @throws {TypeError} When the gauge has labels.
+   * @throws {TypeError} When the gauge has labels, or `value` is not a number.
    * @throws {RangeError} When `value` is NaN or infinite.
    */
   dec(value = 1): void {

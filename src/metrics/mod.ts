@@ -23,6 +23,7 @@
  */
 export {
   DEFAULT_CARDINALITY_LIMIT,
+  DEFAULT_MAX_LABEL_VALUE_LENGTH,
   type MetricsOptions,
   Registry,
   type RegistryOptions,

@@ -1,4 +1,10 @@
-import { FAMILY, type Family, type RegistryContext } from "./_family.ts";
+import {
+  FAMILY,
+  type Family,
+  OVERFLOW_REASON,
+  type OverflowReason,
+  type RegistryContext,
+} from "./_family.ts";
 import {
   validateBuckets,
   validateHelp,
@@ -22,6 +28,19 @@ import { createLogger, type Logger } from "../base/log.ts";
 /** The default of {@linkcode RegistryOptions.cardinalityLimit}. */
 export const DEFAULT_CARDINALITY_LIMIT = 2000;
 
+/** The default of {@linkcode RegistryOptions.maxLabelValueLength}. */
+export const DEFAULT_MAX_LABEL_VALUE_LENGTH = 4096;
+
+/**
+ * What the registry reads of the pool's refusals: observations a worker
+ * refused because a series' sum would have become infinite, cumulative per
+ * family id. `refusedByFamily()` is optional here so the registry works
+ * with a pool that does not count them yet.
+ */
+interface RefusalCounts extends Pick<AggregationPool, "dropped"> {
+  refusedByFamily?(): ReadonlyMap<number, number>;
+}
+
 /** Options of {@linkcode Registry}. */
 export interface RegistryOptions {
   /**
@@ -31,13 +50,24 @@ export interface RegistryOptions {
    */
   defaultLabels?: Readonly<Record<string, string>>;
   /**
-   * The most series one metric keeps. Past it, each new label set is folded
-   * into one overflow series whose label values are all `__overflow__`, so
-   * totals stay right while memory stays bounded; each fold is counted in
-   * `vigil_cardinality_overflow_total{metric}` and the first is logged.
+   * The most series one metric keeps. Past it, a new label set is answered
+   * with one overflow series whose label values are all `__overflow__`, so
+   * totals stay right while memory stays bounded. Each such lookup is
+   * counted in `vigil_cardinality_overflow_total{metric,reason="cardinality"}`
+   * (a label set that is not kept is looked up anew each time, so a child
+   * looked up three times counts three) and the first is logged.
    * @default {2000}
    */
   cardinalityLimit?: number;
+  /**
+   * The longest label value kept, in UTF-16 code units (a string's
+   * `length`). A label set with a longer value is never stored: it is
+   * answered with the metric's overflow series, and each such lookup is
+   * counted in `vigil_cardinality_overflow_total{metric,reason="value_length"}`
+   * and the first is logged. Default labels longer than this are refused.
+   * @default {4096}
+   */
+  maxLabelValueLength?: number;
   /**
    * Where the registry logs overflows and failed collect callbacks.
    * @default {a JSON logger on standard error}
@@ -100,8 +130,11 @@ export class Registry {
   readonly #names = new Map<string, string>();
   readonly #context: RegistryContext;
   readonly #logger: Logger;
-  readonly #overflows: Counter<"metric">;
+  readonly #overflows: Counter<"metric" | "reason">;
   readonly #collectErrors: Counter<"metric">;
+  readonly #refusals: Counter<"metric">;
+  /** Names of histograms and summaries by their aggregation family id. */
+  readonly #aggregated = new Map<number, string>();
   readonly #warned = new Set<string>();
   readonly #aggregation: AggregationOptions;
   #pool: AggregationPool | undefined;
@@ -110,9 +143,11 @@ export class Registry {
   /**
    * Creates an empty registry, holding only Vigil's own counters.
    *
-   * @param options Default labels, cardinality limit and logger.
+   * @param options Default labels, limits, logger, clock and aggregation.
    * @throws {TypeError} When a default label name or value is invalid.
-   * @throws {RangeError} When `cardinalityLimit` is not a positive integer.
+   * @throws {RangeError} When `cardinalityLimit` or `maxLabelValueLength` is
+   * not a positive integer, or a default label value is longer than
+   * `maxLabelValueLength`.
    */
   constructor(options: RegistryOptions = {}) {
     const defaults = options.defaultLabels ?? {};
@@ -124,6 +159,19 @@ export class Registry {
     const names = Object.keys(defaults).map((name) =>
       validateLabelName("defaultLabels", name)
     );
+    const limit = options.cardinalityLimit ?? DEFAULT_CARDINALITY_LIMIT;
+    if (!Number.isInteger(limit) || limit < 1) {
+      throw new RangeError(
+        `Cannot create registry: cardinalityLimit must be a positive integer, got ${limit}`,
+      );
+    }
+    const maxLength = options.maxLabelValueLength ??
+      DEFAULT_MAX_LABEL_VALUE_LENGTH;
+    if (!Number.isInteger(maxLength) || maxLength < 1) {
+      throw new RangeError(
+        `Cannot create registry: maxLabelValueLength must be a positive integer, got ${maxLength}`,
+      );
+    }
     const values = names.map((name) => {
       const value = defaults[name];
       if (typeof value !== "string") {
@@ -131,34 +179,56 @@ export class Registry {
           `Cannot create registry: default label "${name}" must be a string, got ${typeof value}`,
         );
       }
-      return value;
+      if (value.length > maxLength) {
+        throw new RangeError(
+          `Cannot create registry: default label "${name}" is ${value.length} code units long: maxLabelValueLength is ${maxLength}`,
+        );
+      }
+      // Stored well-formed, as metric label values are.
+      return value.toWellFormed();
     });
-    const limit = options.cardinalityLimit ?? DEFAULT_CARDINALITY_LIMIT;
-    if (!Number.isInteger(limit) || limit < 1) {
-      throw new RangeError(
-        `Cannot create registry: cardinalityLimit must be a positive integer, got ${limit}`,
-      );
-    }
     this.#logger = options.logger ?? createLogger();
     this.#aggregation = options.aggregation ?? {};
     this.#context = {
       defaultLabelNames: names,
       defaultLabelValues: values,
       cardinalityLimit: limit,
+      maxLabelValueLength: maxLength,
       logger: this.#logger,
       now: options.now ?? Date.now,
-      overflow: (metric) => this.#overflow(metric),
+      overflow: (metric, reason) => this.#overflow(metric, reason),
+      refused: (metric) => this.#refused(metric),
       collectFailed: (metric, error) => this.#collectFailed(metric, error),
     };
     this.#overflows = this.#internalCounter(
       "vigil_cardinality_overflow",
-      "Label sets folded into a metric's overflow series because it reached its cardinality limit",
-      ["metric"],
+      "Lookups answered with a metric's overflow series, by reason: cardinality (the metric had reached its cardinality limit) or value_length (a label value was longer than maxLabelValueLength); a label set looked up again counts again",
+      ["metric", "reason"],
     );
     this.#collectErrors = this.#internalCounter(
       "vigil_collect_errors",
       "Collect callbacks that threw or rejected during a scrape",
       ["metric"],
+    );
+    const counted = new Map<number, number>();
+    this.#refusals = this.#internalCounter(
+      "vigil_values_refused",
+      "Increments and observations refused because a counter or a sum would have become infinite",
+      ["metric"],
+      // Histograms and summaries: their workers refuse, the pool counts
+      // (and logs the first refusal of each family).
+      (counter) => {
+        const pool: RefusalCounts | undefined = this.#pool;
+        const totals = pool?.refusedByFamily?.();
+        if (totals === undefined) return;
+        for (const [id, total] of totals) {
+          const metric = this.#aggregated.get(id);
+          const growth = total - (counted.get(id) ?? 0);
+          if (metric === undefined || !(growth > 0)) continue;
+          counted.set(id, total);
+          counter.labels({ metric }).inc(growth);
+        }
+      },
     );
   }
 
@@ -466,9 +536,9 @@ export class Registry {
     return pool;
   }
 
-  // Labelled by metric name at most, so bounded by the number of metrics:
-  // exempt from the cardinality limit, which would otherwise report into
-  // itself.
+  // Labelled by metric name (and reason) at most, so bounded by the number
+  // of metrics: exempt from the label limits, which would otherwise report
+  // into themselves.
   #internalCounter<L extends string>(
     name: string,
     help: string,
@@ -478,6 +548,7 @@ export class Registry {
     const counter = new Counter<L>(name, help, labelNames, collect, {
       ...this.#context,
       cardinalityLimit: Number.POSITIVE_INFINITY,
+      maxLabelValueLength: Number.POSITIVE_INFINITY,
     });
     const family = counter[FAMILY]();
     this.#claim(family);
@@ -513,6 +584,9 @@ export class Registry {
   #register(family: Family): void {
     this.#claim(family);
     this.#families.set(family.name, family);
+    if (family.aggregationId !== undefined) {
+      this.#aggregated.set(family.aggregationId, family.name);
+    }
   }
 
   #claim(family: Family): void {
@@ -540,12 +614,29 @@ export class Registry {
     }
   }
 
-  #overflow(metric: string): void {
-    this.#overflows.labels({ metric }).inc();
+  #overflow(metric: string, reason: OverflowReason): void {
+    this.#overflows.labels({ metric, reason }).inc();
+    if (reason === OVERFLOW_REASON.cardinality) {
+      this.#warnOnce(
+        `overflow:${reason}:${metric}`,
+        "Metric reached its cardinality limit: new label sets go to the overflow series",
+        { metric, limit: this.#context.cardinalityLimit },
+      );
+    } else {
+      this.#warnOnce(
+        `overflow:${reason}:${metric}`,
+        "Label value longer than maxLabelValueLength: its label set goes to the overflow series",
+        { metric, limit: this.#context.maxLabelValueLength },
+      );
+    }
+  }
+
+  #refused(metric: string): void {
+    this.#refusals.labels({ metric }).inc();
     this.#warnOnce(
-      `overflow:${metric}`,
-      "Metric reached its cardinality limit: new label sets go to the overflow series",
-      { metric, limit: this.#context.cardinalityLimit },
+      `refused:${metric}`,
+      "Value change refused: it would have made the metric's value infinite",
+      { metric },
     );
   }
 

@@ -8,6 +8,7 @@ export function goldenRegistry(): Registry {
     defaultLabels: { service: "api" },
     logger: recordingLogger(),
     now: () => 1_700_000_000_250,
+    maxLabelValueLength: 16,
     aggregation: { workers: 1 },
   });
   const requests = registry.counter({
@@ -37,6 +38,23 @@ export function goldenRegistry(): Registry {
   gauge.labels({ case: "fraction" }).set(0.1);
   gauge.labels({ case: "ünïcødé ✓ 日本" }).set(7);
   registry.gauge({ name: "inflight", help: "Requests in flight" }).set(3);
+  const limited = registry.counter({
+    name: "label_limits",
+    help: "Label values stored well-formed, and too long to store",
+    labelNames: ["value"],
+  });
+  // One series: a lone surrogate is stored as U+FFFD.
+  limited.labels({ value: "lone \uD800 surrogate" }).inc();
+  limited.labels({ value: "lone \uFFFD surrogate" }).inc();
+  // 17 code units: the overflow series, counted on each lookup.
+  limited.labels({ value: "seventeen units!!" }).inc();
+  limited.labels({ value: "seventeen units!!" }).inc();
+  const refusing = registry.counter({
+    name: "refusing",
+    help: "A counter that refused an increment",
+  });
+  refusing.inc(Number.MAX_VALUE);
+  refusing.inc(Number.MAX_VALUE);
   const latency = registry.histogram({
     name: "http_request_duration_seconds",
     help: "Request latency",

@@ -116,3 +116,75 @@ Deno.test("A counter's collect callback runs before each scrape", async () => {
   source = 10;
   assert.match(await r.metrics(), /^mirrored_total 10$/m);
 });
+
+Deno.test("Counter.inc() refuses an increment that would make the value infinite, and counts it", async () => {
+  const logger = recordingLogger();
+  const r = new Registry({ logger });
+  try {
+    const c = r.counter({ name: "bytes_total", help: "x", labelNames: ["k"] });
+    const child = c.labels({ k: "a" });
+    child.inc(1e308);
+    child.inc(1e308);
+    assert.equal(child.value, 1e308);
+    child.inc(Number.MAX_VALUE);
+    assert.equal(child.value, 1e308);
+    child.inc(1); // still usable: a finite result is added
+    const plain = r.counter({ name: "plain_total", help: "x" });
+    plain.inc(Number.MAX_VALUE);
+    plain.inc(Number.MAX_VALUE);
+    assert.equal(plain.value, Number.MAX_VALUE);
+    const text = await r.metrics();
+    assert.doesNotMatch(text, /\+Inf/);
+    assert.match(text, /^bytes_total\{k="a"\} 1e\+308$/m);
+    assert.match(text, /^vigil_values_refused_total\{metric="bytes"\} 2$/m);
+    assert.match(text, /^vigil_values_refused_total\{metric="plain"\} 1$/m);
+    assert.match(
+      text,
+      /^# HELP vigil_values_refused_total Increments and observations refused because a counter or a sum would have become infinite$/m,
+    );
+    const warnings = logger.records.filter((record) => record.level === "warn");
+    assert.deepEqual(warnings.map((w) => w.fields?.metric), ["bytes", "plain"]);
+  } finally {
+    await r.close();
+  }
+});
+
+Deno.test("Counter.inc() throws TypeError for values that are not numbers, and never concatenates", async (t) => {
+  const r = registry();
+  try {
+    const c = r.counter({ name: "jobs_total", help: "x", labelNames: ["k"] });
+    const child = c.labels({ k: "a" });
+    const plain = r.counter({ name: "plain_total", help: "x" });
+    const cases: [unknown, string][] = [
+      ["1", '"1" (got a string)'],
+      ["", '"" (got a string)'],
+      [null, "null (got null)"],
+      [true, "true (got a boolean)"],
+      [1n, "1n (got a bigint)"],
+      [{}, "an object (got an object)"],
+      [[1], "an array (got an array)"],
+    ];
+    for (const [value, stated] of cases) {
+      const [shown, kind] = stated.split(" (got ");
+      const message =
+        `Cannot increment counter "jobs_total" by ${shown}: increments must be finite numbers and not negative, got ${
+          kind!.slice(0, -1)
+        }`;
+      await t.step(stated, () => {
+        assert.throws(() => child.inc(value as number), {
+          name: "TypeError",
+          message,
+        });
+        assert.throws(() => plain.inc(value as number), {
+          name: "TypeError",
+          message: message.replace('"jobs_total"', '"plain_total"'),
+        });
+      });
+    }
+    assert.equal(child.value, 0);
+    assert.equal(typeof child.value, "number");
+    assert.equal(plain.value, 0);
+  } finally {
+    await r.close();
+  }
+});

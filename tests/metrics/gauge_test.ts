@@ -35,7 +35,8 @@ Deno.test("Gauge rejects amounts that are not finite numbers", () => {
   });
   assert.throws(() => child.set("1" as unknown as number), {
     name: "TypeError",
-    message: /Cannot set gauge "g" to 1: the value must be a number/,
+    message:
+      /^Cannot set gauge "g" to "1": the value must be a number, got a string$/,
   });
   assert.equal(child.value, 0);
 });
@@ -119,4 +120,84 @@ Deno.test("Gauge.reset() and remove() manage series", async () => {
   plain.set(4);
   plain.reset();
   assert.equal(plain.value, 0);
+});
+
+Deno.test("Gauge.set() takes infinities and NaN; inc() and dec() past finite are refused and counted", async () => {
+  const logger = recordingLogger();
+  const r = new Registry({ logger });
+  try {
+    const g = r.gauge({ name: "g", help: "x", labelNames: ["k"] });
+    const child = g.labels({ k: "a" });
+    child.set(Number.MAX_VALUE);
+    child.inc(Number.MAX_VALUE);
+    assert.equal(child.value, Number.MAX_VALUE);
+    child.set(-Number.MAX_VALUE);
+    child.dec(Number.MAX_VALUE);
+    assert.equal(child.value, -Number.MAX_VALUE);
+    child.inc(Number.MAX_VALUE); // a finite result is fine
+    assert.equal(child.value, 0);
+    const plain = r.gauge({ name: "plain", help: "x" });
+    plain.set(Infinity); // a gauge states a value: allowed, written +Inf
+    plain.inc(); // stays +Inf, nothing refused
+    assert.equal(plain.value, Infinity);
+    plain.set(NaN);
+    plain.dec();
+    assert.ok(Number.isNaN(plain.value));
+    plain.set(-Infinity);
+    const text = await r.metrics();
+    assert.match(text, /^plain -Inf$/m);
+    assert.match(text, /^vigil_values_refused_total\{metric="g"\} 2$/m);
+    assert.doesNotMatch(text, /vigil_values_refused_total\{metric="plain"\}/);
+    assert.equal(
+      logger.records.filter((record) => record.level === "warn").length,
+      1,
+    );
+  } finally {
+    await r.close();
+  }
+});
+
+Deno.test("Gauge methods throw TypeError for strings, RangeError for non-finite amounts", async (t) => {
+  const r = new Registry({ logger: recordingLogger() });
+  try {
+    const g = r.gauge({ name: "g", help: "x", labelNames: ["k"] });
+    const child = g.labels({ k: "a" });
+    const plain = r.gauge({ name: "plain", help: "x" });
+    const targets: Pick<typeof child, "set" | "inc" | "dec">[] = [
+      child,
+      plain,
+    ];
+    await t.step("set", () => {
+      for (const target of targets) {
+        assert.throws(() => target.set("2" as unknown as number), {
+          name: "TypeError",
+          message:
+            /^Cannot set gauge "(g|plain)" to "2": the value must be a number, got a string$/,
+        });
+      }
+    });
+    for (const verb of ["inc", "dec"] as const) {
+      const word = verb === "inc" ? "increment" : "decrement";
+      await t.step(verb, () => {
+        for (const target of targets) {
+          assert.throws(() => target[verb]("1" as unknown as number), {
+            name: "TypeError",
+            message: new RegExp(
+              `^Cannot ${word} gauge "(g|plain)" by "1": the amount must be a finite number, got a string$`,
+            ),
+          });
+          assert.throws(() => target[verb](-Infinity), {
+            name: "RangeError",
+            message: new RegExp(
+              `^Cannot ${word} gauge "(g|plain)" by -Infinity: the amount must be a finite number$`,
+            ),
+          });
+        }
+      });
+    }
+    assert.equal(child.value, 0);
+    assert.equal(plain.value, 0);
+  } finally {
+    await r.close();
+  }
 });

@@ -6,6 +6,7 @@ import {
   linearBuckets,
   Registry,
 } from "../../src/metrics/mod.ts";
+import { AggregationPool } from "../../src/aggregation/pool.ts";
 import {
   ignoreWithout,
   parseOpenMetrics,
@@ -161,6 +162,91 @@ Deno.test("observe() rejects values that are not finite", async () => {
   } finally {
     await r.close();
   }
+});
+
+Deno.test("observe() throws TypeError for a string, and records nothing", async () => {
+  const r = registry(1);
+  try {
+    const h = r.histogram({
+      name: "latency_seconds",
+      help: "x",
+      labelNames: ["route"],
+    });
+    const child = h.labels({ route: "/" });
+    const s = r.summary({ name: "score", help: "x" });
+    assert.throws(() => child.observe("0.5" as unknown as number), {
+      name: "TypeError",
+      message:
+        'Cannot observe "0.5" in "latency_seconds": observations must be finite numbers, got a string',
+    });
+    assert.throws(() => s.observe("0.5" as unknown as number), {
+      name: "TypeError",
+      message:
+        'Cannot observe "0.5" in "score": observations must be finite numbers, got a string',
+    });
+    assert.throws(() => s.observe(null as unknown as number), {
+      name: "TypeError",
+      message:
+        'Cannot observe null in "score": observations must be finite numbers, got null',
+    });
+    assert.equal((await child.snapshot()).count, 0);
+    assert.equal((await s.snapshot()).count, 0);
+  } finally {
+    await r.close();
+  }
+});
+
+Deno.test({
+  name:
+    "An observation that would make the sum infinite is refused by the worker and counted in vigil_values_refused_total",
+  // src/aggregation adds AggregationPool.refusedByFamily(); until it lands
+  // the registry has nothing to read.
+  ignore: !("refusedByFamily" in AggregationPool.prototype),
+  fn: async () => {
+    const r = new Registry({
+      logger: recordingLogger(),
+      aggregation: { workers: 1, snapshotIntervalMs: 10 },
+    });
+    try {
+      const h = r.histogram({ name: "h", help: "x", labelNames: ["k"] });
+      const s = r.summary({ name: "s", help: "x" });
+      const child = h.labels({ k: "a" });
+      child.observe(1e308);
+      child.observe(1e308);
+      child.observe(1);
+      s.observe(-1e308);
+      s.observe(-1e308);
+      s.observe(-1e308);
+      // Refusals reach the registry with the workers' snapshots.
+      let text = "";
+      for (let i = 0; i < 500; i++) {
+        text = await r.metrics();
+        if (
+          /vigil_values_refused_total\{metric="h"\}/.test(text) &&
+          /vigil_values_refused_total\{metric="s"\}/.test(text)
+        ) break;
+        await new Promise((resolve) => setTimeout(resolve, 10));
+      }
+      assert.equal(sample(text, 'vigil_values_refused_total{metric="h"}'), 1);
+      assert.equal(sample(text, 'vigil_values_refused_total{metric="s"}'), 2);
+      assert.equal(sample(text, 'h_sum{k="a"}'), 1e308 + 1);
+      assert.equal(sample(text, 'h_count{k="a"}'), 2);
+      assert.equal(sample(text, "s_sum"), -1e308);
+      assert.doesNotMatch(text, /Inf\n/);
+      // Counted once: later scrapes add only new refusals.
+      child.observe(1e308);
+      await child.snapshot();
+      for (let i = 0; i < 500; i++) {
+        text = await r.metrics();
+        if (sample(text, 'vigil_values_refused_total{metric="h"}') !== 1) break;
+        await new Promise((resolve) => setTimeout(resolve, 10));
+      }
+      assert.equal(sample(text, 'vigil_values_refused_total{metric="h"}'), 2);
+      assert.equal(sample(text, 'vigil_values_refused_total{metric="s"}'), 2);
+    } finally {
+      await r.close();
+    }
+  },
 });
 
 Deno.test("Exact counts after 1,000,000 observations from 100 concurrent async producers", async () => {

@@ -227,8 +227,14 @@ Deno.test("Past the cardinality limit, new label sets fold into one overflow ser
   ]);
   const total = samples.reduce((sum, [, value]) => sum + (value as number), 0);
   assert.equal(total, 55 + 100);
-  assert.match(text, /^vigil_cardinality_overflow_total\{metric="req"\} 7$/m);
-  assert.match(text, /^vigil_cardinality_overflow_total\{metric="other"\} 2$/m);
+  assert.match(
+    text,
+    /^vigil_cardinality_overflow_total\{metric="req",reason="cardinality"\} 7$/m,
+  );
+  assert.match(
+    text,
+    /^vigil_cardinality_overflow_total\{metric="other",reason="cardinality"\} 2$/m,
+  );
   const warnings = logger.records.filter((record) => record.level === "warn");
   assert.deepEqual(
     warnings.map((record) => record.fields?.metric),
