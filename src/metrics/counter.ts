@@ -6,7 +6,7 @@ import {
   type RegistryContext,
 } from "./_family.ts";
 import { labelsRequired, SeriesSet } from "./_series.ts";
-import type { Labels, MetricOptions } from "./labels.ts";
+import type { Labels, LabelsRequired, MetricOptions } from "./labels.ts";
 import { kindOf, stateValue } from "./_values.ts";
 import { braces, formatValue, renderHeader } from "../base/_text.ts";
 import type { ExpositionFormat } from "../base/exposition.ts";
@@ -183,7 +183,9 @@ export class Counter<L extends string = never> {
   }
 
   /**
-   * Adds to a label-less counter, as {@linkcode CounterChild.inc} does.
+   * Adds to a label-less counter, as {@linkcode CounterChild.inc} does. On a
+   * counter declared with `labelNames`, the call fails type-checking (its
+   * `this` type is a label-less counter) and throws at run time.
    *
    * @param value The increment, a finite number and not negative.
    * @throws {TypeError} When the counter has labels, or `value` is not a number.
@@ -201,16 +203,21 @@ export class Counter<L extends string = never> {
    * assert.equal(jobs.value, 3);
    * ```
    */
-  inc(value = 1): void {
+  inc(this: Counter<never>, value = 1): void {
     (this.#single ?? this.#unlabelled()).inc(value);
   }
 
   /**
-   * The value of a label-less counter.
+   * The value of a label-less counter. On a counter declared with
+   * `labelNames` its type is {@linkcode LabelsRequired}, not a number, so
+   * code that uses it as a number fails type-checking; reading it throws.
+   *
    * @throws {TypeError} When the counter has labels.
    */
-  get value(): number {
-    return (this.#single ?? this.#unlabelled()).value;
+  get value(): [L] extends [never] ? number : LabelsRequired {
+    return (this.#single ?? this.#unlabelled()).value as [L] extends [never]
+      ? number
+      : LabelsRequired;
   }
 
   /**

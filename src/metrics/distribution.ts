@@ -186,7 +186,10 @@ export class Distribution<L extends string = never> {
 
   /**
    * Records an observation in a label-less metric, as
-   * {@linkcode DistributionChild.observe} does.
+   * {@linkcode DistributionChild.observe} does. This method, `startTimer()`
+   * and `snapshot()` fail type-checking on a metric declared with
+   * `labelNames` (their `this` type is a label-less metric) and throw at run
+   * time.
    *
    * @param value A finite number.
    * @throws {TypeError} When the metric has labels, or `value` is not a number.
@@ -204,7 +207,7 @@ export class Distribution<L extends string = never> {
    * await registry.close();
    * ```
    */
-  observe(value: number): void {
+  observe(this: Distribution<never>, value: number): void {
     (this.#single ?? this.#unlabelled()).observe(value);
   }
 
@@ -214,7 +217,7 @@ export class Distribution<L extends string = never> {
    * @returns The function that observes the seconds elapsed and returns them.
    * @throws {TypeError} When the metric has labels.
    */
-  startTimer(): () => number {
+  startTimer(this: Distribution<never>): () => number {
     return (this.#single ?? this.#unlabelled()).startTimer();
   }
 
@@ -224,7 +227,7 @@ export class Distribution<L extends string = never> {
    * @returns Count, sum, min, max, mean and percentiles.
    * @throws {TypeError} When the metric has labels.
    */
-  snapshot(): Promise<DistributionSnapshot> {
+  snapshot(this: Distribution<never>): Promise<DistributionSnapshot> {
     return (this.#single ?? this.#unlabelled()).snapshot();
   }
 

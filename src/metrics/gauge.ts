@@ -6,7 +6,7 @@ import {
   type RegistryContext,
 } from "./_family.ts";
 import { labelsRequired, SeriesSet } from "./_series.ts";
-import type { Labels, MetricOptions } from "./labels.ts";
+import type { Labels, LabelsRequired, MetricOptions } from "./labels.ts";
 import { kindOf, stateValue } from "./_values.ts";
 import { braces, formatValue, renderHeader } from "../base/_text.ts";
 import type { ExpositionFormat } from "../base/exposition.ts";
@@ -207,7 +207,9 @@ export class Gauge<L extends string = never> {
 
   /**
    * Sets a label-less gauge, as {@linkcode GaugeChild.set} does: any number,
-   * `NaN` and the infinities included.
+   * `NaN` and the infinities included. This method and the other label-less
+   * ones fail type-checking on a gauge declared with `labelNames` (their
+   * `this` type is a label-less gauge) and throw at run time.
    *
    * @param value Any number.
    * @throws {TypeError} When the gauge has labels, or `value` is not a number.
@@ -225,7 +227,7 @@ export class Gauge<L extends string = never> {
    * assert.equal(inFlight.value, 1);
    * ```
    */
-  set(value: number): void {
+  set(this: Gauge<never>, value: number): void {
     (this.#single ?? this.#unlabelled()).set(value);
   }
 
@@ -236,7 +238,7 @@ export class Gauge<L extends string = never> {
    * @throws {TypeError} When the gauge has labels, or `value` is not a number.
    * @throws {RangeError} When `value` is NaN or infinite.
    */
-  inc(value = 1): void {
+  inc(this: Gauge<never>, value = 1): void {
     (this.#single ?? this.#unlabelled()).inc(value);
   }
 
@@ -247,7 +249,7 @@ export class Gauge<L extends string = never> {
    * @throws {TypeError} When the gauge has labels, or `value` is not a number.
    * @throws {RangeError} When `value` is NaN or infinite.
    */
-  dec(value = 1): void {
+  dec(this: Gauge<never>, value = 1): void {
     (this.#single ?? this.#unlabelled()).dec(value);
   }
 
@@ -255,7 +257,7 @@ export class Gauge<L extends string = never> {
    * Sets a label-less gauge to the current Unix time in seconds.
    * @throws {TypeError} When the gauge has labels.
    */
-  setToCurrentTime(): void {
+  setToCurrentTime(this: Gauge<never>): void {
     (this.#single ?? this.#unlabelled()).setToCurrentTime();
   }
 
@@ -265,16 +267,21 @@ export class Gauge<L extends string = never> {
    * @returns The function that stops it, sets the gauge to the seconds elapsed and returns them.
    * @throws {TypeError} When the gauge has labels.
    */
-  startTimer(): () => number {
+  startTimer(this: Gauge<never>): () => number {
     return (this.#single ?? this.#unlabelled()).startTimer();
   }
 
   /**
-   * The value of a label-less gauge.
+   * The value of a label-less gauge. On a gauge declared with `labelNames`
+   * its type is {@linkcode LabelsRequired}, not a number, so code that uses
+   * it as a number fails type-checking; reading it throws.
+   *
    * @throws {TypeError} When the gauge has labels.
    */
-  get value(): number {
-    return (this.#single ?? this.#unlabelled()).value;
+  get value(): [L] extends [never] ? number : LabelsRequired {
+    return (this.#single ?? this.#unlabelled()).value as [L] extends [never]
+      ? number
+      : LabelsRequired;
   }
 
   /**

@@ -31,3 +31,32 @@ export interface MetricOptions<L extends string> {
    */
   labelNames?: readonly L[];
 }
+
+/**
+ * The type of `value` on a counter or gauge declared with `labelNames`: not
+ * a number, so code that uses it as one fails type-checking. Such a metric
+ * has no single value; read a child's, `metric.labels({ ... }).value`. (Its
+ * label-less methods are refused through their `this` type; TypeScript
+ * allows no `this` type on a getter, hence this type.) At run time the
+ * getter throws a `TypeError`.
+ *
+ * @example Read a labelled counter through a child
+ * ```ts
+ * import { Registry } from "@vigil/observe/metrics";
+ * import assert from "node:assert/strict";
+ *
+ * const registry = new Registry();
+ * const requests = registry.counter({ name: "requests_total", help: "Requests", labelNames: ["method"] });
+ * requests.labels({ method: "GET" }).inc();
+ * assert.equal(requests.labels({ method: "GET" }).value, 1);
+ * assert.throws(() => {
+ *   // @ts-expect-error: a counter with labels has no single value
+ *   const total: number = requests.value;
+ *   return total;
+ * }, TypeError);
+ * ```
+ */
+export interface LabelsRequired {
+  /** Never present: the type exists to fail a type-check. */
+  readonly labelsRequired: never;
+}

@@ -56,6 +56,7 @@ export {
 } from "../base/exposition.ts";
 export {
   type Labels,
+  type LabelsRequired,
   type LabelValue,
   type MetricOptions,
   OVERFLOW_LABEL_VALUE,

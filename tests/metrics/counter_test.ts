@@ -69,6 +69,7 @@ Deno.test("A label-less counter refuses label methods, a labelled one refuses in
     help: "x",
     labelNames: ["method"],
   });
+  // @ts-expect-error: type-checking refuses it too (see types_test.ts)
   assert.throws(() => labelled.inc(), {
     name: "TypeError",
     message:

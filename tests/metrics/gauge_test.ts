@@ -163,6 +163,8 @@ Deno.test("Gauge methods throw TypeError for strings, RangeError for non-finite 
     const g = r.gauge({ name: "g", help: "x", labelNames: ["k"] });
     const child = g.labels({ k: "a" });
     const plain = r.gauge({ name: "plain", help: "x" });
+    // Typed apart: a call on a union of the two would fail type-checking
+    // (the label-less methods carry a `this` type).
     const targets: Pick<typeof child, "set" | "inc" | "dec">[] = [
       child,
       plain,
