@@ -37,5 +37,12 @@ export * from "./src/http/mod.ts";
 export * from "./src/logging/mod.ts";
 export * from "./src/config/mod.ts";
 export * from "./src/health/mod.ts";
-export { type StartOptions, startVigil, type VigilApp } from "./src/app.ts";
+export {
+  type MissingPermission,
+  missingPermissions,
+  type StartOptions,
+  StartupError,
+  startVigil,
+  type VigilApp,
+} from "./src/app.ts";
 export { VERSION } from "./src/base/version.ts";

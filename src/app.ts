@@ -25,6 +25,7 @@ import {
   workersCheck,
 } from "./health/checks.ts";
 import { Health, type HealthCheck } from "./health/health.ts";
+import { registerHealthMetrics } from "./health/metrics.ts";
 import { type HttpMetrics, httpMetrics } from "./http/instrument.ts";
 import { serve, type VigilServer } from "./http/server.ts";
 import { createLogger, type Logger } from "./base/log.ts";
@@ -34,6 +35,140 @@ import {
   registerRuntimeMetrics,
   type RuntimeMonitor,
 } from "./metrics/runtime.ts";
+
+/**
+ * Thrown by {@linkcode startVigil} when the server cannot start as
+ * configured: a permission the configuration needs is missing, the address
+ * is in use or does not resolve. The message is one line meant for the
+ * operator, naming the flag or setting to change.
+ *
+ * @example Report a port in use
+ * ```ts
+ * import { defaultConfig } from "@vigil/observe/config";
+ * import { StartupError, startVigil } from "@vigil/observe/app";
+ * import assert from "node:assert/strict";
+ *
+ * const taken = Deno.listen({ hostname: "127.0.0.1", port: 0 });
+ * const config = defaultConfig();
+ * assert.throws(
+ *   () => startVigil({ ...config, server: { ...config.server, port: taken.addr.port } }),
+ *   (error) => error instanceof StartupError && /address is in use/.test(error.message),
+ * );
+ * taken.close();
+ * ```
+ */
+export class StartupError extends Error {
+  /**
+   * Creates the error.
+   *
+   * @param message What stops the start, and what to change.
+   * @param options The error behind it.
+   */
+  constructor(message: string, options?: ErrorOptions) {
+    super(message, options);
+    this.name = "StartupError";
+  }
+}
+
+/** A permission the configuration needs that the process was not given. */
+export interface MissingPermission {
+  /** What needs it, e.g. `health check "db" (tcp db.internal:5432)`. */
+  readonly needer: string;
+  /** The flag that grants it, e.g. `--allow-net=db.internal:5432`. */
+  readonly flag: string;
+}
+
+/**
+ * Lists the permissions a configuration needs that this process lacks: the
+ * address to listen on, and the hosts and paths of its health checks. A
+ * check without its permission would fail on every run; {@linkcode startVigil}
+ * refuses to start instead, naming the flags.
+ *
+ * @param config The configuration.
+ * @returns One entry per missing permission; empty when all are granted.
+ *
+ * @example Find the flag a TCP check needs
+ * ```ts
+ * import { parseConfig } from "@vigil/observe/config";
+ * import { missingPermissions } from "@vigil/observe/app";
+ * import assert from "node:assert/strict";
+ *
+ * const config = parseConfig(
+ *   "health:\n  checks:\n    - { name: db, type: tcp, host: db.internal, port: 5432 }\n",
+ *   "vigil.yaml",
+ * );
+ * const granted = Deno.permissions.querySync({ name: "net", host: "db.internal:5432" });
+ * // Under --allow-net=127.0.0.1, as `deno task test` runs, it is missing.
+ * if (granted.state !== "granted") {
+ *   assert.deepEqual(missingPermissions(config), [{
+ *     needer: 'health check "db" (tcp db.internal:5432)',
+ *     flag: "--allow-net=db.internal:5432",
+ *   }]);
+ * }
+ * ```
+ */
+export function missingPermissions(config: VigilConfig): MissingPermission[] {
+  const missing: MissingPermission[] = [];
+  const need = (
+    needer: string,
+    descriptor: Deno.PermissionDescriptor,
+    flag: string,
+  ): void => {
+    if (Deno.permissions.querySync(descriptor).state !== "granted") {
+      missing.push({ needer, flag });
+    }
+  };
+  const { hostname, port } = config.server;
+  const listen = port === 0
+    ? hostPort(hostname, undefined)
+    : hostPort(hostname, port);
+  need(
+    `listening on ${listen}`,
+    { name: "net", host: listen },
+    `--allow-net=${hostPort(hostname, undefined)}`,
+  );
+  for (const check of config.health.checks) {
+    const name = `health check "${check.name}"`;
+    if (check.type === "http") {
+      const url = new URL(check.url);
+      const target = hostPort(
+        url.hostname,
+        Number(url.port || (url.protocol === "https:" ? 443 : 80)),
+      );
+      need(
+        `${name} (http ${target})`,
+        { name: "net", host: target },
+        `--allow-net=${target}`,
+      );
+    } else if (check.type === "tcp") {
+      const target = hostPort(check.host, check.port);
+      need(
+        `${name} (tcp ${target})`,
+        { name: "net", host: target },
+        `--allow-net=${target}`,
+      );
+    } else if (check.type === "disk") {
+      need(
+        `${name} (disk ${check.path})`,
+        { name: "read", path: check.path },
+        `--allow-read=${check.path}`,
+      );
+      need(
+        `${name} (disk ${check.path})`,
+        { name: "sys", kind: "statfs" },
+        "--allow-sys=statfs",
+      );
+    }
+  }
+  return missing;
+}
+
+/** `host:port`, with IPv6 addresses in brackets as URLs and flags write them. */
+function hostPort(host: string, port: number | undefined): string {
+  const bare = host.startsWith("[") ? host.slice(1, -1) : host;
+  const shown = bare.includes(":") ? `[${bare}]` : bare;
+  return port === undefined ? shown : `${shown}:${port}`;
+}
 
 /** Options of {@linkcode startVigil}. */
 export interface StartOptions {
@@ -80,6 +215,10 @@ export interface VigilApp {
  * @param config A complete configuration, such as `defaultConfig()`.
  * @param options Logger and listen callback.
  * @returns The running app.
+ * @throws {StartupError} When a permission the configuration needs is
+ * missing (see {@linkcode missingPermissions}), or the server cannot listen:
+ * the address is in use or the host name does not resolve. Nothing is left
+ * running then.
  *
  * @example Start on a free port and stop
  * ```ts
@@ -95,6 +234,14 @@ export function startVigil(
   config: VigilConfig,
   options: StartOptions = {},
 ): VigilApp {
+  const missing = missingPermissions(config);
+  if (missing.length > 0) {
+    throw new StartupError(
+      `missing permissions: ${
+        missing.map(({ needer, flag }) => `${needer} needs ${flag}`).join("; ")
+      }`,
+    );
+  }
   const logger = options.logger ?? createLogger({
     level: config.logging.level,
     fields: { service: config.service.name },
@@ -124,22 +271,30 @@ export function startVigil(
       componentType,
     });
   }
-  health.start();
+  registerHealthMetrics(registry, health);
   const { server: settings } = config;
-  const server = serve({
-    registry,
-    health,
-    http,
-    logger,
-    service: config.service,
-    aliases: settings.aliases,
-    auth: settings.auth,
-    maxBodyBytes: settings.maxBodyBytes,
-    config: () => maskSecrets(config),
-    port: settings.port,
-    hostname: settings.hostname,
-    ...(options.onListen === undefined ? {} : { onListen: options.onListen }),
-  });
+  let server: VigilServer;
+  try {
+    server = serve({
+      registry,
+      health,
+      http,
+      logger,
+      service: config.service,
+      aliases: settings.aliases,
+      auth: settings.auth,
+      maxBodyBytes: settings.maxBodyBytes,
+      config: () => maskSecrets(config),
+      port: settings.port,
+      hostname: settings.hostname,
+      ...(options.onListen === undefined ? {} : { onListen: options.onListen }),
+    });
+  } catch (error) {
+    runtime?.stop();
+    void registry.close();
+    throw listenFailure(error, settings.hostname, settings.port);
+  }
+  health.start();
 
   let stopping: Promise<void> | undefined;
   const shutdown = (): Promise<void> => {
@@ -160,6 +315,42 @@ export function startVigil(
     return stopping;
   };
   return { config, registry, health, server, http, logger, shutdown };
+}
+
+/** The one-line reason the server could not listen, or the error itself. */
+function listenFailure(
+  error: unknown,
+  hostname: string,
+  port: number,
+): unknown {
+  const address = hostPort(hostname, port);
+  if (error instanceof Deno.errors.AddrInUse) {
+    return new StartupError(
+      `cannot listen on ${address}: the address is in use (choose another port with --port or server.port)`,
+      { cause: error },
+    );
+  }
+  if (error instanceof Deno.errors.AddrNotAvailable) {
+    return new StartupError(
+      `cannot listen on ${address}: no interface of this machine has that address (--hostname or server.hostname)`,
+      { cause: error },
+    );
+  }
+  if (error instanceof Deno.errors.NotCapable) {
+    return new StartupError(
+      `cannot listen on ${address}: add --allow-net=${
+        hostPort(hostname, undefined)
+      }`,
+      { cause: error },
+    );
+  }
+  if (error instanceof Error && /lookup address/.test(error.message)) {
+    return new StartupError(
+      `cannot listen on ${address}: the host name does not resolve (--hostname or server.hostname)`,
+      { cause: error },
+    );
+  }
+  return error;
 }
 
 function builtInCheck(

@@ -1,11 +1,31 @@
 /**
- * The `vigil` command: runs the Vigil server.
+ * The `vigil` command: runs the Vigil server until SIGINT or SIGTERM.
+ *
+ * From a checkout, `deno task start` runs it with the permissions it needs:
  *
  * ```sh
  * deno task start                                  # embedded defaults, 127.0.0.1:9464
- * deno task start --config deploy/vigil.yaml       # a config file
- * deno task start --hostname 0.0.0.0               # in a container
+ * deno task start --config /etc/vigil/vigil.yaml   # relative paths resolve from where you are
+ * deno task start --hostname 0.0.0.0 --port 9464   # in a container
  * ```
+ *
+ * From JSR, with the flags spelled out (`--allow-net` and `--allow-read`
+ * may be narrowed to the listen address, the hosts and paths of the health
+ * checks, and the config file: the command names each one missing at
+ * start-up and exits 2):
+ *
+ * ```sh
+ * deno run --allow-net --allow-read \
+ *   --allow-env=VIGIL_PORT,VIGIL_HOSTNAME,VIGIL_SERVICE_NAME,VIGIL_ENVIRONMENT,VIGIL_LOG_LEVEL,VIGIL_AUTH_TOKEN,VIGIL_SENTRY_DSN,VIGIL_TRACING_ENDPOINT \
+ *   --ignore-env=LOG_TOKENS,LOG_STREAM --allow-sys=loadavg,systemMemoryInfo,statfs \
+ *   jsr:@vigil/observe/cli --config vigil.yaml --port 9464 --hostname 127.0.0.1
+ * ```
+ *
+ * Flags: `--config <file>`, `--port <n>`, `--hostname <host>`, `-h`/`--help`.
+ * Exit codes: 0 after a graceful shutdown; 2 for bad arguments, an invalid
+ * configuration, a missing permission or an address that cannot be
+ * listened on; 1 when the shutdown overran `server.shutdownTimeoutMs` or a
+ * second signal cut the drain short.
  *
  * @module
  */
@@ -16,9 +36,9 @@ import {
   defaultConfig,
   ENV_VARIABLES,
   loadConfig,
-} from "./config/load.ts";
+} from "./config/mod.ts";
 import type { VigilConfig } from "./config/types.ts";
-import { startVigil } from "./app.ts";
+import { StartupError, startVigil, type VigilApp } from "./app.ts";
 import { ROUTE_TABLE } from "./base/routes.ts";
 import { VERSION } from "./base/version.ts";
 
@@ -136,8 +156,10 @@ export async function resolveConfig(
  * within `server.shutdownTimeoutMs`.
  *
  * @param args The command-line arguments.
- * @returns The exit code: 0 after a graceful shutdown, 2 for bad arguments
- * or configuration, 1 when the shutdown overran its time.
+ * @returns The exit code: 0 after a graceful shutdown; 2 for bad arguments,
+ * an invalid configuration, a missing permission or an address that cannot
+ * be listened on; 1 when the shutdown overran its time (a second signal
+ * during the drain exits 1 at once).
  */
 export async function main(args: readonly string[]): Promise<number> {
   let config: VigilConfig;
@@ -147,6 +169,19 @@ export async function main(args: readonly string[]): Promise<number> {
       console.log(USAGE);
       return 0;
     }
+    const denied = ENV_VARIABLES.filter((variable) =>
+      Deno.permissions.querySync({ name: "env", variable }).state !==
+        "granted"
+    );
+    if (denied.length > 0) {
+      console.error(
+        `vigil: reading the environment overrides needs --allow-env=${
+          ENV_VARIABLES.join(",")
+        } (not granted: ${denied.join(", ")})`,
+      );
+      return 2;
+    }
+    callerDirectory();
     config = await resolveConfig(cli, (name) => Deno.env.get(name));
   } catch (error) {
     if (error instanceof ConfigError) {
@@ -158,20 +193,35 @@ export async function main(args: readonly string[]): Promise<number> {
     return 2;
   }
   // Listen for signals before announcing the address: a supervisor may
-  // signal as soon as it reads the line.
+  // signal as soon as it reads the line. The first signal drains; a second
+  // one, from an operator who will not wait, exits at once.
+  let app: VigilApp | undefined;
+  let signals = 0;
   const signalled = new Promise<void>((resolve) => {
     for (const signal of ["SIGINT", "SIGTERM"] as const) {
-      Deno.addSignalListener(signal, () => resolve());
+      Deno.addSignalListener(signal, () => {
+        if (++signals === 1) return resolve();
+        app?.logger.warn("Second signal during shutdown: exiting at once", {
+          signal,
+        });
+        Deno.exit(1);
+      });
     }
   });
-  const app = startVigil(config, {
-    onListen: ({ hostname, port }) => {
-      const host = hostname.includes(":") ? `[${hostname}]` : hostname;
-      console.log(
-        `Vigil ${VERSION} listening on http://${host}:${port} (metrics at /metrics, probes at /health/live and /health/ready)`,
-      );
-    },
-  });
+  try {
+    app = startVigil(config, {
+      onListen: ({ hostname, port }) => {
+        const host = hostname.includes(":") ? `[${hostname}]` : hostname;
+        console.log(
+          `Vigil ${VERSION} listening on http://${host}:${port} (metrics at /metrics, probes at /health/live and /health/ready)`,
+        );
+      },
+    });
+  } catch (error) {
+    if (!(error instanceof StartupError)) throw error;
+    console.error(`vigil: ${error.message}`);
+    return 2;
+  }
   await Promise.race([signalled, app.server.finished]);
   const limit = config.server.shutdownTimeoutMs;
   let timer: ReturnType<typeof setTimeout> | undefined;
@@ -187,6 +237,21 @@ export async function main(args: readonly string[]): Promise<number> {
     return 1;
   }
   return 0;
+}
+
+/**
+ * Works from the directory the command was typed in. `deno task` runs a
+ * task in the project's directory and says where the caller was in
+ * `INIT_CWD`; without this, `--config ./vigil.yaml` and relative disk-check
+ * paths would resolve against the project rather than the caller.
+ */
+function callerDirectory(): void {
+  const granted = Deno.permissions.querySync({
+    name: "env",
+    variable: "INIT_CWD",
+  }).state === "granted";
+  const caller = granted ? Deno.env.get("INIT_CWD") : undefined;
+  if (caller !== undefined && caller !== "") Deno.chdir(caller);
 }
 
 if (import.meta.main) Deno.exit(await main(Deno.args));

@@ -592,7 +592,8 @@ export class Health {
     entry.observedValue = result.observedValue;
     entry.observedUnit = result.observedUnit;
     entry.output = result.output;
-    entry.durationMs = Math.max(0, now - started);
+    // To the microsecond: a finer figure is clock noise.
+    entry.durationMs = Math.round(Math.max(0, now - started) * 1000) / 1000;
     entry.lastCheck = new Date(now).toISOString();
     if (previous === result.status) return;
     if (previous === "pending" && result.status === "pass") return;

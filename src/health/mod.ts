@@ -70,5 +70,6 @@ export {
   type SystemMonitorOptions,
 } from "./system.ts";
 export { BUILT_IN_CHECK_DEFAULTS, CHECK_DEFAULTS } from "./defaults.ts";
+export { registerHealthMetrics } from "./metrics.ts";
 export type { WorkerStatus } from "../aggregation/types.ts";
 export type { LogFields, Logger } from "../base/log.ts";

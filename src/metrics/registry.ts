@@ -31,16 +31,6 @@ export const DEFAULT_CARDINALITY_LIMIT = 2000;
 /** The default of {@linkcode RegistryOptions.maxLabelValueLength}. */
 export const DEFAULT_MAX_LABEL_VALUE_LENGTH = 4096;
 
-/**
- * What the registry reads of the pool's refusals: observations a worker
- * refused because a series' sum would have become infinite, cumulative per
- * family id. `refusedByFamily()` is optional here so the registry works
- * with a pool that does not count them yet.
- */
-interface RefusalCounts extends Pick<AggregationPool, "dropped"> {
-  refusedByFamily?(): ReadonlyMap<number, number>;
-}
-
 /** Options of {@linkcode Registry}. */
 export interface RegistryOptions {
   /**
@@ -218,8 +208,7 @@ export class Registry {
       // Histograms and summaries: their workers refuse, the pool counts
       // (and logs the first refusal of each family).
       (counter) => {
-        const pool: RefusalCounts | undefined = this.#pool;
-        const totals = pool?.refusedByFamily?.();
+        const totals = this.#pool?.refusedByFamily();
         if (totals === undefined) return;
         for (const [id, total] of totals) {
           const metric = this.#aggregated.get(id);
