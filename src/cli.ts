@@ -62,6 +62,13 @@ ${
 }
 `;
 
+/**
+ * A signal this soon after the first is the same one delivered twice:
+ * Ctrl-C reaches every process of the terminal's group, and `deno task`
+ * forwards it to its child as well, so the server sees two at once.
+ */
+const DUPLICATE_SIGNAL_MS = 1000;
+
 /** What the command line asked for. */
 export interface CliArguments {
   /** The configuration file, if any. */
@@ -196,11 +203,16 @@ export async function main(args: readonly string[]): Promise<number> {
   // signal as soon as it reads the line. The first signal drains; a second
   // one, from an operator who will not wait, exits at once.
   let app: VigilApp | undefined;
-  let signals = 0;
+  let first: number | undefined;
   const signalled = new Promise<void>((resolve) => {
     for (const signal of ["SIGINT", "SIGTERM"] as const) {
       Deno.addSignalListener(signal, () => {
-        if (++signals === 1) return resolve();
+        const now = performance.now();
+        if (first === undefined) {
+          first = now;
+          return resolve();
+        }
+        if (now - first < DUPLICATE_SIGNAL_MS) return;
         app?.logger.warn("Second signal during shutdown: exiting at once", {
           signal,
         });

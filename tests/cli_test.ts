@@ -122,3 +122,257 @@ Deno.test("The CLI prints help and exits 0", async () => {
   assert.equal(code, 0);
   assert.match(new TextDecoder().decode(stdout), /--hostname <host>/);
 });
+
+/** The flags of `deno task start`, read from deno.json: one source. */
+async function startFlags(): Promise<string[]> {
+  const { tasks } = JSON.parse(await Deno.readTextFile(`${ROOT}deno.json`));
+  const words = (tasks.start as string).split(" ");
+  return words.slice(2, words.indexOf("src/cli.ts"));
+}
+
+/** Runs `src/cli.ts` with hand-written flags, as an embedding user might. */
+function runCli(flags: string[], args: string[], cwd = ROOT) {
+  return new Deno.Command(Deno.execPath(), {
+    args: ["run", ...flags, `${ROOT}src/cli.ts`, ...args],
+    cwd,
+    stdout: "piped",
+    stderr: "piped",
+  }).spawn();
+}
+
+/** Waits for the listening line, checks one route, stops with SIGTERM. */
+async function serveOnce(
+  child: Deno.ChildProcess,
+  path = "/health/live",
+): Promise<{ line: string; body: string; log: string }> {
+  const line = await firstLine(child.stdout);
+  const base = /listening on (http:\/\/\S+) /.exec(line)?.[1];
+  let body = "";
+  if (base !== undefined && base.startsWith("http://127.0.0.1:")) {
+    const response = await fetch(`${base}${path}`);
+    body = await response.text();
+  }
+  child.kill("SIGTERM");
+  const status = await child.status;
+  const log = await new Response(child.stderr).text();
+  assert.equal(status.code, 0, log);
+  return { line, body, log };
+}
+
+async function writeConfig(dir: string, name: string, yaml: string) {
+  const path = `${dir}/${name}`;
+  await Deno.writeTextFile(path, yaml);
+  return path;
+}
+
+const QUICK = "server:\n  port: 0\n  drainDelayMs: 0\n";
+
+Deno.test("The CLI reads a config file outside the project, and relative paths from the caller's directory", async (t) => {
+  const dir = await Deno.makeTempDir();
+  try {
+    const file = await writeConfig(
+      dir,
+      "vigil.yaml",
+      `${QUICK}service:\n  name: from-outside\n`,
+    );
+    await t.step("an absolute path", async () => {
+      const { body } = await serveOnce(
+        start(["--config", file]),
+        "/system/info",
+      );
+      assert.equal(JSON.parse(body).service.name, "from-outside");
+    });
+    await t.step("a path relative to where deno task was called", async () => {
+      const child = new Deno.Command(Deno.execPath(), {
+        args: [
+          "task",
+          "--quiet",
+          "--config",
+          `${ROOT}deno.json`,
+          "start",
+          "--config",
+          "vigil.yaml",
+        ],
+        cwd: dir,
+        stdout: "piped",
+        stderr: "piped",
+      }).spawn();
+      const { body } = await serveOnce(child, "/system/info");
+      assert.equal(JSON.parse(body).service.name, "from-outside");
+    });
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
+});
+
+Deno.test("A health check on another host runs under deno task start, and names its flag under narrower ones", async (t) => {
+  const dir = await Deno.makeTempDir();
+  try {
+    // 127.0.0.2 is another host as far as --allow-net=127.0.0.1 goes, yet
+    // loopback: nothing leaves the machine. Port 1 refuses connections.
+    const file = await writeConfig(
+      dir,
+      "checks.yaml",
+      `${QUICK}health:\n  checks:\n    - { name: db, type: tcp, host: 127.0.0.2, port: 1, intervalMs: 50 }\n`,
+    );
+    await t.step("deno task start: the check runs", async () => {
+      const child = start(["--config", file]);
+      const line = await firstLine(child.stdout);
+      const base = /listening on (http:\/\/\S+) /.exec(line)![1]!;
+      let output: string | undefined;
+      while (output === undefined) {
+        const report = await (await fetch(`${base}/health/detailed`)).json();
+        output = report.components.find((c: { name: string }) =>
+          c.name === "db"
+        )?.output;
+      }
+      // It connected for real: refused by the host, not by Deno.
+      assert.equal(output, "connection refused");
+      child.kill("SIGTERM");
+      assert.equal((await child.status).code, 0);
+      await child.stderr.cancel();
+    });
+    await t.step(
+      "--allow-net=127.0.0.1: refused at start with the flag",
+      async () => {
+        const flags = (await startFlags()).map((flag) =>
+          flag === "--allow-net" ? "--allow-net=127.0.0.1" : flag
+        );
+        const { code, stderr, stdout } = await runCli(flags, ["--config", file])
+          .output();
+        assert.equal(code, 2);
+        assert.equal(new TextDecoder().decode(stdout), "");
+        assert.equal(
+          new TextDecoder().decode(stderr),
+          'vigil: missing permissions: health check "db" (tcp 127.0.0.2:1) needs --allow-net=127.0.0.2:1\n',
+        );
+      },
+    );
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
+});
+
+Deno.test("The CLI gives one line and exits 2 when it cannot listen or read the environment", async (t) => {
+  await t.step("a port in use", async () => {
+    const taken = Deno.listen({ hostname: "127.0.0.1", port: 0 });
+    try {
+      const { code, stderr } = await start([
+        "--config",
+        TEST_CONFIG,
+        "--port",
+        String(taken.addr.port),
+      ]).output();
+      assert.equal(code, 2);
+      assert.equal(
+        new TextDecoder().decode(stderr),
+        `vigil: cannot listen on 127.0.0.1:${taken.addr.port}: the address is in use (choose another port with --port or server.port)\n`,
+      );
+    } finally {
+      taken.close();
+    }
+  });
+  await t.step("an address of no interface here", async () => {
+    const { code, stderr } = await start([
+      "--config",
+      TEST_CONFIG,
+      "--hostname",
+      "192.0.2.1",
+    ]).output();
+    assert.equal(code, 2);
+    assert.match(
+      new TextDecoder().decode(stderr),
+      /^vigil: cannot listen on 192\.0\.2\.1:0: no interface of this machine has that address \(--hostname or server\.hostname\)\n$/,
+    );
+  });
+  await t.step("--allow-env missing under hand-written flags", async () => {
+    const flags = (await startFlags()).filter((flag) =>
+      !flag.startsWith("--allow-env")
+    );
+    const { code, stderr } = await runCli(flags, ["--config", TEST_CONFIG])
+      .output();
+    assert.equal(code, 2);
+    assert.match(
+      new TextDecoder().decode(stderr),
+      /^vigil: reading the environment overrides needs --allow-env=VIGIL_PORT,\S+ \(not granted: VIGIL_PORT, .+\)\n$/,
+    );
+  });
+});
+
+Deno.test("The CLI listens on localhost and on ::", async (t) => {
+  await t.step("--hostname localhost", async () => {
+    const { line, body } = await serveOnce(
+      start(["--config", TEST_CONFIG, "--hostname", "localhost"]),
+    );
+    assert.match(line, /listening on http:\/\/127\.0\.0\.1:\d+ /);
+    assert.equal(JSON.parse(body).status, "pass");
+  });
+  await t.step("--hostname ::", async () => {
+    const { line } = await serveOnce(
+      start(["--config", TEST_CONFIG, "--hostname", "::"]),
+    );
+    assert.match(line, /listening on http:\/\/\[::\]:\d+ /);
+  });
+});
+
+Deno.test("Without read access to its workers the CLI aggregates on the main thread, saying so once", async () => {
+  const flags = (await startFlags()).map((flag) =>
+    flag === "--allow-read"
+      ? `--allow-read=${ROOT}${TEST_CONFIG},${ROOT}src/config`
+      : flag
+  );
+  const child = runCli(flags, ["--config", TEST_CONFIG]);
+  const line = await firstLine(child.stdout);
+  const base = /listening on (http:\/\/\S+) /.exec(line)![1]!;
+  // The server's own request-latency histogram needs the aggregation.
+  await (await fetch(`${base}/health`)).body?.cancel();
+  const metrics = await (await fetch(`${base}/metrics`)).text();
+  assert.match(
+    metrics,
+    /^http_request_duration_seconds_count\{method="GET",route="\/health"\} 1$/m,
+  );
+  assert.match(metrics, /^vigil_worker_restarts_total 0$/m);
+  child.kill("SIGTERM");
+  assert.equal((await child.status).code, 0);
+  const log = (await new Response(child.stderr).text()).trim().split("\n")
+    .map((entry) => JSON.parse(entry));
+  // One message from the pool; the workers check then warns, as it does
+  // for any shard on the main thread, and says why.
+  const warnings = log.filter((entry) => entry.level !== "info");
+  assert.equal(warnings.length, 2, JSON.stringify(log));
+  assert.match(warnings[0].msg, /--allow-read=\S+src,\S+workers/);
+  assert.equal(
+    warnings[1].output,
+    "on the main thread: shard 0 (its modules may not be read)",
+  );
+});
+
+Deno.test("A second SIGTERM during the drain exits at once", async () => {
+  const dir = await Deno.makeTempDir();
+  try {
+    // A drain far longer than the test: only the second signal ends it.
+    const file = await writeConfig(
+      dir,
+      "drain.yaml",
+      "server:\n  port: 0\n  drainDelayMs: 600000\n  shutdownTimeoutMs: 900000\n",
+    );
+    const child = start(["--config", file]);
+    const line = await firstLine(child.stdout);
+    const base = /listening on (http:\/\/\S+) /.exec(line)![1]!;
+    child.kill("SIGTERM");
+    let ready: Response;
+    do {
+      ready = await fetch(`${base}/health/ready`);
+      await ready.body?.cancel();
+    } while (ready.status === 200);
+    // Past the window in which a repeat is taken for the same signal
+    // delivered twice (terminal group and deno task both send it).
+    await new Promise((resolve) => setTimeout(resolve, 1100));
+    child.kill("SIGTERM");
+    assert.equal((await child.status).code, 1);
+    const log = await new Response(child.stderr).text();
+    assert.match(log, /"msg":"Second signal during shutdown: exiting at once"/);
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
+});

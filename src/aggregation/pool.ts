@@ -51,7 +51,8 @@ export class AggregationPool {
   readonly #families: FamilyDefinition[] = [];
   readonly #restartTimes: number[][];
   /** Shards moved to the main thread after too many restarts. */
-  readonly #fallbacks = new Set<number>();
+  /** Shards moved to the main thread, with why. */
+  readonly #fallbacks = new Map<number, string>();
   readonly #restartTimers = new Set<ReturnType<typeof setTimeout>>();
   readonly #rounds = new Map<ExpositionFormat, RoundState>();
   /** Families whose first refusal was logged. */
@@ -130,7 +131,9 @@ export class AggregationPool {
     const unreadable = inThread ? [] : unreadableWorkerPaths();
     if (unreadable.length > 0) {
       inThread = true;
-      for (let index = 0; index < count; index++) this.#fallbacks.add(index);
+      for (let index = 0; index < count; index++) {
+        this.#fallbacks.set(index, "its modules may not be read");
+      }
       logger.warn(
         `Cannot start aggregation workers: Deno may not read their modules in ${
           unreadable.join(", ")
@@ -199,6 +202,7 @@ export class AggregationPool {
         index: shard.index,
         inThread: shard.inThread,
         fallback: this.#fallbacks.has(shard.index),
+        fallbackReason: this.#fallbacks.get(shard.index),
         connected: shard.connected,
         responsive: shard.connected &&
           silentForMs <= this.#options.heartbeatTimeoutMs,
@@ -350,7 +354,7 @@ export class AggregationPool {
     if (this.#closed) return;
     if (unloadable) {
       // Restarts would fail alike: one message, not one per attempt.
-      this.#fallbacks.add(shard.index);
+      this.#fallbacks.set(shard.index, "its worker could not load");
       if (!this.#unloadableLogged) {
         this.#unloadableLogged = true;
         this.#logger.error(
@@ -380,7 +384,7 @@ export class AggregationPool {
       { shard: shard.index, reason, restartInMs: overCap ? 0 : backoff },
     );
     if (overCap) {
-      this.#fallbacks.add(shard.index);
+      this.#fallbacks.set(shard.index, "its worker failed too often");
       shard.connect(inThreadConnection);
       return;
     }

@@ -12,6 +12,11 @@ export interface WorkerStatus {
    * than because `workers: 0` asked for it.
    */
   readonly fallback: boolean;
+  /**
+   * Why the shard fell back, such as `"its worker failed too often"`;
+   * undefined when it did not.
+   */
+  readonly fallbackReason: string | undefined;
   /** Whether an aggregator is connected (false while a restart waits). */
   readonly connected: boolean;
   /** Whether it answered within the heartbeat timeout. */

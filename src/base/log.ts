@@ -118,7 +118,7 @@ export function createLogger(options: LoggerOptions = {}): Logger {
 // written, without those fields: logging never throws into the caller.
 function encode(record: Record<string, unknown>): string {
   try {
-    return JSON.stringify(record);
+    return JSON.stringify(record, withoutColours);
   } catch (error) {
     if (!(error instanceof TypeError)) throw error;
     return JSON.stringify({
@@ -128,4 +128,16 @@ function encode(record: Record<string, unknown>): string {
       logError: `fields could not be encoded: ${error.message}`,
     });
   }
+}
+
+// Terminal escape sequences (colours, cursor moves), as some runtime error
+// texts carry them, such as a worker's uncaught error: a log line is data
+// for a collector, not for a terminal.
+// deno-lint-ignore no-control-regex
+const ESCAPE = /\x1b\[[0-?]*[ -/]*[@-~]/g;
+
+function withoutColours(_key: string, value: unknown): unknown {
+  return typeof value === "string" && value.includes("\x1b")
+    ? value.replace(ESCAPE, "")
+    : value;
 }

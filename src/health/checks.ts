@@ -441,8 +441,9 @@ export function workersCheck(registry: WorkerSource): HealthCheck {
     for (const worker of registry.workers()) {
       if (worker.responsive) responsive++;
       if (!worker.connected) restarting.push(`worker ${worker.index}`);
-      else if (worker.fallback) inThread.push(`shard ${worker.index}`);
-      else if (!worker.responsive) {
+      else if (worker.fallback) {
+        inThread.push(`shard ${worker.index} (${worker.fallbackReason})`);
+      } else if (!worker.responsive) {
         unresponsive.push(
           `worker ${worker.index} silent for ${
             Math.round(worker.silentForMs)
@@ -459,7 +460,7 @@ export function workersCheck(registry: WorkerSource): HealthCheck {
     }
     if (inThread.length > 0) {
       details.push(
-        `on the main thread after repeated failures: ${inThread.join(", ")}`,
+        `on the main thread: ${inThread.join(", ")}`,
       );
     }
     const status: CheckStatus = unresponsive.length > 0

@@ -385,6 +385,7 @@ function worker(
     index,
     inThread: false,
     fallback: false,
+    fallbackReason: undefined,
     connected: true,
     responsive: true,
     silentForMs: 10,
@@ -413,11 +414,16 @@ Deno.test("workersCheck() reads the workers' status from the registry", async (t
       "a shard moved to the main thread after failures warns",
       [
         worker(0),
-        worker(1, { inThread: true, fallback: true, silentForMs: 0 }),
+        worker(1, {
+          inThread: true,
+          fallback: true,
+          fallbackReason: "its worker failed too often",
+          silentForMs: 0,
+        }),
       ],
       "warn",
       2,
-      "on the main thread after repeated failures: shard 1",
+      "on the main thread: shard 1 (its worker failed too often)",
     ],
     [
       "aggregating on the main thread by choice (workers: 0) passes",
@@ -445,11 +451,15 @@ Deno.test("workersCheck() reads the workers' status from the registry", async (t
       [
         worker(0, { responsive: false, silentForMs: 5001 }),
         worker(1, { connected: false, responsive: false }),
-        worker(2, { inThread: true, fallback: true }),
+        worker(2, {
+          inThread: true,
+          fallback: true,
+          fallbackReason: "its modules may not be read",
+        }),
       ],
       "fail",
       1,
-      "unresponsive: worker 0 silent for 5001 ms; restart pending: worker 1; on the main thread after repeated failures: shard 2",
+      "unresponsive: worker 0 silent for 5001 ms; restart pending: worker 1; on the main thread: shard 2 (its modules may not be read)",
     ],
   ];
   for (const [label, workers, status, responsive, output] of cases) {

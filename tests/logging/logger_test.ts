@@ -64,3 +64,23 @@ Deno.test("createLogger() survives fields JSON cannot encode", () => {
   assert.equal(record.msg, "odd fields");
   assert.match(record.logError, /could not be encoded/);
 });
+
+Deno.test("createLogger() writes no terminal colour codes, in the message or the fields", () => {
+  const lines: string[] = [];
+  const log = createLogger({ write: (line) => lines.push(line) });
+  const red = "\x1b[31mUncaught\x1b[0m";
+  log.error(`worker error: ${red}`, {
+    reason: red,
+    nested: { text: `\x1b[1m\x1b[38;5;12mbold\x1b[0m` },
+    error: new Error(red),
+  });
+  assert.ok(!lines[0]!.includes("\\u001b"), lines[0]);
+  assert.deepEqual(JSON.parse(lines[0]!), {
+    time: JSON.parse(lines[0]!).time,
+    level: "error",
+    msg: "worker error: Uncaught",
+    reason: "Uncaught",
+    nested: { text: "bold" },
+    error: { name: "Error", message: "Uncaught" },
+  });
+});
