@@ -337,3 +337,99 @@ Deno.test("Basic auth, aliases, 413 for large bodies, and no stack traces", asyn
     await app.shutdown();
   }
 });
+
+Deno.test("Every value the config accepts starts, up to each limit", async () => {
+  const max = 2 ** 31 - 1;
+  const buckets = Array.from({ length: 254 }, (_, i) => (i + 1) / 1000);
+  const { app, base } = start(`
+  requestTimeoutMs: ${max}
+  shutdownTimeoutMs: ${max}
+  maxBodyBytes: ${Number.MAX_SAFE_INTEGER}
+metrics:
+  buckets: [${buckets.join(", ")}]
+  eventLoopIntervalMs: ${max}
+  workers: 2
+  cardinalityLimit: ${Number.MAX_SAFE_INTEGER}
+health:
+  checks:
+    - { name: slow, type: memory, timeoutMs: ${max}, intervalMs: ${max} }
+    - { name: fast, type: workers, timeoutMs: 1, intervalMs: 1 }
+`);
+  try {
+    await until(async () => (await get(`${base}/health/ready`)).status === 200);
+    await get(`${base}/health`);
+    const metrics = await get(`${base}/metrics`);
+    // The server's own latency histogram has the 254 buckets and +Inf.
+    const bounds = String(metrics.body.text).split("\n").filter((line) =>
+      line.startsWith(
+        'http_request_duration_seconds_bucket{method="GET",route="/health"',
+      )
+    );
+    assert.equal(bounds.length, 255);
+    assert.equal(app.registry.workers().length, 2);
+    const health = await get(`${base}/health/detailed`);
+    assert.equal(health.body.status, "healthy");
+  } finally {
+    await app.shutdown();
+  }
+});
+
+Deno.test("The app exposes its health checks as metrics", async () => {
+  const { app, base } = start(`
+health:
+  checks:
+    - { name: db, type: tcp, host: 127.0.0.1, port: 1, critical: false, intervalMs: 50 }
+`);
+  try {
+    await until(async () =>
+      /^vigil_health_check_status\{check="db",status="fail"\} 1$/m.test(
+        String((await get(`${base}/metrics`)).body.text),
+      )
+    );
+    const text = String((await get(`${base}/metrics`)).body.text);
+    assert.match(text, /^vigil_health_status\{status="degraded"\} 1$/m);
+    assert.match(text, /^vigil_health_check_duration_seconds\{check="db"\} /m);
+    assert.match(text, /^vigil_health_ready 1$/m);
+  } finally {
+    await app.shutdown();
+  }
+});
+
+Deno.test("startVigil() throws a StartupError and leaves nothing running when it cannot start", async (t) => {
+  await t.step("a check on a host it may not reach", () => {
+    assert.throws(
+      () =>
+        start(`
+health:
+  checks:
+    - { name: api, type: http, url: "http://127.0.0.2:8080/health?token=x" }
+`),
+      {
+        name: "StartupError",
+        message:
+          'missing permissions: health check "api" (http 127.0.0.2:8080) needs --allow-net=127.0.0.2:8080',
+      },
+    );
+  });
+  await t.step("a port in use", async () => {
+    const taken = Deno.listen({ hostname: "127.0.0.1", port: 0 });
+    try {
+      const config = parseConfig(
+        `server:\n  port: ${taken.addr.port}\n`,
+        "test.yaml",
+      );
+      assert.throws(
+        () => startVigil(config, { logger: recordingLogger() }),
+        {
+          name: "StartupError",
+          message:
+            `cannot listen on 127.0.0.1:${taken.addr.port}: the address is in use (choose another port with --port or server.port)`,
+        },
+      );
+    } finally {
+      taken.close();
+    }
+    // The sanitizers of this test see no timer, worker or listener left.
+    await new Promise((resolve) => setTimeout(resolve, 0));
+  });
+});
