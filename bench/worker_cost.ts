@@ -18,7 +18,7 @@
  * @module
  */
 import * as hdr from "hdr-histogram-js";
-import { Aggregator } from "../src/aggregation/aggregator.ts";
+import { Aggregator, HDR_OPTIONS } from "../src/aggregation/aggregator.ts";
 import type { ToAggregator } from "../src/aggregation/protocol.ts";
 import {
   BucketLookup,
@@ -43,20 +43,6 @@ import {
 const COMMAND = "deno run bench/worker_cost.ts";
 
 const { batchSize: BATCH_SIZE, batchSlots: BATCH_SLOTS } = AGGREGATION_DEFAULTS;
-
-/**
- * LOCAL COPY of the HDR settings of `newHdr()` in
- * `src/aggregation/aggregator.ts` (`HDR_DIGITS = 3`, `HDR_BITS = 32`), which
- * that module does not export. Replace with its export once it has one
- * (asked for: `HDR_OPTIONS`); until then, keep the two in step by hand.
- */
-const HDR_OPTIONS = {
-  bitBucketSize: 32,
-  autoResize: true,
-  lowestDiscernibleValue: 1,
-  highestTrackableValue: 2,
-  numberOfSignificantValueDigits: 3,
-} as const;
 
 /** Repetitions are divided by this under `--quick`. */
 const SCALE = quick(1, 10);

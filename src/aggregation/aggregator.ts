@@ -15,9 +15,20 @@ import { BucketLookup, hdrIndex, StagedCounts } from "./staging.ts";
 /** The largest value an HDR histogram records; larger values are clamped. */
 const HDR_MAX = Number.MAX_SAFE_INTEGER;
 
-/** HDR settings: 3 significant digits, 32-bit counts, growing as needed. */
-const HDR_DIGITS = 3;
-const HDR_BITS = 32;
+/**
+ * The settings of every HDR histogram an aggregator builds or decodes: 3
+ * significant digits, 32-bit counts, growing as needed. Exported so
+ * benchmarks time the same histograms the workers record into.
+ */
+export const HDR_OPTIONS: Readonly<
+  Required<Omit<hdr.BuildRequest, "useWebAssembly">>
+> = Object.freeze({
+  bitBucketSize: 32,
+  autoResize: true,
+  lowestDiscernibleValue: 1,
+  highestTrackableValue: 2,
+  numberOfSignificantValueDigits: 3,
+});
 
 /** Options of {@linkcode Aggregator}. */
 export interface AggregatorOptions {
@@ -26,23 +37,16 @@ export interface AggregatorOptions {
 }
 
 function newHdr(useWebAssembly: boolean): hdr.Histogram {
-  return hdr.build({
-    bitBucketSize: HDR_BITS,
-    autoResize: true,
-    lowestDiscernibleValue: 1,
-    highestTrackableValue: 2,
-    numberOfSignificantValueDigits: HDR_DIGITS,
-    useWebAssembly,
-  });
+  return hdr.build({ ...HDR_OPTIONS, useWebAssembly });
 }
 
 function decodeHdr(encoded: string, useWebAssembly: boolean): hdr.Histogram {
   const histogram = hdr.decodeFromCompressedBase64(
     encoded,
-    HDR_BITS,
+    HDR_OPTIONS.bitBucketSize,
     useWebAssembly,
   );
-  histogram.autoResize = true;
+  histogram.autoResize = HDR_OPTIONS.autoResize;
   return histogram;
 }
 

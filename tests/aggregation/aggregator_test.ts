@@ -1,6 +1,6 @@
 import assert from "node:assert/strict";
 import * as hdr from "hdr-histogram-js";
-import { Aggregator } from "../../src/aggregation/aggregator.ts";
+import { Aggregator, HDR_OPTIONS } from "../../src/aggregation/aggregator.ts";
 import {
   type FamilyDefinition,
   GENERATION,
@@ -263,6 +263,27 @@ Deno.test("Aggregator skips the pairs of a removed series whose index a newer se
     assert.doesNotMatch(text!, /route="\/a"/);
     a.removeSeries(0);
     assert.equal(a.stats(id, 0)!.count, 2, "the old id removes nothing");
+  } finally {
+    a.close();
+  }
+});
+
+Deno.test("Aggregator records into HDR histograms built from HDR_OPTIONS", () => {
+  assert.ok(Object.isFrozen(HDR_OPTIONS));
+  const a = aggregator(true);
+  try {
+    feed(a, 0, [0.25]);
+    const [snapshot] = a.takeSnapshot();
+    const decoded = hdr.decodeFromCompressedBase64(
+      snapshot!.hdr[0]!,
+      HDR_OPTIONS.bitBucketSize,
+    );
+    assert.equal(
+      decoded.numberOfSignificantValueDigits,
+      HDR_OPTIONS.numberOfSignificantValueDigits,
+    );
+    assert.equal(decoded.totalCount, 1);
+    decoded.destroy();
   } finally {
     a.close();
   }
