@@ -6,6 +6,7 @@
  * @module
  */
 import type { DistributionChild } from "../src/metrics/mod.ts";
+import { unreadableWorkerPaths } from "../src/aggregation/connections.ts";
 
 /** A logger that drops everything, so a benchmark prints only its tables. */
 export const SILENT = { debug() {}, info() {}, warn() {}, error() {} };
@@ -137,21 +138,18 @@ export function printCommand(command: string): void {
 // --- permissions --------------------------------------------------------------
 
 /**
- * Exits unless the aggregation workers can read their module graph
- * (`workers/`, `src/aggregation/`). Without it a worker fails to load and,
- * after its restarts, the shard falls back to the main thread: every figure
- * would be wrong, quietly.
+ * Exits unless the aggregation workers can read their module graph, by the
+ * rule the pool itself applies (`unreadableWorkerPaths()`). Without it the
+ * pool aggregates on the main thread instead: every figure would be wrong,
+ * quietly.
  */
 export function requireWorkerReadAccess(command: string): void {
-  for (const dir of ["../workers/", "../src/aggregation/"]) {
-    const path = new URL(dir, import.meta.url);
-    if (
-      Deno.permissions.querySync({ name: "read", path }).state !== "granted"
-    ) {
-      console.error(
-        `Cannot run: the aggregation workers need read access to ${path.pathname}. Run from the repository root: ${command}`,
-      );
-      Deno.exit(1);
-    }
-  }
+  const unreadable = unreadableWorkerPaths();
+  if (unreadable.length === 0) return;
+  console.error(
+    `Cannot run: the aggregation workers need read access to ${
+      unreadable.join(", ")
+    }: run from the repository root: ${command}`,
+  );
+  Deno.exit(1);
 }
