@@ -3,6 +3,7 @@
 import * as hdr from "hdr-histogram-js";
 import type {
   FamilyDefinition,
+  Holdings,
   RefusedCounts,
   SeriesDefinition,
   SeriesSnapshot,
@@ -419,10 +420,45 @@ export class Aggregator {
   removeSeries(id: number): void {
     const state = this.#find(id);
     if (state === undefined) return;
-    state.destroy();
+    this.#drop(state);
     state.family.series.delete(state);
-    this.#series[id | 0] = undefined;
     if (state.dirty) this.#dirty = this.#dirty.filter((s) => s !== state);
+  }
+
+  /**
+   * Forgets a family, every series of it and its refusal counts (the
+   * registry counted those already); later observations of its series are
+   * ignored. An unknown family is no error: removal is idempotent.
+   */
+  removeFamily(id: number): void {
+    const family = this.#families.get(id);
+    if (family === undefined) return;
+    let dirty = false;
+    for (const state of family.series) {
+      this.#drop(state);
+      dirty ||= state.dirty;
+    }
+    family.series.clear();
+    if (dirty) this.#dirty = this.#dirty.filter((s) => s.family !== family);
+    this.#families.delete(id);
+    this.#refused.delete(id);
+  }
+
+  /** What this aggregator holds. */
+  held(): Holdings {
+    let series = 0;
+    for (const family of this.#families.values()) series += family.series.size;
+    return {
+      families: this.#families.size,
+      series,
+      indexes: this.#series.length,
+    };
+  }
+
+  /** Frees a series' HDR memory and its table entry. */
+  #drop(state: SeriesState): void {
+    state.destroy();
+    this.#series[state.id | 0] = undefined;
   }
 
   /**

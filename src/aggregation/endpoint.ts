@@ -72,6 +72,9 @@ export function serveAggregator(
       case "remove":
         aggregator.removeSeries(message.id);
         return;
+      case "removeFamily":
+        aggregator.removeFamily(message.id);
+        return;
       case "restore":
         aggregator.restore(message.snapshots, Date.now());
         aggregator.restoreRefused(message.refused);
@@ -120,7 +123,12 @@ export function serveAggregator(
         });
         return;
       case "ping":
-        post({ type: "pong", request: message.request, seq: applied });
+        post({
+          type: "pong",
+          request: message.request,
+          seq: applied,
+          held: aggregator.held(),
+        });
         return;
       case "close":
         close();

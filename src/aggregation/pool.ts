@@ -7,7 +7,7 @@ import {
   unreadableWorkerPaths,
   workerConnection,
 } from "./connections.ts";
-import type { FamilyDefinition, SeriesStats } from "./protocol.ts";
+import type { FamilyDefinition, Holdings, SeriesStats } from "./protocol.ts";
 import { Shard, type ShardFailure, type ShardOptions } from "./shard.ts";
 import {
   AGGREGATION_DEFAULTS as DEFAULTS,
@@ -48,7 +48,10 @@ export class AggregationPool {
   restarts = 0;
   readonly #logger: Logger;
   readonly #options: Required<AggregationOptions>;
-  readonly #families: FamilyDefinition[] = [];
+  /** Families not removed, in definition order: what render rounds ask for. */
+  readonly #families = new Map<number, FamilyDefinition>();
+  /** The id of the next family; ids are never reused. */
+  #nextFamily = 0;
   readonly #restartTimes: number[][];
   /** Shards moved to the main thread after too many restarts. */
   /** Shards moved to the main thread, with why. */
@@ -216,10 +219,47 @@ export class AggregationPool {
   defineFamily(
     definition: Omit<FamilyDefinition, "id">,
   ): number {
-    const family = { ...definition, id: this.#families.length };
-    this.#families.push(family);
+    // Never reused, so a refusal count or a late message of a removed
+    // family cannot be taken for a newer one's.
+    const family = { ...definition, id: this.#nextFamily++ };
+    this.#families.set(family.id, family);
     for (const shard of this.shards) shard.defineFamily(family);
     return family.id;
+  }
+
+  /**
+   * Forgets a family everywhere: it leaves the render rounds, and every
+   * shard drops its series, their snapshots and its refusal counts, and
+   * tells its aggregator, which frees their HDR memory. Observations still
+   * made through its children go nowhere. Read the family's refusals from
+   * {@linkcode refusedByFamily} first: they go too.
+   *
+   * @param id The id {@linkcode defineFamily} returned.
+   */
+  removeFamily(id: number): void {
+    if (!this.#families.delete(id)) return;
+    this.#refusalsLogged.delete(id);
+    for (const shard of this.shards) shard.removeFamily(id);
+  }
+
+  /**
+   * What each shard's aggregator holds, after every message sent before the
+   * call: for tests that churn families and series.
+   */
+  async held(): Promise<Holdings[]> {
+    const replies = await Promise.all(
+      this.shards.map((shard) =>
+        shard.request({ type: "ping", request: shard.nextRequest() })
+      ),
+    );
+    return replies.map((reply) => {
+      if (reply.type !== "pong") {
+        throw new TypeError(
+          `Cannot read what an aggregator holds: expected a pong, got ${reply.type}`,
+        );
+      }
+      return reply.held;
+    });
   }
 
   /** Places a new series on the next shard, round robin. */
@@ -262,10 +302,7 @@ export class AggregationPool {
   }
 
   #startRound(format: ExpositionFormat): Promise<Map<number, string>> {
-    const current = this.#renderRound(
-      this.#families.map(({ id }) => id),
-      format,
-    );
+    const current = this.#renderRound([...this.#families.keys()], format);
     const state: RoundState = { current, joinable: true, next: undefined };
     this.#rounds.set(format, state);
     queueMicrotask(() => state.joinable = false);
@@ -343,7 +380,7 @@ export class AggregationPool {
   #refusedFirst(family: number): void {
     if (this.#refusalsLogged.has(family)) return;
     this.#refusalsLogged.add(family);
-    const name = this.#families[family]?.name;
+    const name = this.#families.get(family)?.name;
     this.#logger.warn(
       `Cannot observe a value in "${name}": it would make the sum of its series infinite: refusing and counting such values`,
       { metric: name },

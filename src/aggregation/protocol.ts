@@ -67,6 +67,16 @@ export interface SeriesSnapshot {
   readonly head: number;
 }
 
+/** What an aggregator holds, counted so tests can check churn leaves nothing behind. */
+export interface Holdings {
+  /** Families defined and not removed. */
+  readonly families: number;
+  /** Series defined and not removed. */
+  readonly series: number;
+  /** The length of the series table: the most series held at once. */
+  readonly indexes: number;
+}
+
 /** The figures `snapshot()` returns for a series. */
 export type SeriesStats = DistributionSnapshot;
 
@@ -88,6 +98,8 @@ export type ToAggregator =
   | { readonly type: "family"; readonly family: FamilyDefinition }
   | { readonly type: "series"; readonly series: SeriesDefinition }
   | { readonly type: "remove"; readonly id: number }
+  /** Forgets a family with its series and its refusal counts. */
+  | { readonly type: "removeFamily"; readonly id: number }
   | {
     readonly type: "restore";
     readonly snapshots: readonly SeriesSnapshot[];
@@ -141,4 +153,9 @@ export type FromAggregator =
     readonly request: number;
     readonly stats: SeriesStats | undefined;
   }
-  | { readonly type: "pong"; readonly request: number; readonly seq: number };
+  | {
+    readonly type: "pong";
+    readonly request: number;
+    readonly seq: number;
+    readonly held: Holdings;
+  };

@@ -5,6 +5,7 @@ import {
   type FamilyDefinition,
   type FromAggregator,
   GENERATION,
+  type Holdings,
   type SeriesDefinition,
   type SeriesSnapshot,
   type ToAggregator,
@@ -71,6 +72,15 @@ const NONE = -1;
 const GENERATIONS = 2 ** 21;
 
 /**
+ * The id of a series created in a removed family, through a metric kept
+ * after it was unregistered: past every generation, so it names no series
+ * and its observations are skipped. Its low 32 bits are 0, an index like
+ * any other, which keeps the aggregator's apply loop on its fast path (a
+ * negative index would not).
+ */
+export const DETACHED: number = GENERATIONS * GENERATION;
+
+/**
  * One shard. The hot path reads and writes `buf`, `pos` and `end` directly:
  * `buf[pos] = seriesId; buf[pos + 1] = value; pos += 2`, calling
  * {@linkcode Shard.rotate} when `pos` reaches `end`.
@@ -97,7 +107,7 @@ export class Shard {
   #seq = 0;
   /** Posted batches no snapshot covers yet, oldest first: the replay log. */
   readonly #retained: PostedBatch[] = [];
-  readonly #families: FamilyDefinition[] = [];
+  readonly #families = new Map<number, FamilyDefinition>();
   readonly #series = new Map<number, SeriesDefinition>();
   readonly #snapshots = new Map<number, SeriesSnapshot>();
   readonly #pending = new Map<number, PendingRequest>();
@@ -170,6 +180,19 @@ export class Shard {
   }
 
   /**
+   * What this side holds to restore an aggregator: its definitions and
+   * snapshots, and the length of its series table.
+   */
+  get held(): Holdings & { readonly snapshots: number } {
+    return {
+      families: this.#families.size,
+      series: this.#series.size,
+      indexes: this.#generations.length,
+      snapshots: this.#snapshots.size,
+    };
+  }
+
+  /**
    * Starts (or restarts) the aggregator, restoring and replaying. A
    * `connector` given here replaces the one of the options from now on.
    */
@@ -196,7 +219,9 @@ export class Shard {
       snapshotEvery: Math.max(1, Math.floor(this.#options.slots / 2)),
       snapshotIntervalMs: this.#options.snapshotIntervalMs,
     });
-    for (const family of this.#families) post({ type: "family", family });
+    for (const family of this.#families.values()) {
+      post({ type: "family", family });
+    }
     for (const series of this.#series.values()) {
       post({ type: "series", series });
     }
@@ -219,15 +244,34 @@ export class Shard {
   }
 
   defineFamily(family: FamilyDefinition): void {
-    this.#families.push(family);
+    this.#families.set(family.id, family);
     this.#post({ type: "family", family });
   }
 
   /**
+   * Forgets a family: its definition, its series with their snapshots (so
+   * a restarted aggregator does not get them back) and its refusal counts,
+   * here and in the aggregator. The series' indexes are reused in a new
+   * generation, so observations still made through their children go
+   * nowhere.
+   */
+  removeFamily(id: number): void {
+    if (!this.#families.delete(id)) return;
+    for (const series of this.#series.values()) {
+      if (series.family === id) this.#forget(series.id);
+    }
+    this.#refused.delete(id);
+    this.#post({ type: "removeFamily", id });
+  }
+
+  /**
    * Defines a series and returns its id: a series-table index, dense on
-   * this shard and reused, in a new generation (see `GENERATION`).
+   * this shard and reused, in a new generation (see `GENERATION`). A
+   * series of a removed family gets {@linkcode DETACHED}, and nothing is
+   * sent: its aggregator would not know the family.
    */
   defineSeries(family: number, pairs: string, created: number): number {
+    if (!this.#families.has(family)) return DETACHED;
     const index = this.#freeIndexes.pop() ?? this.#generations.push(0) - 1;
     const id = index + this.#generations[index]! * GENERATION;
     const series = { id, family, pairs, created };
@@ -237,17 +281,9 @@ export class Shard {
   }
 
   removeSeries(id: number): void {
-    if (!this.#series.delete(id)) return;
-    this.#snapshots.delete(id);
+    if (!this.#series.has(id)) return;
+    this.#forget(id);
     this.#post({ type: "remove", id });
-    const index = id % GENERATION;
-    const generation = (id - index) / GENERATION + 1;
-    // An index that went through every generation is retired: one table
-    // entry per 2^21 series removed from it.
-    if (generation < GENERATIONS) {
-      this.#generations[index] = generation;
-      this.#freeIndexes.push(index);
-    }
   }
 
   /**
@@ -319,6 +355,20 @@ export class Shard {
     this.#pending.clear();
   }
 
+  /** Drops a series' definition and snapshot and frees its index. */
+  #forget(id: number): void {
+    this.#series.delete(id);
+    this.#snapshots.delete(id);
+    const index = id % GENERATION;
+    const generation = (id - index) / GENERATION + 1;
+    // An index that went through every generation is retired: one table
+    // entry per 2^21 series removed from it.
+    if (generation < GENERATIONS) {
+      this.#generations[index] = generation;
+      this.#freeIndexes.push(index);
+    }
+  }
+
   #take(): void {
     const slot = this.#free.pop();
     if (slot !== undefined) {
@@ -354,6 +404,8 @@ export class Shard {
         if (this.#series.has(series.id)) this.#snapshots.set(series.id, series);
       }
       for (const [family, count] of message.refused) {
+        // A snapshot taken before the aggregator removed a family.
+        if (!this.#families.has(family)) continue;
         if (!this.#refused.has(family)) this.#options.onRefused(family);
         this.#refused.set(family, count);
       }

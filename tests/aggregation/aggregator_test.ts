@@ -288,3 +288,36 @@ Deno.test("Aggregator records into HDR histograms built from HDR_OPTIONS", () =>
     a.close();
   }
 });
+
+Deno.test("Aggregator.removeFamily() frees its series, skips their pairs and drops its refusals", () => {
+  const a = aggregator(true);
+  try {
+    a.defineSeries({ id: 2, family: 1, pairs: 'k="b"', created: 3 }, 0);
+    feed(a, 1, [1e308, 1e308]); // the second refused
+    feed(a, 2, [0.5]);
+    feed(a, 0, [1e308, 1e308]);
+    assert.deepEqual(a.held(), { families: 2, series: 3, indexes: 3 });
+    a.removeFamily(1);
+    assert.deepEqual(a.held(), { families: 1, series: 1, indexes: 3 });
+    assert.deepEqual(a.refused(), [[0, 1]]);
+    // Changed before the removal, yet no snapshot carries them.
+    assert.deepEqual(a.takeSnapshot().map((s) => s.id), [0]);
+    feed(a, 1, [1e308, 1e308]);
+    feed(a, 2, [1]);
+    assert.equal(a.stats(1, 0), undefined);
+    assert.equal(a.stats(2, 0), undefined);
+    assert.deepEqual(a.render([0, 1], "prometheus", 0)[1], "");
+    assert.deepEqual(a.refused(), [[0, 1]]);
+    assert.equal(a.dirty, false);
+    a.removeFamily(1);
+    a.removeFamily(42);
+    assert.equal(a.stats(0, 0)!.count, 1);
+    // A series of another family takes a freed index, in a new generation.
+    a.defineSeries({ id: GENERATION + 1, family: 0, pairs: "", created: 4 }, 0);
+    feed(a, 1, [5]);
+    feed(a, GENERATION + 1, [6]);
+    assert.equal(a.stats(GENERATION + 1, 0)!.sum, 6);
+  } finally {
+    a.close();
+  }
+});

@@ -4,10 +4,13 @@ import { AggregationPool } from "../../src/aggregation/pool.ts";
 import { workerConnection } from "../../src/aggregation/connections.ts";
 import type { AggregationOptions } from "../../src/aggregation/types.ts";
 import { GENERATION } from "../../src/aggregation/protocol.ts";
-import type { Connection } from "../../src/aggregation/shard.ts";
-import type { RegistryContext } from "../../src/metrics/_family.ts";
+import { type Connection, DETACHED } from "../../src/aggregation/shard.ts";
+import { FAMILY, type RegistryContext } from "../../src/metrics/_family.ts";
 import { DEFAULT_BUCKETS } from "../../src/metrics/buckets.ts";
 import { Histogram } from "../../src/metrics/histogram.ts";
+import type { DistributionChild } from "../../src/metrics/distribution.ts";
+import { Summary } from "../../src/metrics/summary.ts";
+import type { Logger } from "../../src/base/log.ts";
 import { recordingLogger } from "../_tools.ts";
 
 const FAST_FAILURE: AggregationOptions = {
@@ -34,7 +37,13 @@ function setup(options: AggregationOptions = FAST_FAILURE) {
     connections.push(connection);
     return connection;
   });
-  const context: RegistryContext = {
+  const histogram = histogramOn(pool, "work_seconds", logger);
+  return { pool, connections, histogram, logger };
+}
+
+/** What a registry gives its metrics, with limits no test here reaches. */
+function contextFor(logger: Logger): RegistryContext {
+  return {
     defaultLabelNames: [],
     defaultLabelValues: [],
     cardinalityLimit: 100,
@@ -45,16 +54,41 @@ function setup(options: AggregationOptions = FAST_FAILURE) {
     refused: () => {},
     collectFailed: () => {},
   };
-  const histogram = new Histogram(
-    "work_seconds",
+}
+
+/** A histogram labelled `k` on `pool`, as `Registry.histogram()` makes one. */
+function histogramOn(
+  pool: AggregationPool,
+  name: string,
+  logger: Logger = recordingLogger(),
+): Histogram<"k"> {
+  return new Histogram(
+    name,
     "x",
     ["k"],
     DEFAULT_BUCKETS,
     1e-6,
     pool,
-    context,
+    contextFor(logger),
   );
-  return { pool, connections, histogram, logger };
+}
+
+/** A summary labelled `k` on `pool`, as `Registry.summary()` makes one. */
+function summaryOn(pool: AggregationPool, name: string): Summary<"k"> {
+  return new Summary(
+    name,
+    "x",
+    ["k"],
+    { quantiles: [0.5, 0.99], maxAgeSeconds: 60, ageBuckets: 3 },
+    1e-6,
+    pool,
+    contextFor(recordingLogger()),
+  );
+}
+
+/** The pool's id of a histogram's or summary's family. */
+function familyId(metric: Histogram<"k"> | Summary<"k">): number {
+  return metric[FAMILY]().aggregationId!;
 }
 
 /** Some failure was logged with a reason matching `reason`. */
@@ -289,6 +323,127 @@ Deno.test("A removed series' index is reused, and its old child's observations g
     assert.equal(last.placement.id % GENERATION, 1);
     last.observe(3);
     assert.equal((await last.snapshot()).count, 1);
+  } finally {
+    pool.close();
+  }
+});
+
+/** Waits until every worker answers the heartbeat. */
+async function allResponsive(pool: AggregationPool): Promise<void> {
+  while (!pool.status().every((w) => w.connected && w.responsive)) {
+    await delay(10);
+  }
+}
+
+/** The sum of one figure over the shards. */
+function total(
+  held: readonly { families: number; series: number }[],
+  key: "families" | "series",
+): number {
+  return held.reduce((sum, h) => sum + h[key], 0);
+}
+
+Deno.test("AggregationPool.removeFamily() forgets a family in every worker, for good", async () => {
+  // One snapshot per batch: once a request returns, the main thread holds
+  // the snapshots of every batch posted before it.
+  const { pool, connections, histogram } = setup({
+    ...FAST_FAILURE,
+    batchSlots: 2,
+  });
+  try {
+    const kept = ["a", "b", "c", "d"].map((k) => histogram.labels({ k }));
+    for (const child of kept) child.observe(1);
+    const other = histogramOn(pool, "other_seconds");
+    other.labels({ k: "x" }).observe(2);
+    pool.flush();
+    await Promise.all(kept.map((child) => child.snapshot()));
+    assert.equal(total(pool.shards.map((shard) => shard.held), "series"), 5);
+    assert.ok(pool.shards.every((shard) => shard.held.snapshots > 0));
+
+    pool.removeFamily(familyId(histogram));
+    pool.removeFamily(familyId(histogram)); // idempotent
+    for (const child of kept) child.observe(100); // goes nowhere
+    const late = histogram.labels({ k: "late" });
+    assert.equal(late.placement.id, DETACHED);
+    late.observe(100);
+    assert.equal(await pool.render(familyId(histogram), "prometheus"), "");
+    for (const child of [...kept, late]) {
+      await assert.rejects(child.snapshot(), /it was removed/);
+    }
+    // The removed series' indexes go to the next family's series, in a new
+    // generation: the kept children's observations stay out of them.
+    const next = histogramOn(pool, "next_seconds");
+    const fresh = ["a", "b", "c", "d"].map((k) => next.labels({ k }));
+    for (const child of fresh) child.observe(1);
+    for (const child of kept) child.observe(100);
+    for (const child of fresh) {
+      const stats = await child.snapshot();
+      assert.deepEqual([stats.count, stats.sum], [1, 1]);
+    }
+    for (const held of [await pool.held(), pool.shards.map((s) => s.held)]) {
+      assert.deepEqual(held.map((h) => h.families), [2, 2]);
+      assert.equal(total(held, "series"), 5);
+    }
+
+    // Both workers die; their successors get what the shards kept.
+    await allResponsive(pool);
+    const started = connections.length;
+    for (const connection of connections) {
+      connection.port.postMessage({
+        type: "batch",
+        seq: -7,
+        slot: 0,
+        length: 2,
+      });
+    }
+    while (connections.length < started + 2) await delay(10);
+    await allResponsive(pool);
+    const held = await pool.held();
+    assert.deepEqual(held.map((h) => h.families), [2, 2]);
+    assert.equal(total(held, "series"), 5);
+    const text = await pool.render(familyId(other), "prometheus") +
+      await pool.render(familyId(next), "prometheus");
+    assert.doesNotMatch(text, /work_seconds/);
+    assert.match(text, /^other_seconds_count\{k="x"\} 1$/m);
+    assert.equal(text.match(/^next_seconds_sum\{k="\w"\} 1$/gm)?.length, 4);
+  } finally {
+    pool.close();
+  }
+});
+
+Deno.test("200 cycles of define, observe and removeFamily() leave the workers holding no more than one cycle's series", async () => {
+  const { pool } = setup({ ...FAST_FAILURE, batchSlots: 2 });
+  try {
+    let kept: DistributionChild[] = [];
+    for (let cycle = 0; cycle < 200; cycle++) {
+      const metric = cycle % 2 === 0
+        ? histogramOn(pool, `churn_${cycle}_seconds`)
+        : summaryOn(pool, `churn_${cycle}_seconds`);
+      const children = ["a", "b", "c"].map((k) => metric.labels({ k }));
+      for (const child of children) child.observe(cycle);
+      // The last cycle's children, on the indexes these took over.
+      for (const child of kept) child.observe(1e9);
+      pool.flush();
+      // Every child's snapshot reached the main thread, so removal has
+      // snapshots to drop too.
+      for (
+        const stats of await Promise.all(children.map((c) => c.snapshot()))
+      ) {
+        assert.deepEqual([stats.count, stats.sum], [1, cycle]);
+      }
+      assert.equal(total(pool.shards.map((s) => s.held), "series"), 3);
+      pool.removeFamily(familyId(metric));
+      kept = children;
+    }
+    // work_seconds, defined by setup(), stays.
+    for (const held of [await pool.held(), pool.shards.map((s) => s.held)]) {
+      const figures = held.map(({ families, series }) => [families, series]);
+      assert.deepEqual(figures, [[1, 0], [1, 0]]);
+      // Three series at a time over two shards: two indexes each at most.
+      assert.ok(held.every((h) => h.indexes <= 2), JSON.stringify(held));
+    }
+    assert.ok(pool.shards.every((shard) => shard.held.snapshots === 0));
+    assert.deepEqual([...pool.refusedByFamily()], []);
   } finally {
     pool.close();
   }
