@@ -125,6 +125,11 @@ export class Registry {
   readonly #refusals: Counter<"metric">;
   /** Names of histograms and summaries by their aggregation family id. */
   readonly #aggregated = new Map<number, string>();
+  /**
+   * Refusals of each histogram and summary already added to
+   * `vigil_values_refused_total`, by aggregation family id.
+   */
+  readonly #refusalsCounted = new Map<number, number>();
   readonly #warned = new Set<string>();
   readonly #aggregation: AggregationOptions;
   #pool: AggregationPool | undefined;
@@ -200,24 +205,13 @@ export class Registry {
       "Collect callbacks that threw or rejected during a scrape",
       ["metric"],
     );
-    const counted = new Map<number, number>();
     this.#refusals = this.#internalCounter(
       "vigil_values_refused",
       "Increments and observations refused because a counter or a sum would have become infinite",
       ["metric"],
       // Histograms and summaries: their workers refuse, the pool counts
       // (and logs the first refusal of each family).
-      (counter) => {
-        const totals = this.#pool?.refusedByFamily();
-        if (totals === undefined) return;
-        for (const [id, total] of totals) {
-          const metric = this.#aggregated.get(id);
-          const growth = total - (counted.get(id) ?? 0);
-          if (metric === undefined || !(growth > 0)) continue;
-          counted.set(id, total);
-          counter.labels({ metric }).inc(growth);
-        }
-      },
+      () => this.#countRefusals(),
     );
   }
 
@@ -412,10 +406,30 @@ export class Registry {
   }
 
   /**
-   * Removes a metric, so it is no longer rendered and its name is free.
+   * Removes a metric, so it is no longer rendered and its name is free. A
+   * histogram or summary is dropped from the aggregation workers too, with
+   * every series and its memory; observations still made through a child
+   * kept from it are ignored. A metric registered again under the name
+   * starts from zero.
    *
    * @param name The name the metric was registered with.
    * @returns Whether a metric was removed.
+   *
+   * @example Unregister a histogram and register it anew
+   * ```ts
+   * import { Registry } from "@vigil/observe/metrics";
+   * import assert from "node:assert/strict";
+   *
+   * const registry = new Registry();
+   * const old = registry.histogram({ name: "job_seconds", help: "Jobs" });
+   * old.observe(2);
+   * assert.equal(registry.unregister("job_seconds"), true);
+   * assert.doesNotMatch(await registry.metrics(), /job_seconds/);
+   * old.observe(3); // goes nowhere
+   * registry.histogram({ name: "job_seconds", help: "Jobs" });
+   * assert.match(await registry.metrics(), /^job_seconds_count 0$/m);
+   * await registry.close();
+   * ```
    */
   unregister(name: string): boolean {
     const family = this.#families.get(name) ??
@@ -426,6 +440,15 @@ export class Registry {
     this.#families.delete(family.name);
     for (const [key, owner] of this.#names) {
       if (owner === family.name) this.#names.delete(key);
+    }
+    const id = family.aggregationId;
+    if (id !== undefined) {
+      // Counted before the pool forgets them, so the cumulative counter
+      // keeps them. Refusals after the workers' last snapshot are lost.
+      this.#countRefusals();
+      this.#aggregated.delete(id);
+      this.#refusalsCounted.delete(id);
+      this.#pool?.removeFamily(id);
     }
     return true;
   }
@@ -617,6 +640,19 @@ export class Registry {
         "Label value longer than maxLabelValueLength: its label set goes to the overflow series",
         { metric, limit: this.#context.maxLabelValueLength },
       );
+    }
+  }
+
+  /** Adds what the workers refused since the last call to the counter. */
+  #countRefusals(): void {
+    const totals = this.#pool?.refusedByFamily();
+    if (totals === undefined) return;
+    for (const [id, total] of totals) {
+      const metric = this.#aggregated.get(id);
+      const growth = total - (this.#refusalsCounted.get(id) ?? 0);
+      if (metric === undefined || !(growth > 0)) continue;
+      this.#refusalsCounted.set(id, total);
+      this.#refusals.labels({ metric }).inc(growth);
     }
   }
 

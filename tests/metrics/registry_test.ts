@@ -4,6 +4,7 @@ import {
   OVERFLOW_LABEL_VALUE,
   Registry,
 } from "../../src/metrics/mod.ts";
+import { GENERATION } from "../../src/aggregation/protocol.ts";
 import { recordingLogger } from "../_tools.ts";
 
 function registry(options: ConstructorParameters<typeof Registry>[0] = {}) {
@@ -147,6 +148,102 @@ Deno.test("Registry.unregister() frees a name and stops rendering it", async () 
   assert.doesNotMatch(await r.metrics(), /jobs/);
   r.gauge({ name: "jobs_total", help: "now a gauge" }).set(2);
   assert.match(await r.metrics(), /^jobs_total 2$/m);
+});
+
+Deno.test("Registry.unregister() drops a histogram or summary from its workers", async (t) => {
+  for (
+    const [kind, workers] of [
+      ["histogram", 2],
+      ["summary", 2],
+      ["histogram", 0],
+    ] as const
+  ) {
+    await t.step(`${kind}, ${workers} workers`, async () => {
+      // One snapshot per batch, so a request returns after it.
+      const r = registry({ aggregation: { workers, batchSlots: 2 } });
+      try {
+        const define = () =>
+          r[kind]({ name: "job_seconds", help: "x", labelNames: ["k"] });
+        const old = define();
+        const kept = old.labels({ k: "a" });
+        kept.observe(2);
+        assert.match(await r.metrics(), /^job_seconds_count\{k="a"\} 1$/m);
+        assert.equal(r.unregister("job_seconds"), true);
+        assert.doesNotMatch(await r.metrics(), /job_seconds/);
+
+        // What the user kept goes nowhere, and no worker minds.
+        kept.observe(3);
+        const late = old.labels({ k: "b" });
+        late.observe(4);
+        for (const child of [kept, late]) {
+          await assert.rejects(child.snapshot(), /it was removed/);
+        }
+        assert.equal(old.remove({ k: "a" }), true);
+
+        const again = define();
+        const fresh = again.labels({ k: "a" });
+        assert.equal((await fresh.snapshot()).count, 0);
+        fresh.observe(5);
+        kept.observe(6);
+        const text = await r.metrics();
+        assert.match(text, /^job_seconds_count\{k="a"\} 1$/m);
+        assert.match(text, /^job_seconds_sum\{k="a"\} 5$/m);
+        assert.doesNotMatch(text, /k="b"/);
+        assert.match(text, /^vigil_worker_restarts_total 0$/m);
+      } finally {
+        await r.close();
+      }
+    });
+  }
+});
+
+Deno.test("Registry.unregister() of a histogram keeps what vigil_values_refused_total counted", async () => {
+  const r = registry({ aggregation: { workers: 1, batchSlots: 2 } });
+  try {
+    const refused = async () =>
+      (await r.metrics()).match(
+        /^vigil_values_refused_total\{metric="big"\} (\d+)$/m,
+      )?.[1];
+    const first = r.histogram({ name: "big", help: "x" });
+    first.observe(1e308);
+    first.observe(1e308); // refused
+    assert.equal((await first.snapshot()).count, 1);
+    // No scrape in between: unregister() counts what the pool has.
+    r.unregister("big");
+    assert.equal(await refused(), "1");
+    const second = r.histogram({ name: "big", help: "x" });
+    second.observe(1e308);
+    second.observe(1e308); // refused
+    assert.equal((await second.snapshot()).count, 1);
+    assert.equal(await refused(), "2");
+    r.unregister("big");
+    assert.equal(await refused(), "2");
+  } finally {
+    await r.close();
+  }
+});
+
+Deno.test("Registry.unregister() in 200 cycles leaves its worker one series index", async () => {
+  const r = registry({ aggregation: { workers: 1 } });
+  try {
+    const indexes = new Set<number>();
+    for (let cycle = 0; cycle < 200; cycle++) {
+      const options = { name: "churn_seconds", help: "x", labelNames: ["k"] };
+      const metric = cycle % 2 === 0
+        ? r.histogram(options)
+        : r.summary(options);
+      const child = metric.labels({ k: "a" });
+      child.observe(cycle);
+      // Each starts from zero on the index its predecessor freed.
+      assert.equal((await child.snapshot()).sum, cycle);
+      indexes.add(child.placement.id % GENERATION);
+      r.unregister("churn_seconds");
+    }
+    assert.deepEqual([...indexes], [0]);
+    assert.doesNotMatch(await r.metrics(), /churn/);
+  } finally {
+    await r.close();
+  }
 });
 
 Deno.test("Registry.close() is idempotent and refuses new metrics and scrapes", async () => {
