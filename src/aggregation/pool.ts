@@ -53,7 +53,6 @@ export class AggregationPool {
   /** The id of the next family; ids are never reused. */
   #nextFamily = 0;
   readonly #restartTimes: number[][];
-  /** Shards moved to the main thread after too many restarts. */
   /** Shards moved to the main thread, with why. */
   readonly #fallbacks = new Map<number, string>();
   readonly #restartTimers = new Set<ReturnType<typeof setTimeout>>();
