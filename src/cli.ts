@@ -255,15 +255,22 @@ export async function main(args: readonly string[]): Promise<number> {
  * Works from the directory the command was typed in. `deno task` runs a
  * task in the project's directory and says where the caller was in
  * `INIT_CWD`; without this, `--config ./vigil.yaml` and relative disk-check
- * paths would resolve against the project rather than the caller.
+ * paths would resolve against the project rather than the caller. Only
+ * trusted when the process does run in this package's directory, as a task
+ * does: `INIT_CWD` is inherited by every process below the first task.
  */
 function callerDirectory(): void {
-  const granted = Deno.permissions.querySync({
-    name: "env",
-    variable: "INIT_CWD",
-  }).state === "granted";
-  const caller = granted ? Deno.env.get("INIT_CWD") : undefined;
-  if (caller !== undefined && caller !== "") Deno.chdir(caller);
+  if (!import.meta.url.startsWith("file:")) return;
+  const packageDir = decodeURIComponent(new URL("..", import.meta.url).pathname)
+    .replace(/\/$/, "");
+  const granted = (descriptor: Deno.PermissionDescriptor): boolean =>
+    Deno.permissions.querySync(descriptor).state === "granted";
+  if (!granted({ name: "env", variable: "INIT_CWD" })) return;
+  const caller = Deno.env.get("INIT_CWD");
+  if (caller === undefined || caller === "" || caller === packageDir) return;
+  if (!granted({ name: "read", path: packageDir })) return;
+  if (Deno.cwd() !== packageDir) return;
+  if (granted({ name: "read", path: caller })) Deno.chdir(caller);
 }
 
 if (import.meta.main) Deno.exit(await main(Deno.args));

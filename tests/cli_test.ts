@@ -17,7 +17,7 @@ function start(args: string[], env: Record<string, string> = {}) {
   }).spawn();
 }
 
-/** Reads standard output until the first full line. */
+/** Reads standard output until the first full line ("" if it ends first). */
 async function firstLine(stream: ReadableStream<Uint8Array>): Promise<string> {
   const reader = stream.pipeThrough(new TextDecoderStream()).getReader();
   let text = "";
@@ -31,6 +31,18 @@ async function firstLine(stream: ReadableStream<Uint8Array>): Promise<string> {
 }
 
 const TEST_CONFIG = "fixtures/config/cli_test.yaml";
+
+/** The first line and base URL of a server; its exit and log if it failed. */
+async function listening(
+  child: Deno.ChildProcess,
+): Promise<{ line: string; base: string }> {
+  const line = await firstLine(child.stdout);
+  const base = /listening on (http:\/\/\S+) /.exec(line)?.[1];
+  if (base !== undefined) return { line, base };
+  const { code } = await child.status;
+  const log = await new Response(child.stderr).text();
+  throw new Error(`The server did not start (exit ${code}): ${line}\n${log}`);
+}
 
 Deno.test("The CLI serves /metrics and /health/live, and exits 0 on SIGTERM", async () => {
   const child = start(["--config", TEST_CONFIG]);
@@ -145,10 +157,9 @@ async function serveOnce(
   child: Deno.ChildProcess,
   path = "/health/live",
 ): Promise<{ line: string; body: string; log: string }> {
-  const line = await firstLine(child.stdout);
-  const base = /listening on (http:\/\/\S+) /.exec(line)?.[1];
+  const { line, base } = await listening(child);
   let body = "";
-  if (base !== undefined && base.startsWith("http://127.0.0.1:")) {
+  if (base.startsWith("http://127.0.0.1:")) {
     const response = await fetch(`${base}${path}`);
     body = await response.text();
   }
@@ -194,6 +205,16 @@ Deno.test("The CLI reads a config file outside the project, and relative paths f
           "vigil.yaml",
         ],
         cwd: dir,
+        // As a user's shell has it: no INIT_CWD inherited from the task
+        // that runs these tests, so deno task sets its own.
+        clearEnv: true,
+        env: {
+          PATH: Deno.env.get("PATH") ?? "",
+          HOME: Deno.env.get("HOME") ?? "",
+          ...(Deno.env.get("DENO_DIR")
+            ? { DENO_DIR: Deno.env.get("DENO_DIR")! }
+            : {}),
+        },
         stdout: "piped",
         stderr: "piped",
       }).spawn();
@@ -217,8 +238,7 @@ Deno.test("A health check on another host runs under deno task start, and names 
     );
     await t.step("deno task start: the check runs", async () => {
       const child = start(["--config", file]);
-      const line = await firstLine(child.stdout);
-      const base = /listening on (http:\/\/\S+) /.exec(line)![1]!;
+      const { base } = await listening(child);
       let output: string | undefined;
       while (output === undefined) {
         const report = await (await fetch(`${base}/health/detailed`)).json();
@@ -322,8 +342,7 @@ Deno.test("Without read access to its workers the CLI aggregates on the main thr
       : flag
   );
   const child = runCli(flags, ["--config", TEST_CONFIG]);
-  const line = await firstLine(child.stdout);
-  const base = /listening on (http:\/\/\S+) /.exec(line)![1]!;
+  const { base } = await listening(child);
   // The server's own request-latency histogram needs the aggregation.
   await (await fetch(`${base}/health`)).body?.cancel();
   const metrics = await (await fetch(`${base}/metrics`)).text();
@@ -357,8 +376,7 @@ Deno.test("A second SIGTERM during the drain exits at once", async () => {
       "server:\n  port: 0\n  drainDelayMs: 600000\n  shutdownTimeoutMs: 900000\n",
     );
     const child = start(["--config", file]);
-    const line = await firstLine(child.stdout);
-    const base = /listening on (http:\/\/\S+) /.exec(line)![1]!;
+    const { base } = await listening(child);
     child.kill("SIGTERM");
     let ready: Response;
     do {

@@ -25,7 +25,10 @@ const RANK = new Map<string, number>(
   LAYERS.flatMap((places, rank) => places.map((place) => [place, rank])),
 );
 
-const IMPORT = /(?:\bfrom\s+|\bimport\s*\(?\s*|new URL\(\s*)"(\.[^"]+)"/g;
+// Static and dynamic imports, and modules started by URL (workers); a URL
+// of a directory or data file is no dependency.
+const IMPORT =
+  /(?:\bfrom\s+|\bimport\s*\(?\s*)"(\.[^"]+)"|new URL\(\s*"(\.[^"]+\.ts)"/g;
 
 interface Edge {
   readonly file: string;
@@ -44,10 +47,11 @@ async function edges(dir: string): Promise<Edge[]> {
   const found: Edge[] = [];
   for await (const file of sources(dir)) {
     const text = await Deno.readTextFile(join(ROOT, file));
-    for (const [, specifier] of text.matchAll(IMPORT)) {
+    for (const [, imported, started] of text.matchAll(IMPORT)) {
+      const specifier = imported ?? started!;
       found.push({
         file,
-        target: relative(ROOT, join(ROOT, dirname(file), specifier!)),
+        target: relative(ROOT, join(ROOT, dirname(file), specifier)),
       });
     }
   }
