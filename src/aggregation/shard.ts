@@ -63,6 +63,12 @@ interface PostedBatch {
   readonly data?: Float64Array;
 }
 
+/** A series' snapshot and the sequence number of the last batch it covers. */
+interface HeldSnapshot {
+  readonly seq: number;
+  readonly snapshot: SeriesSnapshot;
+}
+
 const NO_BATCH = new Float64Array(0);
 /** `#slot` of a batch filled in a spill buffer rather than the ring. */
 const SPILL = -2;
@@ -109,13 +115,16 @@ export class Shard {
   readonly #retained: PostedBatch[] = [];
   readonly #families = new Map<number, FamilyDefinition>();
   readonly #series = new Map<number, SeriesDefinition>();
-  readonly #snapshots = new Map<number, SeriesSnapshot>();
+  /** The newest snapshot of each series, by series id. */
+  readonly #snapshots = new Map<number, HeldSnapshot>();
   readonly #pending = new Map<number, PendingRequest>();
   /**
-   * Refused observations by family as of the last snapshot: what a new
+   * Refused observations by family as of the newest snapshot: what a new
    * aggregator starts from before the retained batches are replayed.
    */
   readonly #refused = new Map<number, number>();
+  /** The sequence number `#refused` is as of. */
+  #refusedSeq = -1;
   /** Series-table indexes of removed series, for reuse. */
   readonly #freeIndexes: number[] = [];
   /** The generation of the next series at each series-table index. */
@@ -228,7 +237,7 @@ export class Shard {
     if (this.#snapshots.size > 0 || this.#refused.size > 0) {
       post({
         type: "restore",
-        snapshots: [...this.#snapshots.values()],
+        snapshots: [...this.#snapshots.values()].map((held) => held.snapshot),
         refused: [...this.#refused],
       });
     }
@@ -400,14 +409,30 @@ export class Shard {
       return;
     }
     if (message.type === "snapshot") {
+      // Snapshots can arrive out of order: MessagePort.close() dispatches
+      // the messages queued on a port before the one its receive loop
+      // already took. So the newest wins, series by series: an older one
+      // must not undo a series whose batches a newer one freed, but may
+      // hold series the newer one left out as unchanged.
       for (const series of message.series) {
-        if (this.#series.has(series.id)) this.#snapshots.set(series.id, series);
+        if (!this.#series.has(series.id)) continue;
+        const held = this.#snapshots.get(series.id);
+        if (held === undefined || held.seq <= message.seq) {
+          this.#snapshots.set(series.id, {
+            seq: message.seq,
+            snapshot: series,
+          });
+        }
       }
-      for (const [family, count] of message.refused) {
-        // A snapshot taken before the aggregator removed a family.
-        if (!this.#families.has(family)) continue;
-        if (!this.#refused.has(family)) this.#options.onRefused(family);
-        this.#refused.set(family, count);
+      // Each snapshot carries every family's count so far.
+      if (message.seq >= this.#refusedSeq) {
+        this.#refusedSeq = message.seq;
+        for (const [family, count] of message.refused) {
+          // A snapshot taken before the aggregator removed a family.
+          if (!this.#families.has(family)) continue;
+          if (!this.#refused.has(family)) this.#options.onRefused(family);
+          this.#refused.set(family, count);
+        }
       }
       while (
         this.#retained.length > 0 && this.#retained[0]!.seq <= message.seq
