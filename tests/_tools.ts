@@ -37,6 +37,16 @@ export async function ignoreWithout(
 /** The path of Debian's Python, which has python3-prometheus-client. */
 export const PYTHON = "/usr/bin/python3";
 
+/** Whether tests needing promtool are ignored (see {@linkcode ignoreWithout}). */
+export function ignoreWithoutPromtool(): Promise<boolean> {
+  return ignoreWithout("promtool", "apt-get install prometheus");
+}
+
+/** Whether tests needing Python's OpenMetrics parser are ignored. */
+export function ignoreWithoutPython(): Promise<boolean> {
+  return ignoreWithout(PYTHON, "apt-get install python3-prometheus-client");
+}
+
 /** Runs a command with `input` on standard input. */
 export async function run(
   command: string,

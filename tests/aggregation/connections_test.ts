@@ -7,7 +7,7 @@ import {
   unreadableWorkerPaths,
   workerConnection,
 } from "../../src/aggregation/connections.ts";
-import type { RegistryContext } from "../../src/metrics/_family.ts";
+import { contextFor } from "./_context.ts";
 import { Histogram } from "../../src/metrics/histogram.ts";
 import { recordingLogger } from "../_tools.ts";
 
@@ -124,17 +124,7 @@ Deno.test("A worker that fails to load is not restarted: its shard aggregates on
     logger,
     (onFailure) => workerConnection(onFailure, broken),
   );
-  const context: RegistryContext = {
-    defaultLabelNames: [],
-    defaultLabelValues: [],
-    cardinalityLimit: 100,
-    maxLabelValueLength: 100,
-    logger,
-    now: Date.now,
-    overflow: () => {},
-    refused: () => {},
-    collectFailed: () => {},
-  };
+  const context = contextFor(logger);
   try {
     const histogram = new Histogram(
       "work_seconds",

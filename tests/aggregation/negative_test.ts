@@ -5,22 +5,16 @@ import assert from "node:assert/strict";
 import fc from "fast-check";
 import { Registry } from "../../src/metrics/mod.ts";
 import {
-  ignoreWithout,
+  ignoreWithoutPromtool,
+  ignoreWithoutPython,
   type ParsedSample,
   parseOpenMetrics,
   promtoolCheck,
-  PYTHON,
   recordingLogger,
 } from "../_tools.ts";
 
-const noPromtool = await ignoreWithout(
-  "promtool",
-  "apt-get install prometheus",
-);
-const noPython = await ignoreWithout(
-  PYTHON,
-  "apt-get install python3-prometheus-client",
-);
+const noPromtool = await ignoreWithoutPromtool();
+const noPython = await ignoreWithoutPython();
 
 /** A registry with one worker, and the metrics these tests observe into. */
 function negativeRegistry(): Registry {

@@ -5,7 +5,8 @@ import { workerConnection } from "../../src/aggregation/connections.ts";
 import type { AggregationOptions } from "../../src/aggregation/types.ts";
 import { GENERATION } from "../../src/aggregation/protocol.ts";
 import { type Connection, DETACHED } from "../../src/aggregation/shard.ts";
-import { FAMILY, type RegistryContext } from "../../src/metrics/_family.ts";
+import { FAMILY } from "../../src/metrics/_family.ts";
+import { contextFor } from "./_context.ts";
 import { DEFAULT_BUCKETS } from "../../src/metrics/buckets.ts";
 import { Histogram } from "../../src/metrics/histogram.ts";
 import type { DistributionChild } from "../../src/metrics/distribution.ts";
@@ -39,21 +40,6 @@ function setup(options: AggregationOptions = FAST_FAILURE) {
   });
   const histogram = histogramOn(pool, "work_seconds", logger);
   return { pool, connections, histogram, logger };
-}
-
-/** What a registry gives its metrics, with limits no test here reaches. */
-function contextFor(logger: Logger): RegistryContext {
-  return {
-    defaultLabelNames: [],
-    defaultLabelValues: [],
-    cardinalityLimit: 100,
-    maxLabelValueLength: 100,
-    logger,
-    now: Date.now,
-    overflow: () => {},
-    refused: () => {},
-    collectFailed: () => {},
-  };
 }
 
 /** A histogram labelled `k` on `pool`, as `Registry.histogram()` makes one. */

@@ -9,18 +9,14 @@ import {
 import { VERSION } from "../../src/base/version.ts";
 import { rawRequest } from "./_raw.ts";
 import {
-  ignoreWithout,
+  ignoreWithoutPython,
   parseOpenMetrics,
-  PYTHON,
   recordingLogger,
 } from "../_tools.ts";
 
 const decoder = new TextDecoder();
 
-const noPython = await ignoreWithout(
-  PYTHON,
-  "apt-get install python3-prometheus-client",
-);
+const noPython = await ignoreWithoutPython();
 
 async function withServer(
   fn: (base: string, registry: Registry) => Promise<void>,

@@ -5,22 +5,16 @@ import fc from "fast-check";
 import { Registry } from "../../src/metrics/mod.ts";
 import { registerProcessMetrics } from "../../src/metrics/process.ts";
 import {
-  ignoreWithout,
+  ignoreWithoutPromtool,
+  ignoreWithoutPython,
   parseOpenMetrics,
   promtoolCheck,
-  PYTHON,
   recordingLogger,
 } from "../_tools.ts";
 import { goldenRegistry } from "./_golden.ts";
 
-const noPromtool = await ignoreWithout(
-  "promtool",
-  "apt-get install prometheus",
-);
-const noPython = await ignoreWithout(
-  PYTHON,
-  "apt-get install python3-prometheus-client",
-);
+const noPromtool = await ignoreWithoutPromtool();
+const noPython = await ignoreWithoutPython();
 
 Deno.test({
   name: "promtool check metrics accepts the 0.0.4 exposition",

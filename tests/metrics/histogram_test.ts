@@ -7,21 +7,15 @@ import {
   Registry,
 } from "../../src/metrics/mod.ts";
 import {
-  ignoreWithout,
+  ignoreWithoutPromtool,
+  ignoreWithoutPython,
   parseOpenMetrics,
   promtoolCheck,
-  PYTHON,
   recordingLogger,
 } from "../_tools.ts";
 
-const noPromtool = await ignoreWithout(
-  "promtool",
-  "apt-get install prometheus",
-);
-const noPython = await ignoreWithout(
-  PYTHON,
-  "apt-get install python3-prometheus-client",
-);
+const noPromtool = await ignoreWithoutPromtool();
+const noPython = await ignoreWithoutPython();
 
 function registry(workers = 2): Registry {
   return new Registry({ logger: recordingLogger(), aggregation: { workers } });
