@@ -1,10 +1,9 @@
 /**
  * Where an aggregation worker's time goes: the cost of one observation in
- * the worker, split into its parts (the apply loop, HDR staging, the classic
- * bucket lookup, snapshots, batch messages), and hdr-histogram-js
+ * the worker, split into its parts (the apply loop, the sparse HDR count,
+ * the classic bucket lookup, snapshots, batch messages), and hdr-histogram-js
  * `recordValue` for comparison. Timed on the main thread with the same
- * `Aggregator` and hdr-histogram-js WebAssembly build the worker uses, best
- * of 5; the parts are timed alone, so they need not add up to the whole
+ * `Aggregator` the worker uses, best of 5; the parts are timed alone, so they need not add up to the whole
  * loop. It explains the workers' capacity in `bench/end_to_end.ts`.
  *
  * Run from the repository root with:
@@ -18,13 +17,10 @@
  * @module
  */
 import * as hdr from "hdr-histogram-js";
-import { Aggregator, HDR_OPTIONS } from "../src/aggregation/aggregator.ts";
+import { Aggregator } from "../src/aggregation/aggregator.ts";
 import type { ToAggregator } from "../src/aggregation/protocol.ts";
-import {
-  BucketLookup,
-  hdrIndex,
-  StagedCounts,
-} from "../src/aggregation/staging.ts";
+import { hdrIndex, SparseCounts } from "../src/aggregation/hdr.ts";
+import { BucketLookup } from "../src/aggregation/lookup.ts";
 import { DEFAULT_RESOLUTION } from "../src/metrics/_observed.ts";
 import { AGGREGATION_DEFAULTS, DEFAULT_BUCKETS } from "../src/metrics/mod.ts";
 import {
@@ -69,7 +65,7 @@ const best = (fn: () => number) =>
 
 async function workerCosts(): Promise<{ costs: Cost[]; applyNs: number }> {
   hdr.initWebAssemblySync();
-  const aggregator = new Aggregator({ useWebAssembly: true });
+  const aggregator = new Aggregator();
   aggregator.defineFamily({
     id: 0,
     kind: "histogram",
@@ -107,21 +103,29 @@ async function workerCosts(): Promise<{ costs: Cost[]; applyNs: number }> {
   );
 
   // hdr-histogram-js recordValue alone, on the same values in HDR units.
-  const histogram = hdr.build({ ...HDR_OPTIONS, useWebAssembly: true });
+  hdr.initWebAssemblySync();
+  const histogram = hdr.build({
+    bitBucketSize: 32,
+    autoResize: true,
+    lowestDiscernibleValue: 1,
+    highestTrackableValue: 2,
+    numberOfSignificantValueDigits: 3,
+    useWebAssembly: true,
+  });
   const hdrNs = best(() =>
     time(() => {
       for (let i = 0; i < BATCH_SIZE; i++) histogram.recordValue(units[i]!);
     }, 500) * 1e6 / BATCH_SIZE
   );
 
-  // The HDR index and staged count, as HistogramState.record does them.
-  const staged = new StagedCounts();
-  const stagingNs = best(() =>
+  // The HDR index and sparse count, as HistogramState.record does them,
+  // into one series' counts holding every distinct value of the batch.
+  const sparse = new SparseCounts();
+  const sparseNs = best(() =>
     time(() => {
-      for (let i = 0; i < BATCH_SIZE; i++) staged.add(hdrIndex(units[i]!));
+      for (let i = 0; i < BATCH_SIZE; i++) sparse.add(hdrIndex(units[i]!));
     }, 2000) * 1e6 / BATCH_SIZE
   );
-  staged.flushInto(histogram);
 
   // The classic bucket by lookup, and the totals, as HistogramState.record
   // does them.
@@ -143,8 +147,8 @@ async function workerCosts(): Promise<{ costs: Cost[]; applyNs: number }> {
   );
   if (!(sum > 0 && min <= max)) throw new Error("search loop optimised out");
 
-  // A snapshot: the changed series, their staged counts moved into HDR, each
-  // HDR encoded (deflate + base64). The worker takes one whenever half its
+  // A snapshot: the changed series, each encoded as varints (bucket counts,
+  // then each HDR index as a delta and its count). The worker takes one whenever half its
   // batch slots wait for one.
   const snapshotMs = best(() =>
     time(() => {
@@ -190,9 +194,11 @@ async function workerCosts(): Promise<{ costs: Cost[]; applyNs: number }> {
       note: "series lookup, dirty flag, HistogramState.record",
     },
     {
-      component: "… of which HDR index + staged count, alone",
-      ns: stagingNs,
-      note: "hdrIndex() and StagedCounts.add(): plain JavaScript",
+      component: "… of which HDR index + sparse count, alone",
+      ns: sparseNs,
+      note: `hdrIndex() and SparseCounts.add() over ${
+        count(sparse.size)
+      } distinct indexes`,
     },
     {
       component: "… of which classic bucket lookup + count/sum/min/max, alone",
@@ -202,7 +208,7 @@ async function workerCosts(): Promise<{ costs: Cost[]; applyNs: number }> {
     {
       component: "for comparison: hdr-histogram-js recordValue (Wasm)",
       ns: hdrNs,
-      note: "per value, what staging saves: recorded in one pass at snapshot",
+      note: "per value, into a dense histogram of the whole range",
     },
     {
       component: "snapshot, amortised",

@@ -10,5 +10,5 @@ import { serveAggregator } from "../src/aggregation/endpoint.ts";
 // Registered before anything awaits, so the port cannot arrive unheard.
 self.onmessage = (event: MessageEvent<{ port: MessagePort }>) => {
   self.onmessage = null;
-  serveAggregator(event.data.port, { useWebAssembly: true });
+  serveAggregator(event.data.port);
 };

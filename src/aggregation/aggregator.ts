@@ -1,60 +1,61 @@
 // The aggregation state of one shard: pure, synchronous, testable without a
 // Worker. Internal.
-import * as hdr from "hdr-histogram-js";
 import type {
   FamilyDefinition,
   Holdings,
   RefusedCounts,
   SeriesDefinition,
-  SeriesSnapshot,
   SeriesStats,
 } from "./protocol.ts";
 import type { ExpositionFormat } from "../base/exposition.ts";
-import { braces, formatBound, formatValue } from "../base/_text.ts";
-import { BucketLookup, hdrIndex, StagedCounts } from "./staging.ts";
-
-/** The largest value an HDR histogram records; larger values are clamped. */
-const HDR_MAX = Number.MAX_SAFE_INTEGER;
-
-/**
- * The settings of every HDR histogram an aggregator builds or decodes: 3
- * significant digits, 32-bit counts, growing as needed. Exported so
- * benchmarks time the same histograms the workers record into.
- */
-export const HDR_OPTIONS: Readonly<
-  Required<Omit<hdr.BuildRequest, "useWebAssembly">>
-> = Object.freeze({
-  bitBucketSize: 32,
-  autoResize: true,
-  lowestDiscernibleValue: 1,
-  highestTrackableValue: 2,
-  numberOfSignificantValueDigits: 3,
-});
+import { formatBound, formatValue } from "../base/_text.ts";
+import { HDR_MAX_UNITS, hdrIndex, quantilesOf, SparseCounts } from "./hdr.ts";
+import { BucketLookup } from "./lookup.ts";
+import { ByteReader, ByteWriter } from "./codec.ts";
 
 /** Options of {@linkcode Aggregator}. */
 export interface AggregatorOptions {
-  /** Record with hdr-histogram-js' WebAssembly build (after `initWebAssemblySync()`). */
-  readonly useWebAssembly: boolean;
+  /**
+   * Called every {@linkcode PROGRESS_EVERY} series of a long loop (render,
+   * snapshot, restore), so a busy aggregator can show it is alive.
+   */
+  readonly progress?: () => void;
 }
 
-function newHdr(useWebAssembly: boolean): hdr.Histogram {
-  return hdr.build({ ...HDR_OPTIONS, useWebAssembly });
+/** Series a long loop handles between two calls of `progress`. */
+export const PROGRESS_EVERY = 1024;
+
+/** The quantiles `stats()` reports, ascending. */
+const STATS_QUANTILES: readonly number[] = [0.5, 0.9, 0.95, 0.99, 0.999];
+
+/** Converts a value to HDR units: rounded, clamped to [0, HDR_MAX_UNITS]. */
+function toUnits(value: number, perUnit: number): number {
+  const units = Math.round(value * perUnit);
+  return units > 0 ? (units < HDR_MAX_UNITS ? units : HDR_MAX_UNITS) : 0;
 }
 
-function decodeHdr(encoded: string, useWebAssembly: boolean): hdr.Histogram {
-  const histogram = hdr.decodeFromCompressedBase64(
-    encoded,
-    HDR_OPTIONS.bitBucketSize,
-    useWebAssembly,
-  );
-  histogram.autoResize = HDR_OPTIONS.autoResize;
-  return histogram;
-}
-
-/** Converts a value to HDR units: rounded, clamped to [0, HDR_MAX]. */
-function toUnits(value: number, inverseResolution: number): number {
-  const units = Math.round(value * inverseResolution);
-  return units > 0 ? (units < HDR_MAX ? units : HDR_MAX) : 0;
+/** What the series of a family share: their definition, lookup, scratch space and text. */
+interface FamilyState {
+  readonly definition: FamilyDefinition;
+  /** Classic buckets by HDR index. */
+  readonly lookup: BucketLookup;
+  /**
+   * HDR units per unit of the metric: `1 / resolution`, made a whole number
+   * when it is one but for rounding, so dividing by it gives back the
+   * shortest decimal (0.8903, not 0.8903000000000001).
+   */
+  readonly perUnit: number;
+  /** Whether a histogram bound is below zero, so no sum is a counter. */
+  readonly negativeBounds: boolean;
+  /** `le="0.005"} ` and so on, +Inf last: the tail of each bucket label set. */
+  readonly bucketTails: readonly string[];
+  /** Summary quantiles ascending, and where each goes in the family's order. */
+  readonly sortedQuantiles: readonly number[];
+  readonly quantileOrder: readonly number[];
+  /** Quantile values of the series being rendered, in HDR units. */
+  readonly scratch: Float64Array;
+  /** Series in creation order. */
+  readonly series: Set<SeriesState>;
 }
 
 /** What every series kind shares. */
@@ -78,33 +79,60 @@ abstract class SeriesState {
   /** Records `value`; `sum` is the series' sum with it, checked finite. */
   abstract record(value: number, sum: number, now: number): void;
   abstract render(format: ExpositionFormat, now: number): string;
-  abstract quantileSource(now: number): hdr.Histogram;
-  abstract snapshot(): SeriesSnapshot;
-  abstract restore(snapshot: SeriesSnapshot, now: number): void;
-  abstract destroy(): void;
+  /** Writes the HDR quantiles `qs` (ascending) in units into `out`, NaN when empty. */
+  abstract quantileUnits(
+    qs: readonly number[],
+    out: Float64Array,
+    now: number,
+  ): void;
+  /** Writes what {@linkcode decode} reads back, after the totals. */
+  protected abstract encodeBody(writer: ByteWriter): void;
+  protected abstract decodeBody(reader: ByteReader, now: number): void;
 
   stats(now: number): SeriesStats {
-    const source = this.quantileSource(now);
-    const quantile = (q: number): number => this.quantile(source, q);
+    const units = this.family.scratch;
+    this.quantileUnits(STATS_QUANTILES, units, now);
+    const value = (i: number): number => this.fromUnits(units[i]!);
     return {
       count: this.count,
       sum: this.sum,
       min: this.count > 0 ? this.min : NaN,
       max: this.count > 0 ? this.max : NaN,
       mean: this.count > 0 ? this.sum / this.count : NaN,
-      p50: quantile(0.5),
-      p90: quantile(0.9),
-      p95: quantile(0.95),
-      p99: quantile(0.99),
-      p999: quantile(0.999),
+      p50: value(0),
+      p90: value(1),
+      p95: value(2),
+      p99: value(3),
+      p999: value(4),
     };
   }
 
-  /** A quantile from HDR, clamped to the exact min and max. */
-  protected quantile(source: hdr.Histogram, q: number): number {
-    if (source.totalCount === 0) return NaN;
-    const value = source.getValueAtPercentile(q * 100) / this.family.perUnit;
+  /** A quantile in units as a value, clamped to the exact min and max. */
+  protected fromUnits(units: number): number {
+    if (Number.isNaN(units)) return NaN;
+    const value = units / this.family.perUnit;
     return Math.min(Math.max(value, this.min), this.max);
+  }
+
+  /** Appends the series' record: header, totals, then its kind's body. */
+  encode(writer: ByteWriter): void {
+    writer.f64(this.id);
+    const lengthAt = writer.skip(4);
+    writer.f64(this.count);
+    writer.f64(this.sum);
+    writer.f64(this.min);
+    writer.f64(this.max);
+    this.encodeBody(writer);
+    writer.u32At(lengthAt, writer.length - lengthAt - 4);
+  }
+
+  /** Reads a record's body, after its header, as {@linkcode encode} wrote it. */
+  decode(reader: ByteReader, now: number): void {
+    this.count = reader.f64();
+    this.sum = reader.f64();
+    this.min = reader.f64();
+    this.max = reader.f64();
+    this.decodeBody(reader, now);
   }
 
   protected recordTotals(value: number, sum: number): void {
@@ -112,13 +140,6 @@ abstract class SeriesState {
     this.sum = sum;
     if (value < this.min) this.min = value;
     if (value > this.max) this.max = value;
-  }
-
-  protected restoreTotals(snapshot: SeriesSnapshot): void {
-    this.count = snapshot.count;
-    this.sum = snapshot.sum;
-    this.min = snapshot.min;
-    this.max = snapshot.max;
   }
 
   /**
@@ -131,7 +152,8 @@ abstract class SeriesState {
    */
   protected renderTotals(format: ExpositionFormat): string {
     const { name } = this.family.definition;
-    const labels = braces(this.definition.pairs);
+    const { pairs } = this.definition;
+    const labels = pairs === "" ? "" : `{${pairs}}`;
     const om = format === "openmetrics";
     let out = "";
     if (!(om && (this.min < 0 || this.family.negativeBounds))) {
@@ -145,87 +167,82 @@ abstract class SeriesState {
     }
     return out;
   }
-
-  protected baseSnapshot(): Omit<SeriesSnapshot, "buckets" | "hdr"> {
-    return {
-      id: this.definition.id,
-      count: this.count,
-      sum: this.sum,
-      min: this.min,
-      max: this.max,
-      sliceStarts: [],
-      head: 0,
-    };
-  }
 }
 
+/**
+ * A histogram: exact counts per classic bucket, and sparse HDR counts for
+ * percentiles. Neither is allocated before the first observation.
+ */
 class HistogramState extends SeriesState {
-  readonly #counts: Float64Array;
-  readonly #perUnit: number;
-  readonly #lookup: BucketLookup;
-  readonly #staged = new StagedCounts();
-  readonly #prefixes: readonly string[];
-  #hdr: hdr.Histogram;
-
-  constructor(definition: SeriesDefinition, family: FamilyState) {
-    super(definition, family);
-    const { buckets, name } = family.definition;
-    this.#counts = new Float64Array(buckets.length + 1);
-    this.#perUnit = family.perUnit;
-    this.#lookup = family.lookup;
-    this.#hdr = newHdr(family.useWebAssembly);
-    const comma = definition.pairs === "" ? "" : `${definition.pairs},`;
-    this.#prefixes = [...buckets.map(formatBound), "+Inf"].map((le) =>
-      `${name}_bucket{${comma}le="${le}"} `
-    );
-  }
+  /** Non-cumulative counts per bucket, +Inf last. */
+  #buckets: number[] | undefined;
+  #hdr: SparseCounts | undefined;
 
   record(value: number, sum: number): void {
     this.recordTotals(value, sum);
+    const family = this.family;
+    const buckets = this.#buckets ??= this.#emptyBuckets();
+    const hdr = this.#hdr ??= new SparseCounts();
     if (value >= 0) {
-      const index = hdrIndex(toUnits(value, this.#perUnit));
-      this.#staged.add(index);
-      this.#counts[this.#lookup.bucket(value, index)]!++;
+      const index = hdrIndex(toUnits(value, family.perUnit));
+      hdr.add(index);
+      buckets[family.lookup.bucket(value, index)]!++;
     } else {
       // Negative values count as zero in HDR; their bucket needs the bounds.
-      this.#staged.add(0);
-      this.#counts[this.#lookup.search(value)]!++;
+      hdr.add(0);
+      buckets[family.lookup.search(value)]!++;
     }
   }
 
+  #emptyBuckets(): number[] {
+    return Array.from(this.family.bucketTails, () => 0);
+  }
+
   render(format: ExpositionFormat): string {
+    const { definition, bucketTails } = this.family;
+    const { pairs } = this.definition;
+    const head = pairs === ""
+      ? `${definition.name}_bucket{`
+      : `${definition.name}_bucket{${pairs},`;
+    const buckets = this.#buckets;
     let out = "";
     let cumulative = 0;
-    const counts = this.#counts;
-    for (let i = 0; i < counts.length; i++) {
-      cumulative += counts[i]!;
-      out += `${this.#prefixes[i]}${formatValue(cumulative, format)}\n`;
+    for (let i = 0; i < bucketTails.length; i++) {
+      if (buckets !== undefined) cumulative += buckets[i]!;
+      out += `${head}${bucketTails[i]}${formatValue(cumulative, format)}\n`;
     }
     return out + this.renderTotals(format);
   }
 
-  quantileSource(): hdr.Histogram {
-    this.#staged.flushInto(this.#hdr);
-    return this.#hdr;
+  quantileUnits(qs: readonly number[], out: Float64Array): void {
+    quantilesOf(this.#hdr === undefined ? [] : [this.#hdr], qs, out);
   }
 
-  snapshot(): SeriesSnapshot {
-    return {
-      ...this.baseSnapshot(),
-      buckets: Array.from(this.#counts),
-      hdr: [hdr.encodeIntoCompressedBase64(this.quantileSource())],
-    };
+  protected encodeBody(writer: ByteWriter): void {
+    const buckets = this.#buckets;
+    writer.varint(buckets?.length ?? 0);
+    if (buckets !== undefined) {
+      for (const count of buckets) writer.varint(count);
+    }
+    if (this.#hdr === undefined) writer.varint(0);
+    else this.#hdr.encode(writer);
   }
 
-  restore(snapshot: SeriesSnapshot): void {
-    this.restoreTotals(snapshot);
-    this.#counts.set(snapshot.buckets);
-    this.#hdr.destroy();
-    this.#hdr = decodeHdr(snapshot.hdr[0]!, this.family.useWebAssembly);
-  }
-
-  destroy(): void {
-    this.#hdr.destroy();
+  protected decodeBody(reader: ByteReader): void {
+    const length = reader.varint();
+    if (length === 0) this.#buckets = undefined;
+    else {
+      if (length !== this.family.bucketTails.length) {
+        throw new RangeError(
+          `Cannot restore series ${this.id}: its snapshot has ${length} buckets, its family ${this.family.bucketTails.length}`,
+        );
+      }
+      const buckets = this.#buckets = this.#emptyBuckets();
+      for (let i = 0; i < length; i++) buckets[i] = reader.varint();
+    }
+    const hdr = new SparseCounts();
+    hdr.decode(reader);
+    this.#hdr = hdr.size > 0 ? hdr : undefined;
   }
 }
 
@@ -233,135 +250,114 @@ class HistogramState extends SeriesState {
  * A summary: exact count and sum since creation, quantiles over a sliding
  * window of `ageBuckets` slices of `maxAge / ageBuckets` each. Observations
  * go into the newest slice; quantiles merge all slices, so they cover between
- * `maxAge * (ageBuckets - 1) / ageBuckets` and `maxAge` of history.
+ * `maxAge * (ageBuckets - 1) / ageBuckets` and `maxAge` of history. Each
+ * slice holds only the HDR indexes its own observations touched, and none
+ * until it has one.
  */
 class SummaryState extends SeriesState {
-  readonly #inverseResolution: number;
-  /** Observations of the head slice not yet handed to its HDR histogram. */
-  readonly #staged = new StagedCounts();
-  readonly #sliceMs: number;
-  readonly #slices: hdr.Histogram[];
+  readonly #slices: (SparseCounts | undefined)[];
   readonly #starts: number[];
-  readonly #merged: hdr.Histogram;
-  readonly #prefixes: readonly string[];
   #head = 0;
   #rotateAt: number;
 
   constructor(definition: SeriesDefinition, family: FamilyState, now: number) {
     super(definition, family);
-    const { ageBuckets, maxAgeMs, quantiles, name } = family.definition;
-    this.#inverseResolution = family.perUnit;
-    this.#sliceMs = maxAgeMs / ageBuckets;
-    this.#slices = Array.from(
-      { length: ageBuckets },
-      () => newHdr(family.useWebAssembly),
+    const { ageBuckets } = family.definition;
+    this.#slices = new Array<SparseCounts | undefined>(ageBuckets).fill(
+      undefined,
     );
-    this.#starts = Array.from({ length: ageBuckets }, () => now);
-    this.#merged = newHdr(family.useWebAssembly);
-    this.#rotateAt = now + this.#sliceMs;
-    const comma = definition.pairs === "" ? "" : `${definition.pairs},`;
-    this.#prefixes = quantiles.map((q) =>
-      `${name}{${comma}quantile="${formatBound(q)}"} `
-    );
+    this.#starts = new Array<number>(ageBuckets).fill(now);
+    this.#rotateAt = now + this.#sliceMs();
+  }
+
+  #sliceMs(): number {
+    const { maxAgeMs, ageBuckets } = this.family.definition;
+    return maxAgeMs / ageBuckets;
   }
 
   record(value: number, sum: number, now: number): void {
     if (now >= this.#rotateAt) this.#rotate(now);
     this.recordTotals(value, sum);
-    this.#staged.add(hdrIndex(toUnits(value, this.#inverseResolution)));
-  }
-
-  /** Hands the staged observations to the head slice. */
-  #settle(): void {
-    this.#staged.flushInto(this.#slices[this.#head]!);
+    const slice = this.#slices[this.#head] ??= new SparseCounts();
+    slice.add(hdrIndex(toUnits(value, this.family.perUnit)));
   }
 
   /** Moves the head past every slice that has aged out, clearing each. */
   #rotate(now: number): void {
-    this.#settle();
     const slices = this.#slices.length;
+    const sliceMs = this.#sliceMs();
     // A long silence clears every slice; no need to step through each.
     const steps = Math.min(
       slices,
-      Math.floor((now - this.#starts[this.#head]!) / this.#sliceMs),
+      Math.floor((now - this.#starts[this.#head]!) / sliceMs),
     );
     for (let i = 0; i < steps; i++) {
       this.#head = (this.#head + 1) % slices;
-      this.#slices[this.#head]!.reset();
+      this.#slices[this.#head]?.clear();
     }
-    this.#starts[this.#head] = now - ((now - this.#rotateAt) % this.#sliceMs);
-    this.#rotateAt = this.#starts[this.#head]! + this.#sliceMs;
+    this.#starts[this.#head] = now - ((now - this.#rotateAt) % sliceMs);
+    this.#rotateAt = this.#starts[this.#head]! + sliceMs;
   }
 
-  quantileSource(now: number): hdr.Histogram {
+  quantileUnits(qs: readonly number[], out: Float64Array, now: number): void {
     if (now >= this.#rotateAt) this.#rotate(now);
-    this.#settle();
-    this.#merged.reset();
-    for (const slice of this.#slices) this.#merged.add(slice);
-    return this.#merged;
+    const sources: SparseCounts[] = [];
+    for (const slice of this.#slices) {
+      if (slice !== undefined && slice.size > 0) sources.push(slice);
+    }
+    quantilesOf(sources, qs, out);
   }
 
   render(format: ExpositionFormat, now: number): string {
-    const source = this.quantileSource(now);
-    const { quantiles } = this.family.definition;
+    const family = this.family;
+    const { quantiles, name } = family.definition;
+    const units = family.scratch;
+    this.quantileUnits(family.sortedQuantiles, units, now);
+    const { pairs } = this.definition;
+    const head = pairs === "" ? `${name}{` : `${name}{${pairs},`;
     // OpenMetrics forbids negative quantile values; NaN, its value for a
     // quantile it cannot give, keeps the series in place. Only a window of
     // negative observations gives one: HDR counts them as zero.
     const floor = format === "openmetrics" ? 0 : -Infinity;
     let out = "";
     for (let i = 0; i < quantiles.length; i++) {
-      const value = this.quantile(source, quantiles[i]!);
-      out += `${this.#prefixes[i]}${
+      const value = this.fromUnits(units[family.quantileOrder[i]!]!);
+      out += `${head}quantile="${formatBound(quantiles[i]!)}"} ${
         formatValue(value >= floor ? value : NaN, format)
       }\n`;
     }
     return out + this.renderTotals(format);
   }
 
-  snapshot(): SeriesSnapshot {
-    this.#settle();
-    return {
-      ...this.baseSnapshot(),
-      buckets: [],
-      hdr: this.#slices.map((slice) => hdr.encodeIntoCompressedBase64(slice)),
-      sliceStarts: [...this.#starts],
-      head: this.#head,
-    };
+  protected encodeBody(writer: ByteWriter): void {
+    writer.varint(this.#head);
+    writer.varint(this.#slices.length);
+    for (let i = 0; i < this.#slices.length; i++) {
+      writer.f64(this.#starts[i]!);
+      const slice = this.#slices[i];
+      if (slice === undefined) writer.varint(0);
+      else slice.encode(writer);
+    }
   }
 
-  restore(snapshot: SeriesSnapshot, now: number): void {
-    this.restoreTotals(snapshot);
-    snapshot.hdr.forEach((encoded, i) => {
-      this.#slices[i]!.destroy();
-      this.#slices[i] = decodeHdr(encoded, this.family.useWebAssembly);
-      this.#starts[i] = snapshot.sliceStarts[i]!;
-    });
-    this.#head = snapshot.head;
-    this.#rotateAt = this.#starts[this.#head]! + this.#sliceMs;
+  protected decodeBody(reader: ByteReader, now: number): void {
+    const head = reader.varint();
+    const length = reader.varint();
+    if (length !== this.#slices.length || head >= length) {
+      throw new RangeError(
+        `Cannot restore series ${this.id}: its snapshot has ${length} window slices (head ${head}), its family ${this.#slices.length}`,
+      );
+    }
+    for (let i = 0; i < length; i++) {
+      this.#starts[i] = reader.f64();
+      const slice = new SparseCounts();
+      slice.decode(reader);
+      this.#slices[i] = slice.size > 0 ? slice : undefined;
+    }
+    this.#head = head;
+    this.#rotateAt = this.#starts[head]! + this.#sliceMs();
     if (now >= this.#rotateAt) this.#rotate(now);
   }
-
-  destroy(): void {
-    for (const slice of this.#slices) slice.destroy();
-    this.#merged.destroy();
-  }
-}
-
-interface FamilyState {
-  readonly definition: FamilyDefinition;
-  /** Classic buckets by HDR index, shared by the family's series. */
-  readonly lookup: BucketLookup;
-  /**
-   * HDR units per unit of the metric: `1 / resolution`, made a whole number
-   * when it is one but for rounding, so dividing by it gives back the
-   * shortest decimal (0.8903, not 0.8903000000000001).
-   */
-  readonly perUnit: number;
-  readonly useWebAssembly: boolean;
-  /** Whether a histogram bound is below zero, so no sum is a counter. */
-  readonly negativeBounds: boolean;
-  /** Series in creation order. */
-  readonly series: Set<SeriesState>;
 }
 
 /**
@@ -370,15 +366,15 @@ interface FamilyState {
  * longer than the most series the shard held at once.
  */
 export class Aggregator {
-  readonly #useWebAssembly: boolean;
+  readonly #progress: () => void;
   readonly #families = new Map<number, FamilyState>();
   readonly #series: (SeriesState | undefined)[] = [];
   #dirty: SeriesState[] = [];
   /** Refused observations by family id, cumulative. */
   readonly #refused = new Map<number, number>();
 
-  constructor(options: AggregatorOptions) {
-    this.#useWebAssembly = options.useWebAssembly;
+  constructor(options: AggregatorOptions = {}) {
+    this.#progress = options.progress ?? (() => {});
   }
 
   /** Declares a family; its series follow. */
@@ -386,12 +382,23 @@ export class Aggregator {
     const perUnit = 1 / definition.resolution;
     const whole = Math.round(perUnit);
     const unit = Math.abs(perUnit - whole) <= perUnit * 1e-12 ? whole : perUnit;
+    const { buckets, quantiles } = definition;
+    const quantileOrder = new Array<number>(quantiles.length);
+    const sortedQuantiles = quantiles.slice().sort((a, b) => a - b);
+    quantiles.forEach((q, i) => quantileOrder[i] = sortedQuantiles.indexOf(q));
     this.#families.set(definition.id, {
       definition,
-      lookup: new BucketLookup(definition.buckets, unit),
+      lookup: new BucketLookup(buckets, unit),
       perUnit: unit,
-      useWebAssembly: this.#useWebAssembly,
-      negativeBounds: definition.buckets.some((bound) => bound < 0),
+      negativeBounds: buckets.some((bound) => bound < 0),
+      bucketTails: [...buckets.map(formatBound), "+Inf"].map((le) =>
+        `le="${le}"} `
+      ),
+      sortedQuantiles,
+      quantileOrder,
+      scratch: new Float64Array(
+        Math.max(quantiles.length, STATS_QUANTILES.length),
+      ),
       series: new Set(),
     });
   }
@@ -420,7 +427,7 @@ export class Aggregator {
   removeSeries(id: number): void {
     const state = this.#find(id);
     if (state === undefined) return;
-    this.#drop(state);
+    this.#series[state.id | 0] = undefined;
     state.family.series.delete(state);
     if (state.dirty) this.#dirty = this.#dirty.filter((s) => s !== state);
   }
@@ -435,7 +442,7 @@ export class Aggregator {
     if (family === undefined) return;
     let dirty = false;
     for (const state of family.series) {
-      this.#drop(state);
+      this.#series[state.id | 0] = undefined;
       dirty ||= state.dirty;
     }
     family.series.clear();
@@ -453,12 +460,6 @@ export class Aggregator {
       series,
       indexes: this.#series.length,
     };
-  }
-
-  /** Frees a series' HDR memory and its table entry. */
-  #drop(state: SeriesState): void {
-    state.destroy();
-    this.#series[state.id | 0] = undefined;
   }
 
   /**
@@ -515,11 +516,15 @@ export class Aggregator {
     format: ExpositionFormat,
     now: number,
   ): string[] {
+    let done = 0;
     return families.map((id) => {
       let out = "";
       const family = this.#families.get(id);
       if (family === undefined) return out;
-      for (const state of family.series) out += state.render(format, now);
+      for (const state of family.series) {
+        out += state.render(format, now);
+        if (++done % PROGRESS_EVERY === 0) this.#progress();
+      }
       return out;
     });
   }
@@ -534,26 +539,53 @@ export class Aggregator {
     return this.#dirty.length > 0;
   }
 
-  /** The series changed since the last call. */
-  takeSnapshot(): SeriesSnapshot[] {
-    const snapshots = this.#dirty.map((state) => {
-      state.dirty = false;
-      return state.snapshot();
-    });
+  /**
+   * The records of the series changed since the last call, one after the
+   * other in a buffer of their own (see `snapshotRecords()`); empty when
+   * none changed.
+   */
+  takeSnapshot(): Uint8Array<ArrayBuffer> {
+    const dirty = this.#dirty;
     this.#dirty = [];
-    return snapshots;
+    const writer = new ByteWriter(Math.max(64, dirty.length * 96));
+    for (let i = 0; i < dirty.length; i++) {
+      const state = dirty[i]!;
+      state.dirty = false;
+      state.encode(writer);
+      if ((i + 1) % PROGRESS_EVERY === 0) this.#progress();
+    }
+    return writer.finish();
   }
 
-  /** Restores series from snapshots; the series must be defined. */
-  restore(snapshots: readonly SeriesSnapshot[], now: number): void {
-    for (const snapshot of snapshots) {
-      this.#find(snapshot.id)?.restore(snapshot, now);
+  /**
+   * Restores series from snapshot records (of one or more snapshots, one
+   * record a series); records of series not defined are skipped.
+   */
+  restore(bytes: Uint8Array, now: number): void {
+    const reader = new ByteReader(bytes);
+    let done = 0;
+    while (!reader.done) {
+      const id = reader.f64();
+      const length = reader.u32();
+      const end = reader.position + length;
+      const state = this.#find(id);
+      if (state !== undefined) {
+        state.decode(reader, now);
+        if (reader.position !== end) {
+          throw new RangeError(
+            `Cannot restore series ${id}: its record holds ${length} bytes, ${
+              reader.position - end + length
+            } were read`,
+          );
+        }
+      }
+      reader.position = end;
+      if (++done % PROGRESS_EVERY === 0) this.#progress();
     }
   }
 
-  /** Frees every HDR histogram (WebAssembly memory is not collected). */
+  /** Forgets everything. */
   close(): void {
-    for (const state of this.#series) state?.destroy();
     this.#series.length = 0;
     this.#families.clear();
     this.#dirty = [];

@@ -59,7 +59,7 @@ export function workerConnection(
 /** Starts an aggregator on this thread, behind a MessageChannel. */
 export function inThreadConnection(): Connection {
   const channel = new MessageChannel();
-  const endpoint = serveAggregator(channel.port2, { useWebAssembly: true });
+  const endpoint = serveAggregator(channel.port2);
   return {
     port: channel.port1,
     inThread: true,

@@ -1,37 +1,19 @@
 // The aggregator's side of a MessagePort: the loop a worker runs, and the one
 // the main thread runs itself when it aggregates without workers. Internal.
-import * as hdr from "hdr-histogram-js";
-import { Aggregator } from "./aggregator.ts";
+import { Aggregator, PROGRESS_EVERY } from "./aggregator.ts";
 import type { FromAggregator, ToAggregator } from "./protocol.ts";
-
-/** Options of {@linkcode serveAggregator}. */
-export interface EndpointOptions {
-  /**
-   * Record with hdr-histogram-js' WebAssembly build, about twice as fast as
-   * its JavaScript build here; falls back to JavaScript if it cannot load.
-   */
-  readonly useWebAssembly: boolean;
-}
 
 /**
  * Answers the messages of one shard on `port` until a `close` message or a
  * call of the returned `close()`. Messages are handled in order, so a render
  * request sees every batch posted before it.
  */
-export function serveAggregator(
-  port: MessagePort,
-  options: EndpointOptions,
-): { close(): void } {
-  let useWebAssembly = options.useWebAssembly;
-  if (useWebAssembly) {
-    try {
-      hdr.initWebAssemblySync();
-    } catch (error) {
-      if (!(error instanceof Error)) throw error;
-      useWebAssembly = false;
-    }
-  }
-  const aggregator = new Aggregator({ useWebAssembly });
+export function serveAggregator(port: MessagePort): { close(): void } {
+  let progress: Int32Array<ArrayBufferLike> = new Int32Array(1);
+  // Each message handled, and each stretch of a long loop, is a sign of
+  // life the main thread reads without waiting for an answer.
+  const tick = (): void => void Atomics.add(progress, 0, 1);
+  const aggregator = new Aggregator({ progress: tick });
   let ring: Float64Array = new Float64Array(0);
   let fences: Int32Array = new Int32Array(0);
   let slotLength = 0;
@@ -46,12 +28,16 @@ export function serveAggregator(
     clearTimeout(timer);
     timer = undefined;
     sinceSnapshot = 0;
-    post({
-      type: "snapshot",
-      seq: applied,
-      series: aggregator.takeSnapshot(),
-      refused: aggregator.refused(),
-    });
+    const records = aggregator.takeSnapshot();
+    port.postMessage(
+      {
+        type: "snapshot",
+        seq: applied,
+        records,
+        refused: aggregator.refused(),
+      } satisfies FromAggregator,
+      [records.buffer],
+    );
   };
 
   const handle = (message: ToAggregator): void => {
@@ -62,12 +48,16 @@ export function serveAggregator(
         slotLength = message.slotLength;
         snapshotEvery = message.snapshotEvery;
         snapshotIntervalMs = message.snapshotIntervalMs;
+        progress = new Int32Array(message.progress);
         return;
       case "family":
         aggregator.defineFamily(message.family);
         return;
       case "series":
-        aggregator.defineSeries(message.series, Date.now());
+        message.series.forEach((series, i) => {
+          aggregator.defineSeries(series, Date.now());
+          if ((i + 1) % PROGRESS_EVERY === 0) tick();
+        });
         return;
       case "remove":
         aggregator.removeSeries(message.id);
@@ -141,7 +131,10 @@ export function serveAggregator(
     port.onmessage = null;
     port.close();
   };
-  port.onmessage = (event: MessageEvent<ToAggregator>) => handle(event.data);
+  port.onmessage = (event: MessageEvent<ToAggregator>) => {
+    tick();
+    handle(event.data);
+  };
   // Tells the shard the modules loaded: a failure before this is one that
   // restarting cannot mend.
   post({ type: "ready" });

@@ -281,7 +281,7 @@ export class AggregationPool {
    * The samples of a family, rendered by the shards. The first call posts
    * one request per shard for every family at once, so the workers render
    * while the main thread renders its own families; calls in the same tick
-   * share it. Calls made while it is in flight share the next one, sent when
+   * share it unless something was recorded between them. Calls made while it is in flight share the next one, sent when
    * it returns: concurrent scrapes cost two rounds, not one each, and each
    * still sees every observation made before its call.
    */
@@ -292,7 +292,10 @@ export class AggregationPool {
   #round(format: ExpositionFormat): Promise<Map<number, string>> {
     const state = this.#rounds.get(format);
     if (state === undefined) return this.#startRound(format);
-    if (state.joinable) return state.current;
+    // A round sent in this tick, but only if nothing was recorded since.
+    if (state.joinable && !this.shards.some((shard) => shard.unflushed)) {
+      return state.current;
+    }
     state.next ??= state.current.then(
       () => this.#startRound(format),
       () => this.#startRound(format),

@@ -50,23 +50,6 @@ export interface SeriesDefinition {
   readonly created: number;
 }
 
-/** The state of one series, enough to rebuild it in a new aggregator. */
-export interface SeriesSnapshot {
-  readonly id: number;
-  readonly count: number;
-  readonly sum: number;
-  readonly min: number;
-  readonly max: number;
-  /** Non-cumulative counts per bucket, +Inf last; empty for summaries. */
-  readonly buckets: readonly number[];
-  /** HDR histograms (compressed base64): one for a histogram, one per window slice for a summary. */
-  readonly hdr: readonly string[];
-  /** For summaries: when each window slice started, in ms since the epoch. */
-  readonly sliceStarts: readonly number[];
-  /** For summaries: the index of the slice receiving observations. */
-  readonly head: number;
-}
-
 /** What an aggregator holds, counted so tests can check churn leaves nothing behind. */
 export interface Holdings {
   /** Families defined and not removed. */
@@ -94,15 +77,23 @@ export type ToAggregator =
     readonly snapshotEvery: number;
     /** Take a snapshot of changed series at least this often, in ms. */
     readonly snapshotIntervalMs: number;
+    /**
+     * One int32 the aggregator adds to as it works, also inside long loops:
+     * the main thread takes a change for a sign of life, so a busy
+     * aggregator is not taken for a dead one.
+     */
+    readonly progress: SharedArrayBuffer;
   }
   | { readonly type: "family"; readonly family: FamilyDefinition }
-  | { readonly type: "series"; readonly series: SeriesDefinition }
+  /** Series defined since the last message, in definition order. */
+  | { readonly type: "series"; readonly series: readonly SeriesDefinition[] }
   | { readonly type: "remove"; readonly id: number }
   /** Forgets a family with its series and its refusal counts. */
   | { readonly type: "removeFamily"; readonly id: number }
   | {
     readonly type: "restore";
-    readonly snapshots: readonly SeriesSnapshot[];
+    /** Snapshot records, one a series (see `snapshotRecords()`). */
+    readonly snapshots: Uint8Array<ArrayBuffer>;
     /** As of the snapshots: replayed batches add to these. */
     readonly refused: RefusedCounts;
   }
@@ -134,8 +125,12 @@ export type FromAggregator =
     readonly type: "snapshot";
     /** Every batch up to this sequence number is in the snapshot. */
     readonly seq: number;
-    /** Changed series only; the others stand as in earlier snapshots. */
-    readonly series: readonly SeriesSnapshot[];
+    /**
+     * The records of changed series only (see `snapshotRecords()`), in a
+     * buffer transferred with the message; the others stand as in earlier
+     * snapshots.
+     */
+    readonly records: Uint8Array<ArrayBuffer>;
     /**
      * Observations refused, up to `seq`, because they would have made the
      * sum of their series infinite.

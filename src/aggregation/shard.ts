@@ -1,13 +1,13 @@
 // The main thread's side of one aggregator: the batch ring the hot path
 // writes into, retention until a snapshot covers a batch, requests, and
 // restart with restore and replay. Internal.
+import { SnapshotStore } from "./snapshots.ts";
 import {
   type FamilyDefinition,
   type FromAggregator,
   GENERATION,
   type Holdings,
   type SeriesDefinition,
-  type SeriesSnapshot,
   type ToAggregator,
 } from "./protocol.ts";
 
@@ -63,12 +63,6 @@ interface PostedBatch {
   readonly data?: Float64Array;
 }
 
-/** A series' snapshot and the sequence number of the last batch it covers. */
-interface HeldSnapshot {
-  readonly seq: number;
-  readonly snapshot: SeriesSnapshot;
-}
-
 const NO_BATCH = new Float64Array(0);
 /** `#slot` of a batch filled in a spill buffer rather than the ring. */
 const SPILL = -2;
@@ -106,6 +100,10 @@ export class Shard {
   readonly #ring: SharedArrayBuffer;
   readonly #fences: SharedArrayBuffer;
   readonly #fenceView: Int32Array;
+  /** What the aggregator adds to as it works: see the `init` message. */
+  readonly #progress = new Int32Array(new SharedArrayBuffer(4));
+  /** `#progress` when last read. */
+  #lastProgress = 0;
   readonly #views: Float64Array[];
   readonly #free: number[];
   #slot = NONE;
@@ -115,8 +113,13 @@ export class Shard {
   readonly #retained: PostedBatch[] = [];
   readonly #families = new Map<number, FamilyDefinition>();
   readonly #series = new Map<number, SeriesDefinition>();
-  /** The newest snapshot of each series, by series id. */
-  readonly #snapshots = new Map<number, HeldSnapshot>();
+  /**
+   * Series defined and not yet sent: sent in one message ahead of the next
+   * message, so defining many series costs one message, not one each.
+   */
+  #unsent: SeriesDefinition[] = [];
+  /** The newest snapshot record of each series. */
+  readonly #snapshots = new SnapshotStore();
   readonly #pending = new Map<number, PendingRequest>();
   /**
    * Refused observations by family as of the newest snapshot: what a new
@@ -163,14 +166,31 @@ export class Shard {
     this.#take();
   }
 
+  /**
+   * Whether observations or series were recorded here and not yet sent to
+   * the aggregator.
+   */
+  get unflushed(): boolean {
+    return this.pos > 0 || this.#unsent.length > 0;
+  }
+
   /** Batches posted and not yet covered by a snapshot. */
   get retainedBatches(): number {
     return this.#retained.length;
   }
 
-  /** Milliseconds since the aggregator last said anything. */
+  /**
+   * Milliseconds since the aggregator last said anything or showed progress
+   * in shared memory: one rendering or restoring many series stays alive.
+   */
   get silentFor(): number {
-    return performance.now() - this.#lastHeard;
+    const now = performance.now();
+    const progress = Atomics.load(this.#progress, 0);
+    if (progress !== this.#lastProgress) {
+      this.#lastProgress = progress;
+      this.#lastHeard = now;
+    }
+    return now - this.#lastHeard;
   }
 
   /** Whether the aggregator runs on this thread. */
@@ -227,19 +247,26 @@ export class Shard {
       // finds it full while the aggregator keeps up.
       snapshotEvery: Math.max(1, Math.floor(this.#options.slots / 2)),
       snapshotIntervalMs: this.#options.snapshotIntervalMs,
+      progress: this.#progress.buffer as SharedArrayBuffer,
     });
     for (const family of this.#families.values()) {
       post({ type: "family", family });
     }
-    for (const series of this.#series.values()) {
-      post({ type: "series", series });
+    // The unsent ones too: every definition goes in this one message.
+    this.#unsent = [];
+    if (this.#series.size > 0) {
+      post({ type: "series", series: [...this.#series.values()] });
     }
     if (this.#snapshots.size > 0 || this.#refused.size > 0) {
-      post({
-        type: "restore",
-        snapshots: [...this.#snapshots.values()].map((held) => held.snapshot),
-        refused: [...this.#refused],
-      });
+      const snapshots = this.#snapshots.concat();
+      connection.port.postMessage(
+        {
+          type: "restore",
+          snapshots,
+          refused: [...this.#refused],
+        } satisfies ToAggregator,
+        [snapshots.buffer],
+      );
     }
     for (const batch of this.#retained) post(batchMessage(batch));
     for (const pending of this.#pending.values()) post(pending.message);
@@ -285,7 +312,7 @@ export class Shard {
     const id = index + this.#generations[index]! * GENERATION;
     const series = { id, family, pairs, created };
     this.#series.set(id, series);
-    this.#post({ type: "series", series });
+    this.#unsent.push(series);
     return id;
   }
 
@@ -309,8 +336,9 @@ export class Shard {
     return this.pos;
   }
 
-  /** Posts the batch being filled, if it holds anything. */
+  /** Posts the series defined since the last message and the batch being filled. */
   flush(): void {
+    this.#sendSeries();
     if (this.#slot === NONE) {
       this.#take();
       return;
@@ -397,9 +425,17 @@ export class Shard {
   }
 
   #post(message: ToAggregator): void {
+    this.#sendSeries();
     // While a restart waits, messages are not lost: connect() sends the
     // definitions, snapshots, retained batches and pending requests.
     this.#connection?.port.postMessage(message);
+  }
+
+  #sendSeries(): void {
+    if (this.#unsent.length === 0) return;
+    const series = this.#unsent;
+    this.#unsent = [];
+    this.#connection?.port.postMessage({ type: "series", series });
   }
 
   #receive(message: FromAggregator): void {
@@ -414,16 +450,11 @@ export class Shard {
       // already took. So the newest wins, series by series: an older one
       // must not undo a series whose batches a newer one freed, but may
       // hold series the newer one left out as unchanged.
-      for (const series of message.series) {
-        if (!this.#series.has(series.id)) continue;
-        const held = this.#snapshots.get(series.id);
-        if (held === undefined || held.seq <= message.seq) {
-          this.#snapshots.set(series.id, {
-            seq: message.seq,
-            snapshot: series,
-          });
-        }
-      }
+      this.#snapshots.receive(
+        message.seq,
+        message.records,
+        (id) => this.#series.has(id),
+      );
       // Each snapshot carries every family's count so far.
       if (message.seq >= this.#refusedSeq) {
         this.#refusedSeq = message.seq;

@@ -3,6 +3,7 @@
 import assert from "node:assert/strict";
 import { inThreadConnection } from "../../src/aggregation/connections.ts";
 import { serveAggregator } from "../../src/aggregation/endpoint.ts";
+import { snapshotRecords } from "../../src/aggregation/codec.ts";
 import type {
   FamilyDefinition,
   FromAggregator,
@@ -33,9 +34,7 @@ function relayedConnection(): {
 } {
   const toShard = new MessageChannel();
   const toAggregator = new MessageChannel();
-  const endpoint = serveAggregator(toAggregator.port2, {
-    useWebAssembly: false,
-  });
+  const endpoint = serveAggregator(toAggregator.port2);
   const held: Extract<FromAggregator, { type: "snapshot" }>[] = [];
   toShard.port2.onmessage = (event) =>
     toAggregator.port1.postMessage(event.data);
@@ -113,7 +112,11 @@ Deno.test("Shard keeps each series' newest snapshot whatever order snapshots arr
     await roundTrip(shard);
     const [first, second] = relay.held;
     assert.deepEqual(
-      relay.held.map((s) => [s.seq, s.series.length, s.refused]),
+      relay.held.map((s) => [
+        s.seq,
+        snapshotRecords(s.records).length,
+        s.refused,
+      ]),
       [[0, 3, [[0, 1]]], [1, 1, [[0, 2]]]],
     );
 
