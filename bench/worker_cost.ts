@@ -21,6 +21,7 @@ import { Aggregator } from "../src/aggregation/aggregator.ts";
 import type { ToAggregator } from "../src/aggregation/protocol.ts";
 import { hdrIndex, SparseCounts } from "../src/aggregation/hdr.ts";
 import { BucketLookup } from "../src/aggregation/lookup.ts";
+import { ByteArena } from "../src/aggregation/arena.ts";
 import { DEFAULT_RESOLUTION } from "../src/metrics/_observed.ts";
 import { AGGREGATION_DEFAULTS, DEFAULT_BUCKETS } from "../src/metrics/mod.ts";
 import {
@@ -120,7 +121,7 @@ async function workerCosts(): Promise<{ costs: Cost[]; applyNs: number }> {
 
   // The HDR index and sparse count, as HistogramState.record does them,
   // into one series' counts holding every distinct value of the batch.
-  const sparse = new SparseCounts();
+  const sparse = new SparseCounts(new ByteArena());
   const sparseNs = best(() =>
     time(() => {
       for (let i = 0; i < BATCH_SIZE; i++) sparse.add(hdrIndex(units[i]!));

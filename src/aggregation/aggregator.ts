@@ -11,6 +11,7 @@ import type { ExpositionFormat } from "../base/exposition.ts";
 import { formatBound, formatValue } from "../base/_text.ts";
 import { HDR_MAX_UNITS, hdrIndex, quantilesOf, SparseCounts } from "./hdr.ts";
 import { BucketLookup } from "./lookup.ts";
+import { ByteArena } from "./arena.ts";
 import { ByteReader, ByteWriter } from "./codec.ts";
 
 /** Options of {@linkcode Aggregator}. */
@@ -54,6 +55,8 @@ interface FamilyState {
   readonly quantileOrder: readonly number[];
   /** Quantile values of the series being rendered, in HDR units. */
   readonly scratch: Float64Array;
+  /** Where the HDR counts of the aggregator's series live. */
+  readonly arena: ByteArena;
   /** Series in creation order. */
   readonly series: Set<SeriesState>;
 }
@@ -85,6 +88,8 @@ abstract class SeriesState {
     out: Float64Array,
     now: number,
   ): void;
+  /** Calls `fn` with each of the series' HDR counts. */
+  abstract forEachCounts(fn: (counts: SparseCounts) => void): void;
   /** Writes what {@linkcode decode} reads back, after the totals. */
   protected abstract encodeBody(writer: ByteWriter): void;
   protected abstract decodeBody(reader: ByteReader, now: number): void;
@@ -112,6 +117,18 @@ abstract class SeriesState {
     if (Number.isNaN(units)) return NaN;
     const value = units / this.family.perUnit;
     return Math.min(Math.max(value, this.min), this.max);
+  }
+
+  /**
+   * About the bytes {@linkcode encode} writes, rarely fewer: so a snapshot's
+   * buffer is allocated once, not grown (each growth leaves the allocator a
+   * block it keeps).
+   */
+  encodedSizeHint(): number {
+    let distinct = 0;
+    this.forEachCounts((counts) => distinct += counts.distinct);
+    return 64 + this.family.bucketTails.length * 2 + distinct * 3 +
+      this.family.definition.ageBuckets * 10;
   }
 
   /** Appends the series' record: header, totals, then its kind's body. */
@@ -182,7 +199,7 @@ class HistogramState extends SeriesState {
     this.recordTotals(value, sum);
     const family = this.family;
     const buckets = this.#buckets ??= this.#emptyBuckets();
-    const hdr = this.#hdr ??= new SparseCounts();
+    const hdr = this.#hdr ??= new SparseCounts(family.arena);
     if (value >= 0) {
       const index = hdrIndex(toUnits(value, family.perUnit));
       hdr.add(index);
@@ -218,6 +235,10 @@ class HistogramState extends SeriesState {
     quantilesOf(this.#hdr === undefined ? [] : [this.#hdr], qs, out);
   }
 
+  forEachCounts(fn: (counts: SparseCounts) => void): void {
+    if (this.#hdr !== undefined) fn(this.#hdr);
+  }
+
   protected encodeBody(writer: ByteWriter): void {
     const buckets = this.#buckets;
     writer.varint(buckets?.length ?? 0);
@@ -240,9 +261,13 @@ class HistogramState extends SeriesState {
       const buckets = this.#buckets = this.#emptyBuckets();
       for (let i = 0; i < length; i++) buckets[i] = reader.varint();
     }
-    const hdr = new SparseCounts();
+    const hdr = this.#hdr ?? new SparseCounts(this.family.arena);
     hdr.decode(reader);
-    this.#hdr = hdr.size > 0 ? hdr : undefined;
+    if (hdr.size > 0) this.#hdr = hdr;
+    else {
+      hdr.dispose();
+      this.#hdr = undefined;
+    }
   }
 }
 
@@ -278,7 +303,9 @@ class SummaryState extends SeriesState {
   record(value: number, sum: number, now: number): void {
     if (now >= this.#rotateAt) this.#rotate(now);
     this.recordTotals(value, sum);
-    const slice = this.#slices[this.#head] ??= new SparseCounts();
+    const slice = this.#slices[this.#head] ??= new SparseCounts(
+      this.family.arena,
+    );
     slice.add(hdrIndex(toUnits(value, this.family.perUnit)));
   }
 
@@ -297,6 +324,10 @@ class SummaryState extends SeriesState {
     }
     this.#starts[this.#head] = now - ((now - this.#rotateAt) % sliceMs);
     this.#rotateAt = this.#starts[this.#head]! + sliceMs;
+  }
+
+  forEachCounts(fn: (counts: SparseCounts) => void): void {
+    for (const slice of this.#slices) if (slice !== undefined) fn(slice);
   }
 
   quantileUnits(qs: readonly number[], out: Float64Array, now: number): void {
@@ -350,9 +381,13 @@ class SummaryState extends SeriesState {
     }
     for (let i = 0; i < length; i++) {
       this.#starts[i] = reader.f64();
-      const slice = new SparseCounts();
+      const slice = this.#slices[i] ?? new SparseCounts(this.family.arena);
       slice.decode(reader);
-      this.#slices[i] = slice.size > 0 ? slice : undefined;
+      if (slice.size > 0) this.#slices[i] = slice;
+      else {
+        slice.dispose();
+        this.#slices[i] = undefined;
+      }
     }
     this.#head = head;
     this.#rotateAt = this.#starts[head]! + this.#sliceMs();
@@ -367,6 +402,10 @@ class SummaryState extends SeriesState {
  */
 export class Aggregator {
   readonly #progress: () => void;
+  readonly #arena = new ByteArena();
+  get arenaUsage() {
+    return { ...this.#arena.usage, length: this.#arena.words.length };
+  }
   readonly #families = new Map<number, FamilyState>();
   readonly #series: (SeriesState | undefined)[] = [];
   #dirty: SeriesState[] = [];
@@ -399,6 +438,7 @@ export class Aggregator {
       scratch: new Float64Array(
         Math.max(quantiles.length, STATS_QUANTILES.length),
       ),
+      arena: this.#arena,
       series: new Set(),
     });
   }
@@ -427,7 +467,7 @@ export class Aggregator {
   removeSeries(id: number): void {
     const state = this.#find(id);
     if (state === undefined) return;
-    this.#series[state.id | 0] = undefined;
+    this.#drop(state);
     state.family.series.delete(state);
     if (state.dirty) this.#dirty = this.#dirty.filter((s) => s !== state);
   }
@@ -442,13 +482,32 @@ export class Aggregator {
     if (family === undefined) return;
     let dirty = false;
     for (const state of family.series) {
-      this.#series[state.id | 0] = undefined;
+      this.#drop(state);
       dirty ||= state.dirty;
     }
     family.series.clear();
     if (dirty) this.#dirty = this.#dirty.filter((s) => s.family !== family);
     this.#families.delete(id);
     this.#refused.delete(id);
+    this.#tidy();
+  }
+
+  /** Frees a series' table entry and HDR counts. */
+  #drop(state: SeriesState): void {
+    this.#series[state.id | 0] = undefined;
+    state.forEachCounts((counts) => counts.dispose());
+  }
+
+  /** Compacts the arena once it holds too many freed bytes. */
+  #tidy(): void {
+    if (!this.#arena.wasteful) return;
+    const owners: SparseCounts[] = [];
+    for (const state of this.#series) {
+      state?.forEachCounts((counts) => {
+        if (counts.hasBlock) owners.push(counts);
+      });
+    }
+    this.#arena.compact(owners);
   }
 
   /** What this aggregator holds. */
@@ -488,6 +547,7 @@ export class Aggregator {
       }
       state.record(value, sum, now);
     }
+    this.#tidy();
   }
 
   /** Observations refused so far, by family, restored ones included. */
@@ -547,7 +607,9 @@ export class Aggregator {
   takeSnapshot(): Uint8Array<ArrayBuffer> {
     const dirty = this.#dirty;
     this.#dirty = [];
-    const writer = new ByteWriter(Math.max(64, dirty.length * 96));
+    let estimate = 64;
+    for (const state of dirty) estimate += state.encodedSizeHint();
+    const writer = new ByteWriter(estimate);
     for (let i = 0; i < dirty.length; i++) {
       const state = dirty[i]!;
       state.dirty = false;
@@ -582,6 +644,7 @@ export class Aggregator {
       reader.position = end;
       if (++done % PROGRESS_EVERY === 0) this.#progress();
     }
+    this.#tidy();
   }
 
   /** Forgets everything. */

@@ -6,7 +6,7 @@ const TWO_POW_31 = 2147483648;
 
 /** Writes floats and varints into a buffer that grows by doubling. */
 export class ByteWriter {
-  #bytes: Uint8Array;
+  #bytes: Uint8Array<ArrayBuffer>;
   #view: DataView;
   #length = 0;
 
@@ -64,9 +64,13 @@ export class ByteWriter {
     this.#length += data.length;
   }
 
-  /** The bytes written, in a buffer of their own, ready to transfer. */
+  /**
+   * The bytes written: a view of the writer's buffer, which may be longer;
+   * transfer `.buffer` rather than copy it. Size the writer well and little
+   * is wasted.
+   */
   finish(): Uint8Array<ArrayBuffer> {
-    return this.#bytes.slice(0, this.#length);
+    return this.#bytes.subarray(0, this.#length);
   }
 
   #reserve(count: number): void {

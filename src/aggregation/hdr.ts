@@ -6,6 +6,13 @@
 // two orders of magnitude (see the README's "Scale"). Percentiles are
 // hdr-histogram-js' own, value for value; the tests check it. Internal.
 import type { ByteReader, ByteWriter } from "./codec.ts";
+import {
+  type BlockOwner,
+  type ByteArena,
+  bytesOf,
+  PAGE_BYTES,
+  sizeClass,
+} from "./arena.ts";
 
 /** HDR with 3 significant digits: sub-buckets of 2048, halves of 1024. */
 const HALF_MAGNITUDE = 10;
@@ -49,100 +56,181 @@ export function hdrHighest(index: number): number {
   return hdrValue(index) + 2 ** bucket - 1;
 }
 
-/** Entries a new {@linkcode SparseCounts} has room for: 48 bytes, kept on V8's heap. */
-const FIRST_CAPACITY = 8;
-const UINT32_MAX = 0xffffffff;
-/** Distinct indexes before a dense window is considered: below, sorted arrays are fast enough. */
+/** Distinct indexes before a dense window is considered: below, binary search is fast enough. */
 const DENSE_FROM = 64;
+
+/** Bytes a count: 8 is a 64-bit float, for counts past 2^32 - 1 (dense windows only). */
+type Width = 1 | 2 | 4 | 8;
+/** The largest count of each width. */
+const WIDTH_MAX: Readonly<Record<Width, number>> = {
+  1: 0xff,
+  2: 0xffff,
+  4: 0xffffffff,
+  8: Number.MAX_SAFE_INTEGER,
+};
+
+/** The narrowest width holding `count`. */
+function widthOf(count: number): Width {
+  return count <= 0xff ? 1 : count <= 0xffff ? 2 : count <= 0xffffffff ? 4 : 8;
+}
+
+type Counts = Uint8Array | Uint16Array | Uint32Array | Float64Array;
+
+function newCounts(length: number, width: Width): Counts {
+  return width === 1
+    ? new Uint8Array(length)
+    : width === 2
+    ? new Uint16Array(length)
+    : width === 4
+    ? new Uint32Array(length)
+    : new Float64Array(length);
+}
+
+/** Bytes a sorted block of `entries` needs at `width`: keys, then counts, 4-aligned. */
+function blockBytes(entries: number, width: Width): number {
+  return align4(2 * entries) + entries * width;
+}
+
+function align4(n: number): number {
+  return (n + 3) & ~3;
+}
 
 /**
  * The counts of the HDR indexes one series (or one summary slice) touched,
  * in one of two layouts:
  *
- * - **sorted**: the indexes ascending in 16 bits (`keys`) and their counts,
- *   6 bytes an index, found by binary search. A series of 300 distinct
- *   values spread over three decades holds under 2 KB.
- * - **dense**: a window of counts from index `offset` on, 4 bytes an index
- *   whether touched or not, found by subtraction. Taken when at least a
- *   third of the indexes in the window are touched, as in a series of
- *   thousands of distinct values, where binary search costs several times
- *   as much: at most twice the memory, for the series that record most.
+ * - **sorted**: a block of a {@linkcode ByteArena}, the indexes ascending in
+ *   16 bits, then their counts in 8, 16 or 32 bits (the narrowest that
+ *   holds the largest), found by binary search. A series of 300 distinct
+ *   values spread over three decades, each seen a few times, holds about
+ *   1 KB.
+ * - **dense**: an array of counts from index `offset` on, one for every
+ *   index whether touched or not, found by subtraction, in 8, 16, 32 or (past
+ *   2^32 - 1) 64 bits. Taken when it is at most twice the sorted block, as
+ *   in a series of thousands of distinct values, where binary search costs
+ *   several times as much.
  *
- * Counts are 32-bit until one would pass 2^32 - 1, 64-bit floats from then
- * on. In either layout, position `p` below `size` holds the count of index
- * `keyAt(p)`; a dense window holds zeros too.
+ * Position `p` below `size` holds `countAt(p)` values at index `keyAt(p)`;
+ * a dense window holds zeros too. Nothing is allocated before the first
+ * value; {@linkcode dispose} gives the block back.
  */
-export class SparseCounts {
-  /** Sorted layout: the indexes, ascending; the first `size` are in use. */
-  keys: Uint16Array = new Uint16Array(FIRST_CAPACITY);
-  /** The count at each position. */
-  counts: Uint32Array | Float64Array = new Uint32Array(FIRST_CAPACITY);
+export class SparseCounts implements BlockOwner {
+  readonly #arena: ByteArena;
+  /** Bytes a count, in either layout. */
+  #width: Width = 1;
+  /** Sorted layout: the block's address and size class (-1: no block). */
+  #address = 0;
+  #class = -1;
+  /** Sorted layout: entries the block holds. */
+  #capacity = 0;
+  /** Sorted layout: the block's page as 16-bit numbers, and where its keys start there. */
+  #halves: Uint16Array = EMPTY_HALVES;
+  #keys = 0;
+  /** Sorted layout: the block's page in the counts' width, and where they start there. */
+  #view: Counts = EMPTY_HALVES;
+  #counts = 0;
+  /** Dense layout: the counts, from index `offset` on. */
+  dense: Counts | undefined;
+  /** Dense layout: the index at position 0. */
+  offset = 0;
   /** Positions in use: indexes in the sorted layout, the window's length in the dense one. */
   size = 0;
   /** The sum of the counts. */
   total = 0;
-  /** Whether the dense layout is in use. */
-  dense = false;
-  /** Dense layout: the index at position 0. */
-  offset = 0;
   /** Indexes with a count: `size` in the sorted layout. */
   distinct = 0;
 
+  constructor(arena: ByteArena) {
+    this.#arena = arena;
+  }
+
   /** The index at position `p`. */
   keyAt(p: number): number {
-    return this.dense ? this.offset + p : this.keys[p]!;
+    return this.dense === undefined
+      ? this.#halves[this.#keys + p]!
+      : this.offset + p;
+  }
+
+  /** The count at position `p`. */
+  countAt(p: number): number {
+    return this.dense === undefined
+      ? this.#view[this.#counts + p]!
+      : this.dense[p]!;
   }
 
   /** Counts `count` values at HDR `index` (from 0 to 45055). */
   add(index: number, count = 1): void {
-    if (this.dense) {
-      const p = index - this.offset;
-      if (p >= 0 && p < this.size) {
-        const next = this.counts[p]! + count;
-        if (next === count) this.distinct++;
-        if (next > UINT32_MAX) this.#widen();
-        this.counts[p] = next;
-        this.total += count;
-        return;
-      }
-      this.#addOutside(index, count);
+    if (this.dense !== undefined) {
+      this.#addDense(index, count);
       return;
     }
-    const keys = this.keys;
     const size = this.size;
+    const halves = this.#halves;
+    const keys = this.#keys;
     // Binary search for the first key at least `index`.
     let low = 0;
     let high = size;
     while (low < high) {
       const mid = (low + high) >>> 1;
-      if (keys[mid]! < index) low = mid + 1;
+      if (halves[keys + mid]! < index) low = mid + 1;
       else high = mid;
     }
-    this.total += count;
-    if (low < size && keys[low] === index) {
-      const next = this.counts[low]! + count;
-      if (next > UINT32_MAX) this.#widen();
-      this.counts[low] = next;
+    if (low < size && halves[keys + low] === index) {
+      const at = this.#counts + low;
+      const next = this.#view[at]! + count;
+      this.total += count;
+      if (next <= WIDTH_MAX[this.#width]) {
+        this.#view[at] = next;
+        return;
+      }
+      this.#widen(widthOf(next));
+      // Past 32 bits, the counts went dense.
+      const dense = this.dense as Counts | undefined;
+      if (dense === undefined) this.#view[this.#counts + low] = next;
+      else dense[index - this.offset] = next;
       return;
     }
     this.#insert(low, index, count);
-    if (this.size >= DENSE_FROM) {
-      const span = this.keys[this.size - 1]! - this.keys[0]! + 1;
-      // Dense while its window is at most twice the sorted arrays' size.
-      if (span * 4 <= this.size * 12) this.#toDense(this.keys[0]!, span);
+    if (size + 1 >= DENSE_FROM) {
+      const span = this.keyAt(size) - this.keyAt(0) + 1;
+      if (span * this.#width <= 2 * blockBytes(size + 1, this.#width)) {
+        this.#toDense(this.keyAt(0), span, this.#width);
+      }
     }
   }
 
-  /** Forgets every count, keeping the room. */
+  /** Forgets every count, keeping a sorted block for reuse. */
   clear(): void {
+    this.dense = undefined;
     this.size = 0;
     this.total = 0;
     this.distinct = 0;
-    this.dense = false;
-    if (this.keys.length < this.counts.length) {
-      // Left dense: the sorted layout needs keys as long as the counts.
-      this.keys = new Uint16Array(this.counts.length);
-    }
+  }
+
+  /** Gives the block back to the arena: the counts are not used again. */
+  dispose(): void {
+    this.clear();
+    this.#release();
+  }
+
+  /** Whether the counts hold a block of the arena. */
+  get hasBlock(): boolean {
+    return this.#class >= 0;
+  }
+
+  /** The block's address (see `ByteArena`). */
+  get address(): number {
+    return this.#address;
+  }
+
+  /** The block's size class. */
+  get sizeClass(): number {
+    return this.#class;
+  }
+
+  /** Follows the block the arena moved as it compacted. */
+  relocate(address: number): void {
+    this.#place(address, this.#class, this.#width);
   }
 
   /** Writes the counts: how many indexes have one, then each index as a delta and its count. */
@@ -150,7 +238,7 @@ export class SparseCounts {
     writer.varint(this.distinct);
     let previous = 0;
     for (let p = 0; p < this.size; p++) {
-      const count = this.counts[p]!;
+      const count = this.countAt(p);
       if (count === 0) continue;
       const key = this.keyAt(p);
       writer.varint(key - previous);
@@ -163,6 +251,9 @@ export class SparseCounts {
   decode(reader: ByteReader): void {
     const distinct = reader.varint();
     this.clear();
+    if (this.#class >= 0 && distinct > this.#capacity) {
+      this.#reblock(distinct, this.#width);
+    }
     let key = 0;
     for (let i = 0; i < distinct; i++) {
       key += reader.varint();
@@ -171,92 +262,168 @@ export class SparseCounts {
   }
 
   #insert(at: number, index: number, count: number): void {
-    if (this.size === this.keys.length) this.#reserve(this.size + 1);
-    const { keys, counts } = this;
-    keys.copyWithin(at + 1, at, this.size);
-    counts.copyWithin(at + 1, at, this.size);
-    keys[at] = index;
-    if (count > UINT32_MAX) this.#widen();
-    this.counts[at] = count;
-    this.size++;
-    this.distinct++;
+    const size = this.size;
+    const width = Math.max(this.#width, widthOf(count)) as Width;
+    if (width === 8) {
+      const low = size > 0 ? Math.min(index, this.keyAt(0)) : index;
+      const high = size > 0 ? Math.max(index, this.keyAt(size - 1)) : index;
+      this.#toDense(low, high - low + 1, 8);
+      this.#addDense(index, count);
+      return;
+    }
+    if (size === this.#capacity || width !== this.#width) {
+      this.#reblock(size + 1, width);
+    }
+    const halves = this.#halves;
+    const keys = this.#keys;
+    halves.copyWithin(keys + at + 1, keys + at, keys + size);
+    halves[keys + at] = index;
+    const view = this.#view;
+    const counts = this.#counts;
+    view.copyWithin(counts + at + 1, counts + at, counts + size);
+    view[counts + at] = count;
+    this.size = size + 1;
+    this.distinct = size + 1;
+    this.total += count;
   }
 
-  /** Makes room for at least `entries` in the sorted layout, growing by a quarter. */
-  #reserve(entries: number): void {
-    if (entries <= this.keys.length) return;
-    const capacity = Math.max(
-      entries,
-      this.keys.length + (this.keys.length >>> 2) + 4,
+  /** Sets the block's fields from its address, class and count width. */
+  #place(address: number, c: number, width: Width): void {
+    const arena = this.#arena;
+    const bytes = bytesOf(c);
+    let capacity = Math.floor(bytes / (2 + width));
+    while (blockBytes(capacity, width) > bytes) capacity--;
+    const page = Math.floor(address / PAGE_BYTES);
+    const offset = address - page * PAGE_BYTES;
+    this.#address = address;
+    this.#class = c;
+    this.#width = width;
+    this.#capacity = capacity;
+    this.#halves = arena.halves[page]!;
+    this.#keys = offset >>> 1;
+    this.#view = width === 1
+      ? arena.bytes[page]!
+      : width === 2
+      ? arena.halves[page]!
+      : arena.words[page]!;
+    this.#counts = (offset + align4(2 * capacity)) / width;
+  }
+
+  #release(): void {
+    if (this.#class >= 0) this.#arena.release(this.#address, this.#class);
+    this.#class = -1;
+    this.#capacity = 0;
+    this.#halves = EMPTY_HALVES;
+    this.#view = EMPTY_HALVES;
+  }
+
+  /** Moves the sorted counts into a block for at least `entries` at `width` (1, 2 or 4). */
+  #reblock(entries: number, width: Width): void {
+    const from = {
+      address: this.#address,
+      class: this.#class,
+      halves: this.#halves,
+      keys: this.#keys,
+      view: this.#view,
+      counts: this.#counts,
+    };
+    const c = sizeClass(blockBytes(entries, width));
+    this.#place(this.#arena.allocate(c), c, width);
+    const size = this.size;
+    this.#halves.set(
+      from.halves.subarray(from.keys, from.keys + size),
+      this.#keys,
     );
-    const keys = new Uint16Array(capacity);
-    keys.set(this.keys.subarray(0, this.size));
-    const counts = this.#newCounts(capacity);
-    counts.set(this.counts.subarray(0, this.size));
-    this.keys = keys;
-    this.counts = counts;
-  }
-
-  /** Counts in 64-bit floats from now on. */
-  #widen(): void {
-    if (this.counts instanceof Uint32Array) {
-      this.counts = Float64Array.from(this.counts);
+    // Blocks never overlap, so the counts copy one by one, widening.
+    for (let p = 0; p < size; p++) {
+      this.#view[this.#counts + p] = from.view[from.counts + p]!;
     }
+    if (from.class >= 0) this.#arena.release(from.address, from.class);
   }
 
-  #newCounts(length: number): Uint32Array | Float64Array {
-    return this.counts instanceof Uint32Array
-      ? new Uint32Array(length)
-      : new Float64Array(length);
+  /** Counts wider than `#width` from now on, in either layout. */
+  #widen(width: Width): void {
+    if (this.dense !== undefined) {
+      const dense = newCounts(this.size, width);
+      dense.set(this.dense);
+      this.dense = dense;
+      this.#width = width;
+    } else if (width === 8) {
+      const span = this.keyAt(this.size - 1) - this.keyAt(0) + 1;
+      this.#toDense(this.keyAt(0), span, 8);
+    } else this.#reblock(this.size, width);
   }
 
-  /** Moves the sorted counts into a window of `span` from `offset`. */
-  #toDense(offset: number, span: number): void {
-    const counts = this.#newCounts(span);
-    for (let i = 0; i < this.size; i++) {
-      counts[this.keys[i]! - offset] = this.counts[i]!;
+  /** Moves the sorted counts into a dense window of `span` from index `low`. */
+  #toDense(low: number, span: number, width: Width): void {
+    const dense = newCounts(span, width);
+    for (let p = 0; p < this.size; p++) {
+      dense[this.keyAt(p) - low] = this.countAt(p);
     }
-    this.dense = true;
-    this.offset = offset;
+    this.#release();
+    this.#width = width;
+    this.dense = dense;
+    this.offset = low;
     this.size = span;
-    this.counts = counts;
-    this.keys = new Uint16Array(0);
+  }
+
+  #addDense(index: number, count: number): void {
+    const p = index - this.offset;
+    if (p < 0 || p >= this.size) {
+      this.#addOutside(index, count);
+      return;
+    }
+    const previous = this.dense![p]!;
+    const next = previous + count;
+    if (next > WIDTH_MAX[this.#width]) this.#widen(widthOf(next));
+    if (previous === 0) this.distinct++;
+    this.dense![p] = next;
+    this.total += count;
   }
 
   /**
    * Counts an index outside the dense window: the window grows to it while
-   * it stays within five times the sorted arrays' size (so one outlier does
-   * not cost a window across the whole range), and the counts go back to
-   * the sorted layout otherwise.
+   * it stays within five times the sorted block (so one outlier does not
+   * cost a window across the whole range), and the counts go back to the
+   * sorted layout otherwise, unless they need 64 bits.
    */
   #addOutside(index: number, count: number): void {
+    const dense = this.dense!;
+    const width = this.#width;
     const low = Math.min(index, this.offset);
     const high = Math.max(index, this.offset + this.size - 1);
     const span = high - low + 1;
-    if (span * 4 <= (this.distinct + 1) * 30) {
-      const counts = this.#newCounts(span);
-      counts.set(this.counts.subarray(0, this.size), this.offset - low);
-      this.counts = counts;
+    if (
+      width === 8 || span * width <= 5 * blockBytes(this.distinct + 1, width)
+    ) {
+      const grown = newCounts(span, width);
+      grown.set(dense, this.offset - low);
+      this.dense = grown;
       this.offset = low;
       this.size = span;
-      this.add(index, count);
+      this.#addDense(index, count);
       return;
     }
-    const keys = new Uint16Array(this.distinct + (this.distinct >>> 2) + 4);
-    const counts = this.#newCounts(keys.length);
+    const { offset, total, distinct } = this;
+    this.dense = undefined;
+    this.size = 0;
+    this.#reblock(distinct + 1, width);
+    const halves = this.#halves;
+    const view = this.#view;
     let n = 0;
-    for (let p = 0; p < this.size; p++) {
-      if (this.counts[p] === 0) continue;
-      keys[n] = this.offset + p;
-      counts[n++] = this.counts[p]!;
+    for (let p = 0; p < dense.length; p++) {
+      if (dense[p] === 0) continue;
+      halves[this.#keys + n] = offset + p;
+      view[this.#counts + n++] = dense[p]!;
     }
-    this.dense = false;
-    this.keys = keys;
-    this.counts = counts;
     this.size = n;
+    this.total = total;
     this.add(index, count);
   }
 }
+
+/** The views of a series without a block: never read past `size`, which is 0. */
+const EMPTY_HALVES = new Uint16Array(0);
 
 /**
  * The rank hdr-histogram-js looks for at quantile `q` of `total` values:
@@ -304,7 +471,7 @@ export function quantilesOf(
       const source = sources[s]!;
       const p = positions[s]!;
       if (p < source.size && source.keyAt(p) === key) {
-        cumulative += source.counts[p]!;
+        cumulative += source.countAt(p);
         positions[s] = p + 1;
       }
     }
