@@ -14,6 +14,12 @@ import { BucketLookup } from "./lookup.ts";
 import { ByteArena } from "./arena.ts";
 import { ByteReader, ByteWriter } from "./codec.ts";
 
+/** Families rendered in UTF-8: family `i` ends at byte `ends[i]`, where the next begins. */
+export interface RenderedFamilies {
+  readonly bytes: Uint8Array<ArrayBuffer>;
+  readonly ends: readonly number[];
+}
+
 /** Options of {@linkcode Aggregator}. */
 export interface AggregatorOptions {
   /**
@@ -50,6 +56,8 @@ interface FamilyState {
   readonly negativeBounds: boolean;
   /** `le="0.005"} ` and so on, +Inf last: the tail of each bucket label set. */
   readonly bucketTails: readonly string[];
+  /** `quantile="0.5"} ` and so on, in the family's order. */
+  readonly quantileTails: readonly string[];
   /** Summary quantiles ascending, and where each goes in the family's order. */
   readonly sortedQuantiles: readonly number[];
   readonly quantileOrder: readonly number[];
@@ -81,7 +89,12 @@ abstract class SeriesState {
 
   /** Records `value`; `sum` is the series' sum with it, checked finite. */
   abstract record(value: number, sum: number, now: number): void;
-  abstract render(format: ExpositionFormat, now: number): string;
+  /** Appends the series' sample lines in UTF-8. */
+  abstract render(
+    writer: ByteWriter,
+    format: ExpositionFormat,
+    now: number,
+  ): void;
   /** Writes the HDR quantiles `qs` (ascending) in units into `out`, NaN when empty. */
   abstract quantileUnits(
     qs: readonly number[],
@@ -167,22 +180,30 @@ abstract class SeriesState {
    * allows a histogram's `_count` only beside its `_sum` (and asks the same
    * of summaries); a histogram's `+Inf` bucket still holds the count.
    */
-  protected renderTotals(format: ExpositionFormat): string {
+  protected renderTotals(writer: ByteWriter, format: ExpositionFormat): void {
     const { name } = this.family.definition;
     const { pairs } = this.definition;
-    const labels = pairs === "" ? "" : `{${pairs}}`;
+    const labels = pairs === "" ? " " : `{${pairs}} `;
     const om = format === "openmetrics";
-    let out = "";
     if (!(om && (this.min < 0 || this.family.negativeBounds))) {
-      out += `${name}_count${labels} ${formatValue(this.count, format)}\n`;
-      out += `${name}_sum${labels} ${formatValue(this.sum, format)}\n`;
+      writer.text(name);
+      writer.text("_count");
+      writer.text(labels);
+      writer.text(formatValue(this.count, format));
+      writer.text("\n");
+      writer.text(name);
+      writer.text("_sum");
+      writer.text(labels);
+      writer.text(formatValue(this.sum, format));
+      writer.text("\n");
     }
     if (om) {
-      out += `${name}_created${labels} ${
-        formatValue(this.definition.created, format)
-      }\n`;
+      writer.text(name);
+      writer.text("_created");
+      writer.text(labels);
+      writer.text(formatValue(this.definition.created, format));
+      writer.text("\n");
     }
-    return out;
   }
 }
 
@@ -215,20 +236,28 @@ class HistogramState extends SeriesState {
     return Array.from(this.family.bucketTails, () => 0);
   }
 
-  render(format: ExpositionFormat): string {
+  render(writer: ByteWriter, format: ExpositionFormat): void {
     const { definition, bucketTails } = this.family;
     const { pairs } = this.definition;
-    const head = pairs === ""
-      ? `${definition.name}_bucket{`
-      : `${definition.name}_bucket{${pairs},`;
+    // `name_bucket{pairs,` is encoded once, then copied for each bucket.
+    const head = writer.length;
+    writer.text(definition.name);
+    writer.text("_bucket{");
+    if (pairs !== "") {
+      writer.text(pairs);
+      writer.text(",");
+    }
+    const headLength = writer.length - head;
     const buckets = this.#buckets;
-    let out = "";
     let cumulative = 0;
     for (let i = 0; i < bucketTails.length; i++) {
+      if (i > 0) writer.repeat(head, headLength);
       if (buckets !== undefined) cumulative += buckets[i]!;
-      out += `${head}${bucketTails[i]}${formatValue(cumulative, format)}\n`;
+      writer.text(bucketTails[i]!);
+      writer.text(formatValue(cumulative, format));
+      writer.text("\n");
     }
-    return out + this.renderTotals(format);
+    this.renderTotals(writer, format);
   }
 
   quantileUnits(qs: readonly number[], out: Float64Array): void {
@@ -339,25 +368,32 @@ class SummaryState extends SeriesState {
     quantilesOf(sources, qs, out);
   }
 
-  render(format: ExpositionFormat, now: number): string {
+  render(writer: ByteWriter, format: ExpositionFormat, now: number): void {
     const family = this.family;
     const { quantiles, name } = family.definition;
     const units = family.scratch;
     this.quantileUnits(family.sortedQuantiles, units, now);
     const { pairs } = this.definition;
-    const head = pairs === "" ? `${name}{` : `${name}{${pairs},`;
+    const head = writer.length;
+    writer.text(name);
+    writer.text("{");
+    if (pairs !== "") {
+      writer.text(pairs);
+      writer.text(",");
+    }
+    const headLength = writer.length - head;
     // OpenMetrics forbids negative quantile values; NaN, its value for a
     // quantile it cannot give, keeps the series in place. Only a window of
     // negative observations gives one: HDR counts them as zero.
     const floor = format === "openmetrics" ? 0 : -Infinity;
-    let out = "";
     for (let i = 0; i < quantiles.length; i++) {
+      if (i > 0) writer.repeat(head, headLength);
       const value = this.fromUnits(units[family.quantileOrder[i]!]!);
-      out += `${head}quantile="${formatBound(quantiles[i]!)}"} ${
-        formatValue(value >= floor ? value : NaN, format)
-      }\n`;
+      writer.text(family.quantileTails[i]!);
+      writer.text(formatValue(value >= floor ? value : NaN, format));
+      writer.text("\n");
     }
-    return out + this.renderTotals(format);
+    this.renderTotals(writer, format);
   }
 
   protected encodeBody(writer: ByteWriter): void {
@@ -433,6 +469,7 @@ export class Aggregator {
       bucketTails: [...buckets.map(formatBound), "+Inf"].map((le) =>
         `le="${le}"} `
       ),
+      quantileTails: quantiles.map((q) => `quantile="${formatBound(q)}"} `),
       sortedQuantiles,
       quantileOrder,
       scratch: new Float64Array(
@@ -570,23 +607,37 @@ export class Aggregator {
     return state?.id === id ? state : undefined;
   }
 
-  /** Renders the samples of each family, without HELP and TYPE lines. */
+  /**
+   * Renders the samples of each family, without HELP and TYPE lines, in
+   * UTF-8, one family after the other: family `i` ends at byte `ends[i]`.
+   */
   render(
     families: readonly number[],
     format: ExpositionFormat,
     now: number,
-  ): string[] {
-    let done = 0;
-    return families.map((id) => {
-      let out = "";
+  ): RenderedFamilies {
+    let estimate = 64;
+    for (const id of families) {
       const family = this.#families.get(id);
-      if (family === undefined) return out;
-      for (const state of family.series) {
-        out += state.render(format, now);
-        if (++done % PROGRESS_EVERY === 0) this.#progress();
+      if (family === undefined) continue;
+      const lines = family.bucketTails.length + family.quantileTails.length + 3;
+      estimate += family.series.size * lines *
+        (family.definition.name.length + 40);
+    }
+    const writer = new ByteWriter(estimate);
+    const ends: number[] = [];
+    let done = 0;
+    for (const id of families) {
+      const family = this.#families.get(id);
+      if (family !== undefined) {
+        for (const state of family.series) {
+          state.render(writer, format, now);
+          if (++done % PROGRESS_EVERY === 0) this.#progress();
+        }
       }
-      return out;
-    });
+      ends.push(writer.length);
+    }
+    return { bytes: writer.finish(), ends };
   }
 
   /** The figures of one series, or undefined when it is unknown. */

@@ -1,8 +1,9 @@
-// The binary encoding of snapshots: little-endian 64-bit floats and
-// unsigned LEB128 varints (whole numbers up to 2^53) in a growing buffer
-// that is transferred, not copied, to the main thread. Internal.
+// The buffers an aggregator hands the main thread, transferred rather than
+// copied: snapshots (little-endian 64-bit floats and unsigned LEB128 varints,
+// whole numbers up to 2^53) and rendered text (UTF-8). Internal.
 
 const TWO_POW_31 = 2147483648;
+const encoder = new TextEncoder();
 
 /** Writes floats and varints into a buffer that grows by doubling. */
 export class ByteWriter {
@@ -42,6 +43,30 @@ export class ByteWriter {
     }
     bytes[at++] = n;
     this.#length = at;
+  }
+
+  /** Appends a string in UTF-8: ASCII byte by byte, the rest through `TextEncoder`. */
+  text(value: string): void {
+    // At most 3 bytes a UTF-16 unit (a surrogate pair's 4 bytes take 2).
+    this.#reserve(value.length * 3);
+    const bytes = this.#bytes;
+    let at = this.#length;
+    for (let i = 0; i < value.length; i++) {
+      const code = value.charCodeAt(i);
+      if (code >= 0x80) {
+        at += encoder.encodeInto(value.slice(i), bytes.subarray(at)).written;
+        break;
+      }
+      bytes[at++] = code;
+    }
+    this.#length = at;
+  }
+
+  /** Appends again the `length` bytes written from `start` on. */
+  repeat(start: number, length: number): void {
+    this.#reserve(length);
+    this.#bytes.copyWithin(this.#length, start, start + length);
+    this.#length += length;
   }
 
   /** Overwrites 4 bytes at `at`, reserved earlier with {@linkcode skip}. */

@@ -94,17 +94,23 @@ export function serveAggregator(port: MessagePort): { close(): void } {
         }
         return;
       }
-      case "render":
-        post({
-          type: "rendered",
-          request: message.request,
-          texts: aggregator.render(
-            message.families,
-            message.format,
-            Date.now(),
-          ),
-        });
+      case "render": {
+        const { bytes, ends } = aggregator.render(
+          message.families,
+          message.format,
+          Date.now(),
+        );
+        port.postMessage(
+          {
+            type: "rendered",
+            request: message.request,
+            bytes,
+            ends,
+          } satisfies FromAggregator,
+          [bytes.buffer],
+        );
         return;
+      }
       case "stats":
         post({
           type: "stats",

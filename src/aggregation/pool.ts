@@ -16,6 +16,7 @@ import {
 } from "./types.ts";
 
 const FIRST_BACKOFF_MS = 50;
+const decoder = new TextDecoder();
 const MAX_BACKOFF_MS = 5000;
 
 function positiveInteger(
@@ -356,7 +357,12 @@ export class AggregationPool {
     families.forEach((family, i) => {
       let text = "";
       for (const reply of replies) {
-        if (reply.type === "rendered") text += reply.texts[i] ?? "";
+        if (reply.type !== "rendered") continue;
+        const start = i === 0 ? 0 : reply.ends[i - 1]!;
+        const end = reply.ends[i]!;
+        if (end > start) {
+          text += decoder.decode(reply.bytes.subarray(start, end));
+        }
       }
       texts.set(family, text);
     });

@@ -140,8 +140,12 @@ export type FromAggregator =
   | {
     readonly type: "rendered";
     readonly request: number;
-    /** One text per requested family, in the requested order. */
-    readonly texts: readonly string[];
+    /**
+     * The requested families' samples in UTF-8, in the requested order, in a
+     * buffer transferred with the message: family `i` ends at `ends[i]`.
+     */
+    readonly bytes: Uint8Array<ArrayBuffer>;
+    readonly ends: readonly number[];
   }
   | {
     readonly type: "stats";

@@ -60,3 +60,20 @@ Deno.test("snapshotRecords() splits records by their header and rejects one that
     message: /record of series 3 at byte 0 runs past its end/,
   });
 });
+
+Deno.test("ByteWriter.text() writes any string as TextEncoder does, and repeat() copies what it wrote", () => {
+  fc.assert(
+    fc.property(fc.string({ unit: "grapheme" }), fc.string(), (a, b) => {
+      const writer = new ByteWriter(1);
+      writer.text(a);
+      const length = writer.length;
+      writer.text(b);
+      writer.repeat(0, length);
+      assert.deepEqual(
+        writer.finish(),
+        new TextEncoder().encode(a + b + a),
+      );
+    }),
+    { numRuns: 300 },
+  );
+});
