@@ -140,8 +140,9 @@ abstract class SeriesState {
   encodedSizeHint(): number {
     let distinct = 0;
     this.forEachCounts((counts) => distinct += counts.distinct);
-    return 64 + this.family.bucketTails.length * 2 + distinct * 3 +
-      this.family.definition.ageBuckets * 10;
+    const { bucketTails, definition } = this.family;
+    return 64 + bucketTails.length * 2 + distinct * 3 +
+      definition.ageBuckets * 10;
   }
 
   /** Appends the series' record: header, totals, then its kind's body. */
@@ -445,6 +446,8 @@ export class Aggregator {
   readonly #families = new Map<number, FamilyState>();
   readonly #series: (SeriesState | undefined)[] = [];
   #dirty: SeriesState[] = [];
+  /** The sum of the dirty series' size hints when they turned dirty. */
+  #dirtyBytes = 0;
   /** Refused observations by family id, cumulative. */
   readonly #refused = new Map<number, number>();
 
@@ -562,9 +565,17 @@ export class Aggregator {
    * Applies `[seriesId, value]` pairs from `data[start]` to `data[end]`.
    * Pairs of removed series are skipped: their observations went with them.
    * A value that would make its series' sum infinite is refused and
-   * counted: the series stays as it was, consistent and finite.
+   * counted (unless `countRefusals` is false, for a batch replayed whose
+   * refusals were counted): the series stays as it was, consistent and
+   * finite.
    */
-  apply(data: Float64Array, start: number, end: number, now: number): void {
+  apply(
+    data: Float64Array,
+    start: number,
+    end: number,
+    now: number,
+    countRefusals = true,
+  ): void {
     const table = this.#series;
     for (let i = start; i < end; i += 2) {
       const id = data[i]!;
@@ -575,12 +586,13 @@ export class Aggregator {
       const value = data[i + 1]!;
       const sum = state.sum + value;
       if (!Number.isFinite(sum)) {
-        this.#refuse(state.family.definition.id);
+        if (countRefusals) this.#refuse(state.family.definition.id);
         continue;
       }
       if (!state.dirty) {
         state.dirty = true;
         this.#dirty.push(state);
+        this.#dirtyBytes += state.encodedSizeHint();
       }
       state.record(value, sum, now);
     }
@@ -650,6 +662,11 @@ export class Aggregator {
     return this.#dirty.length > 0;
   }
 
+  /** About the bytes the next {@linkcode takeSnapshot} writes: what a snapshot costs. */
+  get dirtyBytes(): number {
+    return this.#dirtyBytes;
+  }
+
   /**
    * The records of the series changed since the last call, one after the
    * other in a buffer of their own (see `snapshotRecords()`); empty when
@@ -658,6 +675,7 @@ export class Aggregator {
   takeSnapshot(): Uint8Array<ArrayBuffer> {
     const dirty = this.#dirty;
     this.#dirty = [];
+    this.#dirtyBytes = 0;
     let estimate = 64;
     for (const state of dirty) estimate += state.encodedSizeHint();
     const writer = new ByteWriter(estimate);
@@ -703,6 +721,7 @@ export class Aggregator {
     this.#series.length = 0;
     this.#families.clear();
     this.#dirty = [];
+    this.#dirtyBytes = 0;
     this.#refused.clear();
   }
 }

@@ -17,17 +17,19 @@ export function serveAggregator(port: MessagePort): { close(): void } {
   let ring: Float64Array = new Float64Array(0);
   let fences: Int32Array = new Int32Array(0);
   let slotLength = 0;
-  let snapshotEvery = 1;
   let snapshotIntervalMs = 1000;
   let applied = -1;
-  let sinceSnapshot = 0;
+  /** The last batch whose refusals the restored counts hold. */
+  let countedUpTo = -1;
+  /** Bytes of the batches applied since the last snapshot: what a restart replays. */
+  let logged = 0;
   let timer: ReturnType<typeof setTimeout> | undefined;
 
   const post = (message: FromAggregator): void => port.postMessage(message);
   const snapshot = (): void => {
     clearTimeout(timer);
     timer = undefined;
-    sinceSnapshot = 0;
+    logged = 0;
     const records = aggregator.takeSnapshot();
     port.postMessage(
       {
@@ -40,13 +42,24 @@ export function serveAggregator(port: MessagePort): { close(): void } {
     );
   };
 
+  // While little changes, a snapshot waits for the interval and for the
+  // batches to reach an eighth of its size: the replay log stays small
+  // against the state, and snapshots cost at most eight times the bytes
+  // observed.
+  const arm = (): void => {
+    timer = setTimeout(() => {
+      timer = undefined;
+      if (logged * 8 >= aggregator.dirtyBytes) snapshot();
+      else arm();
+    }, snapshotIntervalMs);
+  };
+
   const handle = (message: ToAggregator): void => {
     switch (message.type) {
       case "init":
         ring = new Float64Array(message.ring);
         fences = new Int32Array(message.fences);
         slotLength = message.slotLength;
-        snapshotEvery = message.snapshotEvery;
         snapshotIntervalMs = message.snapshotIntervalMs;
         progress = new Int32Array(message.progress);
         return;
@@ -68,11 +81,14 @@ export function serveAggregator(port: MessagePort): { close(): void } {
       case "restore":
         aggregator.restore(message.snapshots, Date.now());
         aggregator.restoreRefused(message.refused);
+        countedUpTo = message.refusedSeq;
         return;
       case "batch": {
         const { seq, slot, length, data } = message;
+        // A replayed batch's refusals are in the restored counts already.
+        const count = seq > countedUpTo;
         if (data !== undefined) {
-          aggregator.apply(data, 0, data.length, Date.now());
+          aggregator.apply(data, 0, data.length, Date.now(), count);
         } else {
           // The acquire half of the fence the main thread released after
           // writing: the slot's values are visible from here on.
@@ -85,13 +101,17 @@ export function serveAggregator(port: MessagePort): { close(): void } {
             );
           }
           const start = slot * slotLength;
-          aggregator.apply(ring, start, start + length, Date.now());
+          aggregator.apply(ring, start, start + length, Date.now(), count);
         }
         applied = seq;
-        if (++sinceSnapshot >= snapshotEvery) snapshot();
-        else if (timer === undefined) {
-          timer = setTimeout(snapshot, snapshotIntervalMs);
-        }
+        post({ type: "applied", seq, refused: aggregator.refused() });
+        logged += length * Float64Array.BYTES_PER_ELEMENT;
+        // A snapshot costs about the changed series' size; the batches it
+        // lets go cost their own. Taking one once the batches outweigh it
+        // keeps snapshots to at most the bytes observed, however many
+        // series each batch touches.
+        if (logged >= aggregator.dirtyBytes) snapshot();
+        else if (timer === undefined) arm();
         return;
       }
       case "render": {

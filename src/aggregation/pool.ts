@@ -185,7 +185,8 @@ export class AggregationPool {
    * Observations refused because they would have made the sum of their
    * series infinite, by family id, summed over the shards. Cumulative: a
    * removed series or a restarted worker takes nothing away. As of each
-   * shard's last snapshot, so at most `snapshotIntervalMs` behind.
+   * shard's last batch applied, so at most `flushIntervalMs` and the
+   * worker's backlog behind.
    */
   refusedByFamily(): ReadonlyMap<number, number> {
     const totals = new Map<number, number>();

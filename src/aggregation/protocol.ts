@@ -73,9 +73,11 @@ export type ToAggregator =
     readonly fences: SharedArrayBuffer;
     /** float64 values per batch slot. */
     readonly slotLength: number;
-    /** Take a snapshot after this many batches since the last one. */
-    readonly snapshotEvery: number;
-    /** Take a snapshot of changed series at least this often, in ms. */
+    /**
+     * How often to consider a snapshot of changed series while the batches
+     * they would replace outweigh less than them, in ms (see
+     * `serveAggregator()`).
+     */
     readonly snapshotIntervalMs: number;
     /**
      * One int32 the aggregator adds to as it works, also inside long loops:
@@ -94,8 +96,13 @@ export type ToAggregator =
     readonly type: "restore";
     /** Snapshot records, one a series (see `snapshotRecords()`). */
     readonly snapshots: Uint8Array<ArrayBuffer>;
-    /** As of the snapshots: replayed batches add to these. */
+    /**
+     * Refused observations as of batch `refusedSeq`, the last the previous
+     * aggregator reported applying: replayed batches up to it refuse
+     * without counting again, later ones add to these.
+     */
     readonly refused: RefusedCounts;
+    readonly refusedSeq: number;
   }
   | {
     readonly type: "batch";
@@ -121,6 +128,16 @@ export type ToAggregator =
 export type FromAggregator =
   /** Sent first, once the aggregator's modules have loaded. */
   | { readonly type: "ready" }
+  | {
+    /**
+     * A batch was applied: its ring slot may be reused. The main thread
+     * keeps a copy until a snapshot covers it.
+     */
+    readonly type: "applied";
+    readonly seq: number;
+    /** Refused observations so far (see the snapshot's). */
+    readonly refused: RefusedCounts;
+  }
   | {
     readonly type: "snapshot";
     /** Every batch up to this sequence number is in the snapshot. */

@@ -7,6 +7,7 @@ import {
   type FromAggregator,
   GENERATION,
   type Holdings,
+  type RefusedCounts,
   type SeriesDefinition,
   type ToAggregator,
 } from "./protocol.ts";
@@ -56,11 +57,11 @@ interface PendingRequest {
 
 interface PostedBatch {
   readonly seq: number;
-  /** The ring slot, or {@linkcode SPILL}. */
-  readonly slot: number;
+  /** The ring slot, {@linkcode SPILL} or, once applied, {@linkcode LOGGED}. */
+  slot: number;
   readonly length: number;
-  /** A spilled batch's values, kept for replay. */
-  readonly data?: Float64Array;
+  /** The values of a spilled or logged batch, kept for replay. */
+  data?: Float64Array;
 }
 
 const NO_BATCH = new Float64Array(0);
@@ -68,6 +69,8 @@ const NO_BATCH = new Float64Array(0);
 const SPILL = -2;
 /** `#slot` while no batch is being filled. */
 const NONE = -1;
+/** The slot of a batch applied and copied out of the ring, kept for replay. */
+const LOGGED = -3;
 /** Generations an index of the series table goes through: ids stay below 2^53. */
 const GENERATIONS = 2 ** 21;
 
@@ -122,12 +125,15 @@ export class Shard {
   readonly #snapshots = new SnapshotStore();
   readonly #pending = new Map<number, PendingRequest>();
   /**
-   * Refused observations by family as of the newest snapshot: what a new
-   * aggregator starts from before the retained batches are replayed.
+   * Refused observations by family as of the newest batch applied: what a
+   * new aggregator starts from; it counts only the refusals of batches
+   * after it (see the `restore` message).
    */
   readonly #refused = new Map<number, number>();
   /** The sequence number `#refused` is as of. */
   #refusedSeq = -1;
+  /** The first batch of `#retained` not yet applied and logged. */
+  #logCursor = 0;
   /** Series-table indexes of removed series, for reuse. */
   readonly #freeIndexes: number[] = [];
   /** The generation of the next series at each series-table index. */
@@ -203,7 +209,7 @@ export class Shard {
     return this.#connection !== undefined;
   }
 
-  /** Refused observations by family id, as of the last snapshot. */
+  /** Refused observations by family id, as of the last batch applied. */
   get refused(): ReadonlyMap<number, number> {
     return this.#refused;
   }
@@ -243,9 +249,6 @@ export class Shard {
       ring: this.#ring,
       fences: this.#fences,
       slotLength: this.#options.batchSize * 2,
-      // Snapshot when half the ring waits for one, so the hot path never
-      // finds it full while the aggregator keeps up.
-      snapshotEvery: Math.max(1, Math.floor(this.#options.slots / 2)),
       snapshotIntervalMs: this.#options.snapshotIntervalMs,
       progress: this.#progress.buffer as SharedArrayBuffer,
     });
@@ -264,6 +267,7 @@ export class Shard {
           type: "restore",
           snapshots,
           refused: [...this.#refused],
+          refusedSeq: this.#refusedSeq,
         } satisfies ToAggregator,
         [snapshots.buffer],
       );
@@ -444,6 +448,11 @@ export class Shard {
       this.#ready = true;
       return;
     }
+    if (message.type === "applied") {
+      this.#logApplied(message.seq);
+      this.#updateRefused(message.seq, message.refused);
+      return;
+    }
     if (message.type === "snapshot") {
       // Snapshots can arrive out of order: MessagePort.close() dispatches
       // the messages queued on a port before the one its receive loop
@@ -455,23 +464,15 @@ export class Shard {
         message.records,
         (id) => this.#series.has(id),
       );
-      // Each snapshot carries every family's count so far.
-      if (message.seq >= this.#refusedSeq) {
-        this.#refusedSeq = message.seq;
-        for (const [family, count] of message.refused) {
-          // A snapshot taken before the aggregator removed a family.
-          if (!this.#families.has(family)) continue;
-          if (!this.#refused.has(family)) this.#options.onRefused(family);
-          this.#refused.set(family, count);
-        }
-      }
+      this.#updateRefused(message.seq, message.refused);
+      let dropped = 0;
       while (
         this.#retained.length > 0 && this.#retained[0]!.seq <= message.seq
       ) {
-        const { slot } = this.#retained.shift()!;
-        if (slot === SPILL) this.#spilled--;
-        else this.#free.push(slot);
+        this.#release(this.#retained.shift()!);
+        dropped++;
       }
+      this.#logCursor = Math.max(0, this.#logCursor - dropped);
       if (this.#slot === NONE) this.#take();
       return;
     }
@@ -479,6 +480,44 @@ export class Shard {
     if (pending === undefined) return;
     this.#pending.delete(message.request);
     pending.resolve(message);
+  }
+
+  /**
+   * Copies the batches applied up to `seq` out of the ring, so their slots
+   * serve again while the copies wait for a snapshot to cover them.
+   */
+  #logApplied(seq: number): void {
+    const retained = this.#retained;
+    while (
+      this.#logCursor < retained.length && retained[this.#logCursor]!.seq <= seq
+    ) {
+      const batch = retained[this.#logCursor++]!;
+      if (batch.slot >= 0) {
+        batch.data = this.#views[batch.slot]!.slice(0, batch.length);
+        this.#free.push(batch.slot);
+      } else if (batch.slot === SPILL) this.#spilled--;
+      batch.slot = LOGGED;
+    }
+    if (this.#slot === NONE) this.#take();
+  }
+
+  /** Frees what a batch a snapshot covers still holds. */
+  #release(batch: PostedBatch): void {
+    if (batch.slot >= 0) this.#free.push(batch.slot);
+    else if (batch.slot === SPILL) this.#spilled--;
+  }
+
+  /** Takes the refusal counts an aggregator reported as of `seq`. */
+  #updateRefused(seq: number, counts: RefusedCounts): void {
+    if (seq < this.#refusedSeq) return;
+    this.#refusedSeq = seq;
+    // Each report carries every family's count so far.
+    for (const [family, count] of counts) {
+      // A report made before the aggregator removed a family.
+      if (!this.#families.has(family)) continue;
+      if (!this.#refused.has(family)) this.#options.onRefused(family);
+      this.#refused.set(family, count);
+    }
   }
 
   #failed(connection: Connection, failure: ShardFailure): void {

@@ -41,9 +41,11 @@ export interface AggregationOptions {
    */
   batchSize?: number;
   /**
-   * Batches each worker may have posted and not yet covered by a snapshot,
-   * in a ring shared with the worker: 4 MiB per worker by default
-   * (`batchSlots * batchSize * 16` bytes).
+   * Batches each worker may have posted and not yet applied, in a ring
+   * shared with the worker: 4 MiB per worker by default
+   * (`batchSlots * batchSize * 16` bytes). An applied batch leaves the ring
+   * at once; a copy waits on the main thread for a snapshot to cover it,
+   * for a restarted worker to replay (see `snapshotIntervalMs`).
    * @default {64}
    */
   batchSlots?: number;
@@ -62,8 +64,12 @@ export interface AggregationOptions {
    */
   flushIntervalMs?: number;
   /**
-   * Changed series are snapshotted at least this often (and whenever half
-   * the batch slots wait for a snapshot).
+   * How often a worker considers a snapshot of its changed series. A
+   * worker snapshots its changed series as soon as the batches applied since
+   * its last snapshot outweigh them (so snapshots never cost more than the
+   * observations they cover), and at this interval once those batches
+   * reach an eighth of them: the copies kept for replay stay within an
+   * eighth of the state while little changes, and within its size always.
    * @default {1000}
    */
   snapshotIntervalMs?: number;

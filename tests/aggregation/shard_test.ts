@@ -60,6 +60,8 @@ function relayedConnection(): {
   };
 }
 
+const delay = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
+
 /** Records a value as the hot path does (see `DistributionChild.observe`). */
 function observe(shard: Shard, id: number, value: number): void {
   let pos = shard.pos;
@@ -82,11 +84,12 @@ Deno.test("Shard keeps each series' newest snapshot whatever order snapshots arr
   const relay = relayedConnection();
   const shard = new Shard({
     index: 0,
-    // Two slots: the aggregator snapshots after every batch.
     slots: 2,
     spillBatches: 4,
     batchSize: 4,
-    snapshotIntervalMs: 60_000,
+    // Each batch outweighs an eighth of the series it changes: the
+    // aggregator snapshots a millisecond after each.
+    snapshotIntervalMs: 1,
     connect: () => relay.connection,
     // The aggregator's successor, as the pool would start it.
     onFailure: (failed) => failed.connect(inThreadConnection),
@@ -104,12 +107,13 @@ Deno.test("Shard keeps each series' newest snapshot whatever order snapshots arr
     observe(shard, c, 1e308);
     observe(shard, c, 1e308);
     shard.flush();
+    while (relay.held.length < 1) await delay(1);
     // Batch 1 changes only a, so its snapshot leaves b and c out; c
     // refuses again.
     observe(shard, a, 2);
     observe(shard, c, 1e308);
     shard.flush();
-    await roundTrip(shard);
+    while (relay.held.length < 2) await delay(1);
     const [first, second] = relay.held;
     assert.deepEqual(
       relay.held.map((s) => [
