@@ -440,9 +440,6 @@ class SummaryState extends SeriesState {
 export class Aggregator {
   readonly #progress: () => void;
   readonly #arena = new ByteArena();
-  get arenaUsage() {
-    return { ...this.#arena.usage, length: this.#arena.words.length };
-  }
   readonly #families = new Map<number, FamilyState>();
   readonly #series: (SeriesState | undefined)[] = [];
   #dirty: SeriesState[] = [];

@@ -69,9 +69,7 @@ Deno.test("An aggregator snapshots no more bytes than the batches it applied, ho
       applied.map((m) => m.seq),
       Array.from({ length: BATCHES }, (_, i) => i),
     );
-    const snapshots = received.flatMap((m) =>
-      m.type === "snapshot" ? [m] : []
-    );
+    const snapshots = received.flatMap((m) => m.type === "snapshot" ? [m] : []);
     assert.ok(snapshots.length > 0, "the batches outweighed the state");
     const snapshotBytes = snapshots.reduce(
       (sum, m) => sum + m.records.length,
