@@ -625,13 +625,17 @@ export class Aggregator {
     format: ExpositionFormat,
     now: number,
   ): RenderedFamilies {
+    // Sized ahead from each series' labels, so the buffer is not grown
+    // (each growth copies it and leaves the old one to collect).
     let estimate = 64;
     for (const id of families) {
       const family = this.#families.get(id);
       if (family === undefined) continue;
       const lines = family.bucketTails.length + family.quantileTails.length + 3;
-      estimate += family.series.size * lines *
-        (family.definition.name.length + 40);
+      const perLine = family.definition.name.length + 48;
+      for (const state of family.series) {
+        estimate += lines * (perLine + state.definition.pairs.length);
+      }
     }
     const writer = new ByteWriter(estimate);
     const ends: number[] = [];

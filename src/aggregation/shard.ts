@@ -134,6 +134,8 @@ export class Shard {
   #refusedSeq = -1;
   /** The first batch of `#retained` not yet applied and logged. */
   #logCursor = 0;
+  /** Buffers of logged batches a snapshot covered, for the next ones. */
+  readonly #logBuffers: Float64Array[] = [];
   /** Series-table indexes of removed series, for reuse. */
   readonly #freeIndexes: number[] = [];
   /** The generation of the next series at each series-table index. */
@@ -493,7 +495,10 @@ export class Shard {
     ) {
       const batch = retained[this.#logCursor++]!;
       if (batch.slot >= 0) {
-        batch.data = this.#views[batch.slot]!.slice(0, batch.length);
+        const copy = this.#logBuffers.pop() ??
+          new Float64Array(this.#options.batchSize * 2);
+        copy.set(this.#views[batch.slot]!.subarray(0, batch.length));
+        batch.data = copy;
         this.#free.push(batch.slot);
       } else if (batch.slot === SPILL) this.#spilled--;
       batch.slot = LOGGED;
@@ -505,6 +510,13 @@ export class Shard {
   #release(batch: PostedBatch): void {
     if (batch.slot >= 0) this.#free.push(batch.slot);
     else if (batch.slot === SPILL) this.#spilled--;
+    // Its copy serves the next batch logged: allocating one each time would
+    // leave the garbage collector hundreds of megabytes to find. As many are
+    // kept as the ring and spill hold, the memory the hot path may use.
+    else if (
+      batch.data !== undefined &&
+      this.#logBuffers.length < this.#options.slots + this.#options.spillBatches
+    ) this.#logBuffers.push(batch.data);
   }
 
   /** Takes the refusal counts an aggregator reported as of `seq`. */
