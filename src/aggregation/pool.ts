@@ -34,12 +34,15 @@ function positiveInteger(
   return value;
 }
 
+/** Each family's samples from a scrape round: UTF-8 chunks, one a shard that holds any. */
+type RoundTexts = Map<number, Uint8Array<ArrayBuffer>[]>;
+
 /** A scrape round of one format: the one sent, and the one waiting for it. */
 interface RoundState {
-  readonly current: Promise<Map<number, string>>;
+  readonly current: Promise<RoundTexts>;
   /** True in the tick the round was sent: later callers may still join. */
   joinable: boolean;
-  next: Promise<Map<number, string>> | undefined;
+  next: Promise<RoundTexts> | undefined;
 }
 
 /** The shards of a registry and the timers that keep them going. */
@@ -287,11 +290,27 @@ export class AggregationPool {
    * it returns: concurrent scrapes cost two rounds, not one each, and each
    * still sees every observation made before its call.
    */
-  render(family: number, format: ExpositionFormat): Promise<string> {
-    return this.#round(format).then((texts) => texts.get(family) ?? "");
+  async render(family: number, format: ExpositionFormat): Promise<string> {
+    let text = "";
+    for (const chunk of await this.renderChunks(family, format)) {
+      text += decoder.decode(chunk);
+    }
+    return text;
   }
 
-  #round(format: ExpositionFormat): Promise<Map<number, string>> {
+  /**
+   * The samples of a family as {@linkcode render} gives them, in UTF-8: one
+   * chunk per shard holding any, each a view of the buffer its worker
+   * rendered into, so nothing is copied or decoded.
+   */
+  async renderChunks(
+    family: number,
+    format: ExpositionFormat,
+  ): Promise<Uint8Array<ArrayBuffer>[]> {
+    return (await this.#round(format)).get(family) ?? [];
+  }
+
+  #round(format: ExpositionFormat): Promise<RoundTexts> {
     const state = this.#rounds.get(format);
     if (state === undefined) return this.#startRound(format);
     // A round sent in this tick, but only if nothing was recorded since.
@@ -305,7 +324,7 @@ export class AggregationPool {
     return state.next;
   }
 
-  #startRound(format: ExpositionFormat): Promise<Map<number, string>> {
+  #startRound(format: ExpositionFormat): Promise<RoundTexts> {
     const current = this.#renderRound([...this.#families.keys()], format);
     const state: RoundState = { current, joinable: true, next: undefined };
     this.#rounds.set(format, state);
@@ -344,7 +363,7 @@ export class AggregationPool {
   async #renderRound(
     families: readonly number[],
     format: ExpositionFormat,
-  ): Promise<Map<number, string>> {
+  ): Promise<RoundTexts> {
     const replies = await Promise.all(this.shards.map((shard) => {
       shard.flush();
       return shard.request({
@@ -354,18 +373,16 @@ export class AggregationPool {
         format,
       });
     }));
-    const texts = new Map<number, string>();
+    const texts: RoundTexts = new Map();
     families.forEach((family, i) => {
-      let text = "";
+      const chunks: Uint8Array<ArrayBuffer>[] = [];
       for (const reply of replies) {
         if (reply.type !== "rendered") continue;
         const start = i === 0 ? 0 : reply.ends[i - 1]!;
         const end = reply.ends[i]!;
-        if (end > start) {
-          text += decoder.decode(reply.bytes.subarray(start, end));
-        }
+        if (end > start) chunks.push(reply.bytes.subarray(start, end));
       }
-      texts.set(family, text);
+      texts.set(family, chunks);
     });
     return texts;
   }

@@ -44,15 +44,30 @@ export function metricsHandler(
 ): Handler {
   return async (request) => {
     const format = negotiateFormat(request.headers.get("accept"));
-    let body: string;
+    let chunks: Uint8Array<ArrayBuffer>[];
     try {
-      body = await registry.metrics({ format });
+      chunks = await registry.metricsChunks({ format });
     } catch (error) {
       options.logger?.error("Rendering metrics failed", { error });
       return json({ error: "Rendering metrics failed" }, 500);
     }
+    // Streamed as rendered: the workers' buffers go to the socket without
+    // being joined, decoded or encoded again. The length is known, so
+    // clients and HEAD see it as with any other body.
+    let length = 0;
+    for (const chunk of chunks) length += chunk.byteLength;
+    let next = 0;
+    const body = new ReadableStream<Uint8Array>({
+      pull(controller) {
+        if (next < chunks.length) controller.enqueue(chunks[next++]!);
+        else controller.close();
+      },
+    });
     return new Response(body, {
-      headers: { "content-type": CONTENT_TYPES[format] },
+      headers: {
+        "content-type": CONTENT_TYPES[format],
+        "content-length": String(length),
+      },
     });
   };
 }

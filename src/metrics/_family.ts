@@ -15,6 +15,12 @@ export interface Family {
   readonly aggregationId?: number;
   /** The whole family block: HELP, TYPE and samples. */
   render(format: ExpositionFormat): string | Promise<string>;
+  /**
+   * The same block in UTF-8 chunks, for families whose samples a worker
+   * renders: its buffers are passed on rather than decoded and encoded
+   * again. Others are encoded from {@linkcode render}.
+   */
+  renderChunks?(format: ExpositionFormat): Promise<Uint8Array<ArrayBuffer>[]>;
 }
 
 /** The key of the method through which a registry reads a metric's family. */

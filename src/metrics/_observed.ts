@@ -60,6 +60,8 @@ export function observedSeries<C>(
   return { family, series };
 }
 
+const encoder = new TextEncoder();
+
 /** The sample names a histogram or summary family writes. */
 export function observedSampleNames(
   kind: AggregateKind,
@@ -85,5 +87,9 @@ export function observedFamily(
     render: async (format) =>
       renderHeader(name, kind, help, format) +
       await pool.render(family, format),
+    renderChunks: async (format) => [
+      encoder.encode(renderHeader(name, kind, help, format)),
+      ...await pool.renderChunks(family, format),
+    ],
   };
 }

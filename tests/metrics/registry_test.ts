@@ -352,3 +352,41 @@ Deno.test("The cardinality limit is not charged for removed series", async () =>
   assert.match(text, /^req_total\{a="2",b="1"\} 1$/m);
   assert.doesNotMatch(text, /a="1",b="1"/);
 });
+
+Deno.test("metricsChunks() is metrics() in UTF-8, in both formats, workers' buffers passed on", async () => {
+  const r = new Registry({
+    logger: recordingLogger(),
+    aggregation: { workers: 2 },
+  });
+  try {
+    r.counter({ name: "jobs", help: "Jobs", labelNames: ["queue"] })
+      .labels({ queue: "é🚀" }).inc(3);
+    const h = r.histogram({
+      name: "work_seconds",
+      help: "Work",
+      labelNames: ["k"],
+    });
+    const s = r.summary({ name: "score", help: "Score", labelNames: ["k"] });
+    for (let i = 0; i < 50; i++) {
+      h.labels({ k: `ü${i % 7}` }).observe(i / 10);
+      s.labels({ k: `${i % 3}` }).observe(i);
+    }
+    for (const format of ["prometheus", "openmetrics"] as const) {
+      const chunks = await r.metricsChunks({ format });
+      const text = await r.metrics({ format });
+      // The histogram's samples arrive as views of the workers' buffers.
+      assert.ok(
+        chunks.some((chunk) =>
+          chunk.byteOffset > 0 || chunk.buffer.byteLength > chunk.byteLength
+        ),
+      );
+      assert.equal(
+        new TextDecoder().decode(await new Blob(chunks).bytes()),
+        text,
+      );
+    }
+  } finally {
+    await r.close();
+  }
+  await assert.rejects(r.metricsChunks(), /registry is closed/);
+});
