@@ -25,7 +25,6 @@ import { AggregationPool } from "../aggregation/pool.ts";
 import type { AggregationOptions, WorkerStatus } from "../aggregation/types.ts";
 import { createLogger, type Logger } from "../base/log.ts";
 
-const encoder = new TextEncoder();
 /** The line that ends an OpenMetrics exposition. */
 const EOF = "# EOF\n";
 
@@ -473,14 +472,16 @@ export class Registry {
   }
 
   /**
-   * What {@linkcode Registry.metrics} renders, as UTF-8 chunks to write one
-   * after the other: the samples of histograms and summaries come as the
-   * buffers their workers rendered into, neither decoded nor copied, so a
-   * server answering a scrape holds the text once rather than three times
-   * (`metricsHandler()` streams them).
+   * What {@linkcode Registry.metrics} renders, in parts to write one after
+   * the other: the text rendered on the main thread as strings (runs of
+   * families joined), the samples of histograms and summaries as the UTF-8
+   * buffers their workers rendered into, neither decoded nor copied. A
+   * server answering a large scrape can then hold its text once, where
+   * `metrics()` holds it decoded and joined (`metricsHandler()` does so
+   * past 1 MB of worker text).
    *
    * @param options The format.
-   * @returns The chunks, in order.
+   * @returns The parts, in order.
    *
    * @example The same text as metrics()
    * ```ts
@@ -489,24 +490,33 @@ export class Registry {
    *
    * const registry = new Registry();
    * registry.histogram({ name: "work_seconds", help: "Work" }).observe(0.2);
-   * const chunks = await registry.metricsChunks();
-   * assert.equal(await new Blob(chunks).text(), await registry.metrics());
+   * const parts = await registry.metricsParts();
+   * assert.equal(await new Blob(parts).text(), await registry.metrics());
    * await registry.close();
    * ```
    */
-  async metricsChunks(
+  async metricsParts(
     options: MetricsOptions = {},
-  ): Promise<Uint8Array<ArrayBuffer>[]> {
-    const blocks = await this.#render(
+  ): Promise<(string | Uint8Array<ArrayBuffer>)[]> {
+    const blocks = await this.#render<string | Uint8Array<ArrayBuffer>[]>(
       options,
-      async (family, format) =>
-        family.renderChunks === undefined
-          ? [encoder.encode(await family.render(format))]
-          : await family.renderChunks(format),
+      (family, format) =>
+        family.renderChunks?.(format) ?? family.render(format),
     );
-    const chunks = blocks.flat();
-    if (options.format === "openmetrics") chunks.push(encoder.encode(EOF));
-    return chunks;
+    if (options.format === "openmetrics") blocks.push(EOF);
+    const parts: (string | Uint8Array<ArrayBuffer>)[] = [];
+    let run: string[] = [];
+    for (const block of blocks) {
+      if (typeof block === "string") {
+        run.push(block);
+        continue;
+      }
+      if (run.length > 0) parts.push(run.join(""));
+      run = [];
+      parts.push(...block);
+    }
+    if (run.length > 0) parts.push(run.join(""));
+    return parts;
   }
 
   /**
