@@ -76,6 +76,8 @@ abstract class SeriesState {
   min = Infinity;
   max = -Infinity;
   dirty = false;
+  /** What the series added to the aggregator's `dirtyBytes` when it turned dirty. */
+  dirtyHint = 0;
   /** The series id, generation included, as batches carry it. */
   readonly id: number;
   readonly definition: SeriesDefinition;
@@ -141,7 +143,9 @@ abstract class SeriesState {
     let distinct = 0;
     this.forEachCounts((counts) => distinct += counts.distinct);
     const { bucketTails, definition } = this.family;
-    return 64 + bucketTails.length * 2 + distinct * 3 +
+    // Header and totals 44 bytes, a byte or two a bucket count, two or
+    // three an HDR index (delta and count), a start time a summary slice.
+    return 48 + bucketTails.length * 1.5 + distinct * 2.5 +
       definition.ageBuckets * 10;
   }
 
@@ -532,6 +536,8 @@ export class Aggregator {
   /** Frees a series' table entry and HDR counts. */
   #drop(state: SeriesState): void {
     this.#series[state.id | 0] = undefined;
+    // Its record will not be written: the next snapshot costs that less.
+    if (state.dirty) this.#dirtyBytes -= state.dirtyHint;
     state.forEachCounts((counts) => counts.dispose());
   }
 
@@ -589,7 +595,8 @@ export class Aggregator {
       if (!state.dirty) {
         state.dirty = true;
         this.#dirty.push(state);
-        this.#dirtyBytes += state.encodedSizeHint();
+        state.dirtyHint = state.encodedSizeHint();
+        this.#dirtyBytes += state.dirtyHint;
       }
       state.record(value, sum, now);
     }
@@ -686,7 +693,12 @@ export class Aggregator {
       state.encode(writer);
       if ((i + 1) % PROGRESS_EVERY === 0) this.#progress();
     }
-    return writer.finish();
+    const bytes = writer.finish();
+    // The main thread keeps the buffer as long as one record in it is the
+    // newest of its series: past a quarter too large, it gets a copy.
+    return bytes.length * 4 < bytes.buffer.byteLength * 3
+      ? bytes.slice()
+      : bytes;
   }
 
   /**

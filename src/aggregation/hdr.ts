@@ -192,7 +192,8 @@ export class SparseCounts implements BlockOwner {
       return;
     }
     this.#insert(low, index, count);
-    if (size + 1 >= DENSE_FROM) {
+    // Unless the count needed 64 bits, which made the counts dense already.
+    if (this.dense === undefined && size + 1 >= DENSE_FROM) {
       const span = this.keyAt(size) - this.keyAt(0) + 1;
       if (span * this.#width <= 2 * blockBytes(size + 1, this.#width)) {
         this.#toDense(this.keyAt(0), span, this.#width);

@@ -42,6 +42,8 @@ interface RoundState {
   readonly current: Promise<RoundTexts>;
   /** True in the tick the round was sent: later callers may still join. */
   joinable: boolean;
+  /** Each shard's `sent` once the round was sent. */
+  readonly sent: readonly number[];
   next: Promise<RoundTexts> | undefined;
 }
 
@@ -313,10 +315,13 @@ export class AggregationPool {
   #round(format: ExpositionFormat): Promise<RoundTexts> {
     const state = this.#rounds.get(format);
     if (state === undefined) return this.#startRound(format);
-    // A round sent in this tick, but only if nothing was recorded since.
-    if (state.joinable && !this.shards.some((shard) => shard.unflushed)) {
-      return state.current;
-    }
+    // A round sent in this tick, but only if nothing was recorded since:
+    // no observation waits in a batch and no message went out (a batch, a
+    // series, a removal) after the round's requests.
+    const quiet = this.shards.every((shard, i) =>
+      !shard.unflushed && shard.sent === state.sent[i]
+    );
+    if (state.joinable && quiet) return state.current;
     state.next ??= state.current.then(
       () => this.#startRound(format),
       () => this.#startRound(format),
@@ -326,7 +331,12 @@ export class AggregationPool {
 
   #startRound(format: ExpositionFormat): Promise<RoundTexts> {
     const current = this.#renderRound([...this.#families.keys()], format);
-    const state: RoundState = { current, joinable: true, next: undefined };
+    const state: RoundState = {
+      current,
+      joinable: true,
+      sent: this.shards.map((shard) => shard.sent),
+      next: undefined,
+    };
     this.#rounds.set(format, state);
     queueMicrotask(() => state.joinable = false);
     const settle = () => {

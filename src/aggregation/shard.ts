@@ -141,6 +141,7 @@ export class Shard {
   /** The generation of the next series at each series-table index. */
   readonly #generations: number[] = [];
   #nextRequest = 0;
+  #sent = 0;
   #connection: Connection | undefined;
   /** Whether the connected aggregator said it was ready. */
   #ready = false;
@@ -180,6 +181,15 @@ export class Shard {
    */
   get unflushed(): boolean {
     return this.pos > 0 || this.#unsent.length > 0;
+  }
+
+  /**
+   * Messages sent to the aggregator so far (or kept for one restarting):
+   * with {@linkcode unflushed}, whether anything may have been recorded
+   * since a given moment.
+   */
+  get sent(): number {
+    return this.#sent;
   }
 
   /** Batches posted and not yet covered by a snapshot. */
@@ -432,6 +442,7 @@ export class Shard {
 
   #post(message: ToAggregator): void {
     this.#sendSeries();
+    this.#sent++;
     // While a restart waits, messages are not lost: connect() sends the
     // definitions, snapshots, retained batches and pending requests.
     this.#connection?.port.postMessage(message);
@@ -441,6 +452,7 @@ export class Shard {
     if (this.#unsent.length === 0) return;
     const series = this.#unsent;
     this.#unsent = [];
+    this.#sent++;
     this.#connection?.port.postMessage({ type: "series", series });
   }
 

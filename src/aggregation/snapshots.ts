@@ -84,7 +84,8 @@ export class SnapshotStore {
     const length = held.end - held.start;
     this.#liveBytes += length;
     const live = this.#buffers.get(held.buffer);
-    if (live === undefined) this.#bufferBytes += held.buffer.length;
+    // The whole buffer counts: a view keeps all of it alive.
+    if (live === undefined) this.#bufferBytes += held.buffer.buffer.byteLength;
     this.#buffers.set(held.buffer, (live ?? 0) + length);
   }
 
@@ -95,7 +96,7 @@ export class SnapshotStore {
     if (live > 0) this.#buffers.set(held.buffer, live);
     else {
       this.#buffers.delete(held.buffer);
-      this.#bufferBytes -= held.buffer.length;
+      this.#bufferBytes -= held.buffer.buffer.byteLength;
     }
   }
 
@@ -103,7 +104,7 @@ export class SnapshotStore {
   #compact(): void {
     const buffer = this.concat();
     this.#buffers.clear();
-    this.#bufferBytes = buffer.length;
+    this.#bufferBytes = buffer.buffer.byteLength;
     if (buffer.length > 0) this.#buffers.set(buffer, buffer.length);
     let at = 0;
     for (const [id, held] of this.#held) {

@@ -66,10 +66,10 @@ export interface AggregationOptions {
   /**
    * How often a worker considers a snapshot of its changed series. A
    * worker snapshots its changed series as soon as the batches applied since
-   * its last snapshot outweigh them (so snapshots never cost more than the
-   * observations they cover), and at this interval once those batches
-   * reach an eighth of them: the copies kept for replay stay within an
-   * eighth of the state while little changes, and within its size always.
+   * its last snapshot outweigh their records (so while traffic flows,
+   * snapshots cost no more than the bytes observed), and at this interval
+   * once those batches reach an eighth of them (eight times at most): the
+   * copies kept for replay stay within the changed series' size.
    * @default {1000}
    */
   snapshotIntervalMs?: number;

@@ -353,3 +353,29 @@ Deno.test("Aggregator.removeFamily() frees its series, skips their pairs and dro
     a.close();
   }
 });
+
+Deno.test("Aggregator.dirtyBytes gives back what removed series would have cost, so snapshots still come", () => {
+  const a = new Aggregator();
+  try {
+    // Many buckets: each series' record costs more than its one observation.
+    const buckets = Array.from({ length: 40 }, (_, i) => (i + 1) / 10);
+    a.defineFamily({ ...HISTOGRAM, buckets });
+    a.defineFamily({ ...HISTOGRAM, id: 1, name: "other_seconds" });
+    for (let id = 0; id < 10; id++) {
+      a.defineSeries({ id, family: id < 5 ? 0 : 1, pairs: "", created: 0 }, 0);
+      feed(a, id, [0.5]);
+    }
+    const before = a.dirtyBytes;
+    assert.ok(before > 10 * 16, "ten records outweigh ten observations");
+    a.removeSeries(0);
+    assert.ok(a.dirtyBytes < before);
+    // Redefining an index drops its series too.
+    a.defineSeries({ id: 1 + GENERATION, family: 0, pairs: "", created: 0 }, 0);
+    for (let id = 2; id < 5; id++) a.removeSeries(id);
+    a.removeFamily(1);
+    assert.equal(a.dirtyBytes, 0);
+    assert.equal(a.takeSnapshot().length, 0);
+  } finally {
+    a.close();
+  }
+});

@@ -165,3 +165,25 @@ Deno.test("SparseCounts widens its counts from 8 to 16, 32 and 64 bits in either
   }
   assert.equal(arena.usage.live, 0, "every block given back");
 });
+
+Deno.test("SparseCounts keeps every count when a new index past the 64th arrives with a count past 2^32", () => {
+  // As a restore decodes a long-lived series: each index with its whole
+  // count. The 64-bit count turns the counts dense, and nothing may then
+  // shrink the window.
+  const arena = new ByteArena();
+  const c = new SparseCounts(arena);
+  const model = new Map<number, number>();
+  for (let i = 0; i < 70; i++) {
+    c.add(i * 500);
+    model.set(i * 500, 1);
+  }
+  c.add(35_000, 2 ** 32 + 5);
+  model.set(35_000, 2 ** 32 + 5);
+  assert.deepEqual(
+    contents(c),
+    new Map([...model].sort((a, b) => a[0] - b[0])),
+  );
+  assert.equal(c.distinct, 71);
+  assert.equal(c.total, 70 + 2 ** 32 + 5);
+  c.dispose();
+});

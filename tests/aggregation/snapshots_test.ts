@@ -13,7 +13,8 @@ function snapshot(
     for (let i = 0; i < length; i++) writer.varint(id & 127);
     writer.u32At(at, length);
   }
-  return writer.finish();
+  // In a buffer of its own length, as the worker sends a snapshot.
+  return writer.finish().slice();
 }
 
 /** The ids and body lengths of what the store would restore from. */
@@ -71,6 +72,16 @@ Deno.test("SnapshotStore frees superseded buffers and compacts once dead bytes o
     restored(store).sort((a, b) => a[0] - b[0]),
     ids.map((id) => [id, 2000]),
   );
+});
+
+Deno.test("SnapshotStore counts the whole buffer a record keeps alive", () => {
+  const store = new SnapshotStore();
+  const roomy = new Uint8Array(1000);
+  roomy.set(snapshot([[1, 3]]));
+  store.receive(0, roomy.subarray(0, 15), () => true);
+  assert.deepEqual(store.bytes, { live: 15, buffers: 1000 });
+  store.delete(1);
+  assert.deepEqual(store.bytes, { live: 0, buffers: 0 });
 });
 
 Deno.test("SnapshotStore names a record that runs past its snapshot", () => {

@@ -356,6 +356,27 @@ Deno.test("Concurrent scrapes share rounds, and each sees every observation made
   }
 });
 
+Deno.test("A scrape does not join a round sent before an observation that was flushed since", async () => {
+  const r = registry(1);
+  try {
+    const h = r.histogram({ name: "h", help: "x" });
+    h.observe(0.1);
+    await r.metrics();
+    // All in one tick: the first scrape's round goes out, an observation
+    // follows, snapshot() flushes it (nothing is left unflushed), and the
+    // second scrape must not take the first one's round.
+    const first = r.metrics();
+    h.observe(0.2);
+    const stats = h.snapshot();
+    const second = r.metrics();
+    assert.equal(sample(await first, "h_count"), 1);
+    assert.equal(sample(await second, "h_count"), 2);
+    assert.equal((await stats).count, 2);
+  } finally {
+    await r.close();
+  }
+});
+
 Deno.test("A label-less histogram, summary and in-thread aggregation (workers: 0)", async () => {
   const r = registry(0);
   try {
