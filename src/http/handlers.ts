@@ -1,3 +1,4 @@
+import { concatBytes } from "./_bytes.ts";
 import type { Registry } from "../metrics/registry.ts";
 import { CONTENT_TYPES, negotiateFormat } from "../base/exposition.ts";
 import type { Logger } from "../base/log.ts";
@@ -79,18 +80,9 @@ function responseBody(
       typeof part === "string" ? part : decoder.decode(part)
     ).join("");
   }
-  const chunks = parts.map((part) =>
-    typeof part === "string" ? encoder.encode(part) : part
+  return concatBytes(
+    parts.map((part) => typeof part === "string" ? encoder.encode(part) : part),
   );
-  let length = 0;
-  for (const chunk of chunks) length += chunk.length;
-  const body = new Uint8Array(length);
-  let at = 0;
-  for (const chunk of chunks) {
-    body.set(chunk, at);
-    at += chunk.length;
-  }
-  return body;
 }
 
 /**

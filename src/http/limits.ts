@@ -1,4 +1,6 @@
 // Request-body limits: a size cap and a deadline.
+import { concatBytes } from "./_bytes.ts";
+
 /** Thrown by {@linkcode readBody}; `status` is the answer to give (413 or 408). */
 export class RequestBodyError extends Error {
   /** 413 when the body is too large, 408 when it came too slowly. */
@@ -37,7 +39,7 @@ export interface ReadBodyOptions {
  *
  * @example Refuse a large body
  * ```ts
- * import { readBody, RequestBodyError } from "@vigil/observe/server";
+import { readBody, RequestBodyError } from "@vigil/observe/server";
  * import assert from "node:assert/strict";
  *
  * const request = new Request("http://localhost/", { method: "POST", body: "x".repeat(100) });
@@ -91,13 +93,7 @@ export async function readBody(
   } finally {
     clearTimeout(timer);
   }
-  const body = new Uint8Array(size);
-  let offset = 0;
-  for (const chunk of chunks) {
-    body.set(chunk, offset);
-    offset += chunk.byteLength;
-  }
-  return body;
+  return concatBytes(chunks);
 }
 
 function tooLarge(maxBytes: number): RequestBodyError {
