@@ -16,8 +16,11 @@ const LAYERS: readonly (readonly string[])[] = [
   ["app"],
   ["config"],
   ["http", "ingest", "dashboards", "alerts"],
-  ["health", "drift", "tracing", "errors", "logging", "kits"],
+  ["health", "tracing", "errors", "logging", "kits"],
   ["metrics", "aggregation"],
+  // Below the core: the workers run the detectors, and the registry's
+  // model monitors name them.
+  ["drift"],
   ["base"],
 ];
 
