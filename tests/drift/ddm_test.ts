@@ -121,6 +121,15 @@ Deno.test("DDM.update() returns the state its getters report", () => {
   }
 });
 
+Deno.test("DDM.p has the bits of River's stats.Mean, not of the exact mean", () => {
+  // River adds (1 / n) * (x - mean): after these nine inputs it holds
+  // 0.22222222222222224 where 2 / 9 rounds to 0.2222222222222222.
+  const ddm = new DDM();
+  run(ddm, [0, 1, 0, 0, 0, 0, 0, 0, 1]);
+  assert.equal(ddm.p, 0.22222222222222224);
+  assert.notEqual(ddm.p, 2 / 9);
+});
+
 Deno.test("DDM tests nothing during the warm-up and resets lazily after a drift", () => {
   const ddm = new DDM({ warmStart: 5 });
   // Five errors, then correct predictions: nothing is recorded up to n = 5.

@@ -124,6 +124,19 @@ Deno.test("EDDM keeps River's gates, distances and lazy reset", async (t) => {
     assert.equal(eddm.stdDistance, Math.sqrt(0.5));
   });
 
+  await t.step("the statistics have the bits of River's stats.Var", () => {
+    // Distances 2, 8, 5, 1, 1, 3, 8: River's running mean ends at
+    // 3.9999999999999996, not 4, and its sum of squares at 56.
+    const eddm = new EDDM();
+    for (const distance of [2, 8, 5, 1, 1, 3, 8]) {
+      for (let i = 1; i < distance; i++) eddm.update(0);
+      eddm.update(1);
+    }
+    assert.equal(eddm.meanDistance, 3.9999999999999996);
+    assert.equal(eddm.stdDistance, 3.0550504633038935);
+    assert.equal(eddm.toJSON().state.sumSquares, 56);
+  });
+
   await t.step(
     "no maximum up to update warmStart, no test up to error warmStart",
     () => {
