@@ -177,6 +177,32 @@ Deno.test("EDDM keeps River's gates, distances and lazy reset", async (t) => {
     },
   );
 
+  await t.step("a value equal to the maximum is tested, not recorded", () => {
+    // At index 14 the distances 4, 3, 2, 2, 2, 4, 4 give mean 3 and
+    // std 1: mean + 2 std is 5, the maximum. River's strict `>` tests it,
+    // and a level of 1 clears the warning.
+    const eddm = new EDDM({ warmStart: 3, alpha: 0.99, beta: 0.891 });
+    const stream = [..."0001001010100011"].map((c) => c === "1");
+    const { warnings, drifts } = run(eddm, stream);
+    assert.deepEqual(warnings, [10, 11, 12, 13]);
+    assert.deepEqual(drifts, []);
+  });
+
+  await t.step("a level equal to alpha or beta is not below it", () => {
+    const stream = [..."00010010101"].map((c) => c === "1");
+    const probe = new EDDM({ warmStart: 3, alpha: 0.99, beta: 0.5 });
+    run(probe, stream);
+    const level = probe.score;
+    assert.ok(probe.warningDetected && level < 0.99 && level > 0.5);
+    const atAlpha = new EDDM({ warmStart: 3, alpha: level, beta: 0.5 });
+    run(atAlpha, stream);
+    assert.equal(atAlpha.warningDetected, false);
+    const atBeta = new EDDM({ warmStart: 3, alpha: 0.99, beta: level });
+    run(atBeta, stream);
+    assert.equal(atBeta.driftDetected, false);
+    assert.equal(atBeta.warningDetected, true);
+  });
+
   await t.step("a correct prediction changes no verdict", () => {
     const eddm = new EDDM({ alpha: 0.8, beta: 0.75 });
     let held = 0;
