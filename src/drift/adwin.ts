@@ -104,13 +104,14 @@ export interface ADWINOptions {
  * import assert from "node:assert/strict";
  *
  * const adwin = new ADWIN();
- * const drifts = [];
- * for (let i = 0; i < 2000; i++) {
+ * let detectedAt = -1;
+ * for (let i = 0; i < 2000 && detectedAt < 0; i++) {
  *   const x = i < 1000 ? i % 2 : 4 + (i % 4);
- *   if (adwin.update(x) === "drift") drifts.push(i);
+ *   if (adwin.update(x) === "drift") detectedAt = i;
  * }
- * assert.deepEqual(drifts, [1023]);
- * // The update after a drift starts afresh.
+ * assert.equal(detectedAt, 1023);
+ * // The cut dropped the oldest values; the next update starts afresh.
+ * assert.ok(adwin.width < adwin.n);
  * adwin.update(5);
  * assert.equal(adwin.width, 1);
  * ```
@@ -258,9 +259,10 @@ export class ADWIN implements DriftDetector<number> {
   /**
    * The largest `|mean(W0) - mean(W1)| / ε` over the cuts that the last
    * cut test tried since the detector last started afresh, over all its
-   * passes: above 1 exactly when that test cut the window (a drift), and 0
-   * before the first test or when no cut had `minWindowLength` values each
-   * side. A cut with an undefined bound (a variance rounded below 0) does
+   * passes: at least 1 when that test cut the window (a drift), at most 1
+   * otherwise (the two meet only at a tie within the division's rounding),
+   * and 0 before the first test or when no cut had `minWindowLength`
+   * values each side. A cut with an undefined bound (a variance rounded below 0) does
    * not count. It changes only on the updates that run the test.
    */
   get score(): number {
@@ -425,7 +427,6 @@ export class ADWIN implements DriftDetector<number> {
     // buffers below stay the detector's own.
     if (this.#rows === this.#head.length) this.#reserve(this.#rows + 1);
     const slots = this.#slots;
-    const maxBuckets = this.#maxBuckets;
     const totals = this.#totals;
     const variances = this.#variances;
     const head = this.#head;
@@ -446,35 +447,41 @@ export class ADWIN implements DriftDetector<number> {
     }
     this.#total += value;
 
-    // A full row merges its two oldest buckets into one of the next row.
-    for (let r = 0; count[r] === slots; r++) {
-      if (r + 1 === this.#rows) {
-        this.#rows = r + 2;
-        head[r + 1] = 0;
-        count[r + 1] = 0;
-      }
-      const first = r * slots + head[r]!;
-      const second = head[r]! + 1 === slots ? r * slots : first + 1;
-      const size = 2 ** r;
-      const mean1 = totals[first]! / size;
-      const mean2 = totals[second]! / size;
+    // A full row merges its two oldest buckets into one of the next row;
+    // a row holds at most `slots` buckets, so "full" is River's test.
+    let r = 0;
+    let size = 1;
+    let full = count[0]!;
+    while (full === slots) {
+      const start = head[r]!;
+      const first = r * slots + start;
+      const second = start + 1 === slots ? r * slots : first + 1;
+      // Multiplying by 2^-r rounds the same exact quotient as dividing by 2^r.
+      const inverse = 1 / size;
+      const mean1 = totals[first]! * inverse;
+      const mean2 = totals[second]! * inverse;
       // n1 n2 / (n1 + n2) is size / 2 for two buckets of one size.
       const gap = size * 0.5 * (mean1 - mean2) * (mean1 - mean2);
       const mergedTotal = totals[first]! + totals[second]!;
       const mergedVariance = variances[first]! + variances[second]! + gap;
 
-      let next = head[r + 1]! + count[r + 1]!;
+      const up = r + 1;
+      if (up === this.#rows) {
+        this.#rows = up + 1;
+        head[up] = 0;
+        count[up] = 0;
+      }
+      let next = head[up]! + count[up]!;
       if (next >= slots) next -= slots;
-      next += (r + 1) * slots;
-      totals[next] = mergedTotal;
-      variances[next] = mergedVariance;
-      count[r + 1] = count[r + 1]! + 1;
+      totals[up * slots + next] = mergedTotal;
+      variances[up * slots + next] = mergedVariance;
+      full = count[up]! + 1;
+      count[up] = full;
 
-      let start = head[r]! + 2;
-      if (start >= slots) start -= slots;
-      head[r] = start;
-      count[r] = count[r]! - 2;
-      if (count[r + 1]! <= maxBuckets) break;
+      head[r] = start + 2 >= slots ? start + 2 - slots : start + 2;
+      count[r] = slots - 2;
+      r = up;
+      size *= 2;
     }
   }
 
@@ -501,8 +508,8 @@ export class ADWIN implements DriftDetector<number> {
       // From the oldest row to row 0, each row from its oldest bucket. The
       // last boundary (the whole window in W0) leaves n1 at 0, below
       // minWindowLength, so it is never tested, as in River.
-      scan: for (let r = this.#rows - 1; r >= 0; r--) {
-        const size = 2 ** r;
+      let size = 2 ** (this.#rows - 1);
+      scan: for (let r = this.#rows - 1; r >= 0; r--, size *= 0.5) {
         const count = this.#count[r]!;
         const base = r * slots;
         let offset = this.#head[r]!;
