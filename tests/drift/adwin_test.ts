@@ -480,6 +480,24 @@ Deno.test("ADWIN.fromJSON() goes on exactly as the uninterrupted detector", () =
   );
 });
 
+Deno.test("ADWIN.fromJSON() on a drift restarts on the next update", () => {
+  const stream = numpyStream();
+  const whole = new ADWIN();
+  const first = new ADWIN();
+  run(whole, stream.slice(0, 1024));
+  run(first, stream.slice(0, 1024));
+  assert.equal(first.driftDetected, true);
+  const restored = ADWIN.fromJSON(JSON.parse(JSON.stringify(first.toJSON())));
+  assert.equal(restored.driftDetected, true);
+  assert.deepEqual(snapshot(restored), snapshot(whole));
+  assert.deepEqual(
+    run(restored, stream.slice(1024)),
+    run(whole, stream.slice(1024)),
+  );
+  assert.deepEqual(snapshot(restored), snapshot(whole));
+  assert.equal(restored.n, 2000 - 1024);
+});
+
 Deno.test("ADWIN.fromJSON() refuses what is not an ADWIN's state", async (t) => {
   const adwin = new ADWIN();
   run(adwin, numpyStream().slice(0, 300));
