@@ -37,6 +37,7 @@ export * from "./src/http/mod.ts";
 export * from "./src/logging/mod.ts";
 export * from "./src/config/mod.ts";
 export * from "./src/health/mod.ts";
+export * from "./src/drift/mod.ts";
 export {
   type MissingPermission,
   missingPermissions,

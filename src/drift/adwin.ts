@@ -10,6 +10,8 @@ import {
   type DriftState,
   finiteValue,
   numberOption,
+  stateBoolean,
+  stateNumber,
 } from "./types.ts";
 
 const KIND = "adwin";
@@ -341,12 +343,12 @@ export class ADWIN implements DriftDetector<number> {
   static fromJSON(json: unknown): ADWIN {
     const { options, state } = checkJSON(KIND, json);
     const detector = new ADWIN(options as ADWINOptions);
-    const n = stateNumber(state, "n");
-    const width = stateNumber(state, "width");
-    const total = stateNumber(state, "total");
-    const variance = stateNumber(state, "variance");
-    const score = stateNumber(state, "score");
-    const drift = stateBoolean(state, "driftDetected");
+    const n = stateNumber(KIND, state, "n");
+    const width = stateNumber(KIND, state, "width");
+    const total = stateNumber(KIND, state, "total");
+    const variance = stateNumber(KIND, state, "variance");
+    const score = stateNumber(KIND, state, "score");
+    const drift = stateBoolean(KIND, state, "driftDetected");
     const rowCounts = stateNumbers(state, "rowCounts");
     const totals = stateNumbers(state, "totals");
     const variances = stateNumbers(state, "variances");
@@ -569,27 +571,7 @@ export class ADWIN implements DriftDetector<number> {
 
 function inconsistent(detail: string): never {
   throw new TypeError(
-    `Cannot restore an ${KIND} detector: inconsistent state: ${detail}`,
-  );
-}
-
-function stateNumber(state: Readonly<Record<string, unknown>>, key: string) {
-  const value = state[key];
-  if (typeof value === "number" && Number.isFinite(value)) return value;
-  throw new TypeError(
-    `Cannot restore an ${KIND} detector: state.${key} must be a finite number, got ${
-      String(value)
-    }`,
-  );
-}
-
-function stateBoolean(state: Readonly<Record<string, unknown>>, key: string) {
-  const value = state[key];
-  if (typeof value === "boolean") return value;
-  throw new TypeError(
-    `Cannot restore an ${KIND} detector: state.${key} must be a boolean, got ${
-      String(value)
-    }`,
+    `Cannot restore a detector of kind "${KIND}": inconsistent state: ${detail}`,
   );
 }
 
@@ -605,6 +587,6 @@ function stateNumbers(
     return value as number[];
   }
   throw new TypeError(
-    `Cannot restore an ${KIND} detector: state.${key} must be an array of finite numbers`,
+    `Cannot restore a detector of kind "${KIND}": state.${key} must be an array of finite numbers`,
   );
 }

@@ -9,6 +9,8 @@ import {
   type DriftDetector,
   type DriftState,
   numberOption,
+  stateBoolean,
+  stateNumber,
 } from "./types.ts";
 
 const KIND = "ddm";
@@ -274,12 +276,12 @@ export class DDM implements DriftDetector<BinaryInput> {
   static fromJSON(json: unknown): DDM {
     const { options, state } = checkJSON(KIND, json);
     const detector = new DDM(options as DDMOptions);
-    const n = stateNumber(state, "n");
-    const p = stateNumber(state, "p");
-    const pMin = stateNumber(state, "pMin");
-    const sMin = stateNumber(state, "sMin");
-    const drift = stateBoolean(state, "driftDetected");
-    const warning = stateBoolean(state, "warningDetected");
+    const n = stateNumber(KIND, state, "n");
+    const p = stateNumber(KIND, state, "p");
+    const pMin = stateNumber(KIND, state, "pMin");
+    const sMin = stateNumber(KIND, state, "sMin");
+    const drift = stateBoolean(KIND, state, "driftDetected");
+    const warning = stateBoolean(KIND, state, "warningDetected");
     const recorded = pMin !== -1 || sMin !== -1;
     if (
       !Number.isInteger(n) || n < 0 || p < 0 || p > 1 ||
@@ -288,7 +290,7 @@ export class DDM implements DriftDetector<BinaryInput> {
       (drift && warning)
     ) {
       throw new TypeError(
-        `Cannot restore a ${KIND} detector: inconsistent state ${
+        `Cannot restore a detector of kind "${KIND}": inconsistent state ${
           JSON.stringify(state)
         }`,
       );
@@ -305,24 +307,4 @@ export class DDM implements DriftDetector<BinaryInput> {
     detector.#warning = warning;
     return detector;
   }
-}
-
-function stateNumber(state: Readonly<Record<string, unknown>>, key: string) {
-  const value = state[key];
-  if (typeof value === "number" && Number.isFinite(value)) return value;
-  throw new TypeError(
-    `Cannot restore a ${KIND} detector: state.${key} must be a finite number, got ${
-      String(value)
-    }`,
-  );
-}
-
-function stateBoolean(state: Readonly<Record<string, unknown>>, key: string) {
-  const value = state[key];
-  if (typeof value === "boolean") return value;
-  throw new TypeError(
-    `Cannot restore a ${KIND} detector: state.${key} must be a boolean, got ${
-      String(value)
-    }`,
-  );
 }

@@ -10,6 +10,8 @@ import {
   type DriftDetector,
   type DriftState,
   numberOption,
+  stateBoolean,
+  stateNumber,
 } from "./types.ts";
 
 const KIND = "eddm";
@@ -274,14 +276,14 @@ export class EDDM implements DriftDetector<BinaryInput> {
   static fromJSON(json: unknown): EDDM {
     const { options, state } = checkJSON(KIND, json);
     const detector = new EDDM(options as EDDMOptions);
-    const n = stateNumber(state, "n");
-    const lastError = stateNumber(state, "lastError");
-    const errors = stateNumber(state, "errors");
-    const mean = stateNumber(state, "meanDistance");
-    const squares = stateNumber(state, "sumSquares");
-    const p2sMax = stateNumber(state, "p2sMax");
-    const drift = stateBoolean(state, "driftDetected");
-    const warning = stateBoolean(state, "warningDetected");
+    const n = stateNumber(KIND, state, "n");
+    const lastError = stateNumber(KIND, state, "lastError");
+    const errors = stateNumber(KIND, state, "errors");
+    const mean = stateNumber(KIND, state, "meanDistance");
+    const squares = stateNumber(KIND, state, "sumSquares");
+    const p2sMax = stateNumber(KIND, state, "p2sMax");
+    const drift = stateBoolean(KIND, state, "driftDetected");
+    const warning = stateBoolean(KIND, state, "warningDetected");
     if (
       ![n, lastError, errors].every(Number.isInteger) || errors < 0 ||
       errors > n || lastError < 0 || lastError > n ||
@@ -289,7 +291,7 @@ export class EDDM implements DriftDetector<BinaryInput> {
       (errors > 0 && mean < 1) || (p2sMax !== -1 && p2sMax < 1)
     ) {
       throw new TypeError(
-        `Cannot restore a ${KIND} detector: inconsistent state ${
+        `Cannot restore a detector of kind "${KIND}": inconsistent state ${
           JSON.stringify(state)
         }`,
       );
@@ -315,24 +317,4 @@ export class EDDM implements DriftDetector<BinaryInput> {
     // so a verdict could differ only on a tie within that ulp.
     return this.#mean + 2 * Math.sqrt(this.#variance());
   }
-}
-
-function stateNumber(state: Readonly<Record<string, unknown>>, key: string) {
-  const value = state[key];
-  if (typeof value === "number" && Number.isFinite(value)) return value;
-  throw new TypeError(
-    `Cannot restore a ${KIND} detector: state.${key} must be a finite number, got ${
-      String(value)
-    }`,
-  );
-}
-
-function stateBoolean(state: Readonly<Record<string, unknown>>, key: string) {
-  const value = state[key];
-  if (typeof value === "boolean") return value;
-  throw new TypeError(
-    `Cannot restore a ${KIND} detector: state.${key} must be a boolean, got ${
-      String(value)
-    }`,
-  );
 }

@@ -10,6 +10,8 @@ import {
   type DriftDetector,
   type DriftState,
   numberOption,
+  stateBoolean,
+  stateNumber,
 } from "./types.ts";
 
 const KIND = "hddm_a";
@@ -325,14 +327,14 @@ export class HDDMA implements DriftDetector<BinaryInput> {
   static fromJSON(json: unknown): HDDMA {
     const { options, state } = checkJSON(KIND, json);
     const detector = new HDDMA(options as HDDMAOptions);
-    const n = stateNumber(state, "n");
-    const mean = stateNumber(state, "mean");
-    const minN = stateNumber(state, "minN");
-    const minMean = stateNumber(state, "minMean");
-    const maxN = stateNumber(state, "maxN");
-    const maxMean = stateNumber(state, "maxMean");
-    const drift = stateBoolean(state, "driftDetected");
-    const warning = stateBoolean(state, "warningDetected");
+    const n = stateNumber(KIND, state, "n");
+    const mean = stateNumber(KIND, state, "mean");
+    const minN = stateNumber(KIND, state, "minN");
+    const minMean = stateNumber(KIND, state, "minMean");
+    const maxN = stateNumber(KIND, state, "maxN");
+    const maxMean = stateNumber(KIND, state, "maxMean");
+    const drift = stateBoolean(KIND, state, "driftDetected");
+    const warning = stateBoolean(KIND, state, "warningDetected");
     const count = (c: number) => Number.isInteger(c) && c >= 0 && c <= n;
     const rate = (p: number) => p >= 0 && p <= 1;
     if (
@@ -343,7 +345,7 @@ export class HDDMA implements DriftDetector<BinaryInput> {
       (drift && warning && !detector.#twoSided)
     ) {
       throw new TypeError(
-        `Cannot restore a ${KIND} detector: inconsistent state ${
+        `Cannot restore a detector of kind "${KIND}": inconsistent state ${
           JSON.stringify(state)
         }`,
       );
@@ -358,30 +360,4 @@ export class HDDMA implements DriftDetector<BinaryInput> {
     detector.#warning = warning;
     return detector;
   }
-}
-
-function stateNumber(
-  state: Readonly<Record<string, unknown>>,
-  key: string,
-): number {
-  const value = state[key];
-  if (typeof value === "number" && Number.isFinite(value)) return value;
-  throw new TypeError(
-    `Cannot restore a ${KIND} detector: state.${key} must be a finite number, got ${
-      String(value)
-    }`,
-  );
-}
-
-function stateBoolean(
-  state: Readonly<Record<string, unknown>>,
-  key: string,
-): boolean {
-  const value = state[key];
-  if (typeof value === "boolean") return value;
-  throw new TypeError(
-    `Cannot restore a ${KIND} detector: state.${key} must be a boolean, got ${
-      String(value)
-    }`,
-  );
 }

@@ -6,6 +6,16 @@
  *
  * @module
  */
+export { ADWIN, type ADWINOptions } from "./adwin.ts";
+export { DDM, type DDMOptions } from "./ddm.ts";
+export { EDDM, type EDDMOptions } from "./eddm.ts";
+export { HDDMA, type HDDMAOptions } from "./hddm_a.ts";
+export {
+  PAGE_HINKLEY_MODES,
+  PageHinkley,
+  type PageHinkleyMode,
+  type PageHinkleyOptions,
+} from "./page_hinkley.ts";
 export type {
   BinaryInput,
   DetectorJSON,

@@ -9,6 +9,8 @@ import {
   type DriftState,
   finiteValue,
   numberOption,
+  stateBoolean,
+  stateNumber,
 } from "./types.ts";
 
 const KIND = "page_hinkley";
@@ -329,13 +331,13 @@ export class PageHinkley implements DriftDetector<number> {
   static fromJSON(json: unknown): PageHinkley {
     const { options, state } = checkJSON(KIND, json);
     const detector = new PageHinkley(options as PageHinkleyOptions);
-    const n = stateNumber(state, "n");
-    const mean = stateNumber(state, "mean");
-    const sumIncrease = stateNumber(state, "sumIncrease");
-    const sumDecrease = stateNumber(state, "sumDecrease");
-    const minIncrease = stateNumber(state, "minIncrease");
-    const maxDecrease = stateNumber(state, "maxDecrease");
-    const drift = stateBoolean(state, "driftDetected");
+    const n = stateNumber(KIND, state, "n");
+    const mean = stateNumber(KIND, state, "mean");
+    const sumIncrease = stateNumber(KIND, state, "sumIncrease");
+    const sumDecrease = stateNumber(KIND, state, "sumDecrease");
+    const minIncrease = stateNumber(KIND, state, "minIncrease");
+    const maxDecrease = stateNumber(KIND, state, "maxDecrease");
+    const drift = stateBoolean(KIND, state, "driftDetected");
     if (
       !Number.isInteger(n) || n < 0 ||
       (n === 0 && (mean !== 0 || sumIncrease !== 0 || sumDecrease !== 0 ||
@@ -344,7 +346,7 @@ export class PageHinkley implements DriftDetector<number> {
       (drift && n < detector.#minInstances)
     ) {
       throw new TypeError(
-        `Cannot restore a ${KIND} detector: inconsistent state ${
+        `Cannot restore a detector of kind "${KIND}": inconsistent state ${
           JSON.stringify(state)
         }`,
       );
@@ -359,30 +361,4 @@ export class PageHinkley implements DriftDetector<number> {
     detector.#drift = drift;
     return detector;
   }
-}
-
-function stateNumber(
-  state: Readonly<Record<string, unknown>>,
-  key: string,
-): number {
-  const value = state[key];
-  if (typeof value === "number" && Number.isFinite(value)) return value;
-  throw new TypeError(
-    `Cannot restore a ${KIND} detector: state.${key} must be a finite number, got ${
-      String(value)
-    }`,
-  );
-}
-
-function stateBoolean(
-  state: Readonly<Record<string, unknown>>,
-  key: string,
-): boolean {
-  const value = state[key];
-  if (typeof value === "boolean") return value;
-  throw new TypeError(
-    `Cannot restore a ${KIND} detector: state.${key} must be a boolean, got ${
-      String(value)
-    }`,
-  );
 }

@@ -113,8 +113,38 @@ export function checkJSON(kind: string, json: unknown): DetectorJSON {
     typeof value.options !== "object" || typeof value.state !== "object"
   ) {
     throw new TypeError(
-      `Cannot restore a ${kind} detector: expected the toJSON() of one, with kind "${kind}"`,
+      `Cannot restore a detector of kind "${kind}": expected the toJSON() of one`,
     );
   }
   return value;
+}
+
+/** A finite number of a `toJSON()` state, or a `TypeError` naming it. */
+export function stateNumber(
+  kind: string,
+  state: Readonly<Record<string, unknown>>,
+  key: string,
+): number {
+  const value = state[key];
+  if (typeof value === "number" && Number.isFinite(value)) return value;
+  throw new TypeError(
+    `Cannot restore a detector of kind "${kind}": state.${key} must be a finite number, got ${
+      String(value)
+    }`,
+  );
+}
+
+/** A boolean of a `toJSON()` state, or a `TypeError` naming it. */
+export function stateBoolean(
+  kind: string,
+  state: Readonly<Record<string, unknown>>,
+  key: string,
+): boolean {
+  const value = state[key];
+  if (typeof value === "boolean") return value;
+  throw new TypeError(
+    `Cannot restore a detector of kind "${kind}": state.${key} must be a boolean, got ${
+      String(value)
+    }`,
+  );
 }

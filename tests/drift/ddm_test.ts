@@ -367,7 +367,7 @@ Deno.test("DDM.fromJSON() rejects what is not a DDM's state", async (t) => {
       assert.throws(() => DDM.fromJSON(bad), {
         name: "TypeError",
         message:
-          'Cannot restore a ddm detector: expected the toJSON() of one, with kind "ddm"',
+          'Cannot restore a detector of kind "ddm": expected the toJSON() of one',
       });
     }
   });
@@ -377,7 +377,7 @@ Deno.test("DDM.fromJSON() rejects what is not a DDM's state", async (t) => {
       {
         name: "TypeError",
         message:
-          "Cannot restore a ddm detector: state.p must be a finite number, got null",
+          'Cannot restore a detector of kind "ddm": state.p must be a finite number, got null',
       },
     );
     assert.throws(

@@ -402,7 +402,7 @@ Deno.test("EDDM.fromJSON() rejects what is not an EDDM's state", async (t) => {
       assert.throws(() => EDDM.fromJSON(bad), {
         name: "TypeError",
         message:
-          'Cannot restore a eddm detector: expected the toJSON() of one, with kind "eddm"',
+          'Cannot restore a detector of kind "eddm": expected the toJSON() of one',
       });
     }
   });
@@ -411,7 +411,7 @@ Deno.test("EDDM.fromJSON() rejects what is not an EDDM's state", async (t) => {
     assert.throws(() => EDDM.fromJSON({ ...good, state: missing }), {
       name: "TypeError",
       message:
-        "Cannot restore a eddm detector: state.sumSquares must be a finite number, got undefined",
+        'Cannot restore a detector of kind "eddm": state.sumSquares must be a finite number, got undefined',
     });
   });
   await t.step("an inconsistent state", () => {
