@@ -1,19 +1,7 @@
 import assert from "node:assert/strict";
 import fc from "fast-check";
 import { ADWIN, type ADWINOptions } from "../../src/drift/adwin.ts";
-
-interface RiverExample {
-  readonly detector: string;
-  readonly stream: readonly number[];
-  readonly warning_indices: readonly number[];
-  readonly drift_indices: readonly number[];
-}
-
-const FIXTURES = new URL("../../fixtures/drift/", import.meta.url);
-
-function readJSON(name: string): unknown {
-  return JSON.parse(Deno.readTextFileSync(new URL(name, FIXTURES)));
-}
+import { readFixture, type RiverExample, run } from "./_river.ts";
 
 // MT19937, as CPython's `random` and NumPy's legacy `RandomState` use it,
 // so that River's seeded test streams are rebuilt value for value.
@@ -162,26 +150,6 @@ function gaussStream(): number[] {
   ];
 }
 
-interface Run {
-  readonly states: string[];
-  readonly drifts: number[];
-  readonly warnings: number[];
-}
-
-function run(detector: ADWIN, stream: Iterable<number>): Run {
-  const states: string[] = [];
-  const drifts: number[] = [];
-  const warnings: number[] = [];
-  let i = 0;
-  for (const x of stream) {
-    states.push(detector.update(x));
-    if (detector.driftDetected) drifts.push(i);
-    if (detector.warningDetected) warnings.push(i);
-    i++;
-  }
-  return { states, drifts, warnings };
-}
-
 // Everything a caller can read after an update.
 function snapshot(d: ADWIN): unknown[] {
   return [
@@ -208,7 +176,7 @@ Deno.test("MersenneTwister and PythonRandom give CPython's and NumPy's numbers",
 });
 
 Deno.test("ADWIN.update() detects River's documented example at River's index", () => {
-  const examples = readJSON("river_doc_examples.json") as RiverExample[];
+  const examples = readFixture("river_doc_examples.json") as RiverExample[];
   const example = examples.find((e) => e.detector === "adwin");
   assert.ok(example, "the fixture has an adwin example");
   // River's doctest: random.Random(12345), choices([0, 1], k=1000) +

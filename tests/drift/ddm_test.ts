@@ -1,54 +1,13 @@
 import assert from "node:assert/strict";
 import fc from "fast-check";
 import { DDM, type DDMOptions } from "../../src/drift/ddm.ts";
-
-interface RiverExample {
-  readonly detector: string;
-  readonly name: string;
-  readonly params: string | Readonly<Record<string, number>>;
-  readonly stream: readonly (0 | 1)[];
-  readonly warning_indices: readonly number[];
-  readonly drift_indices: readonly number[];
-  readonly doc_output: readonly string[];
-}
-
-const FIXTURES = new URL("../../fixtures/drift/", import.meta.url);
-
-function readJSON(name: string): unknown {
-  return JSON.parse(Deno.readTextFileSync(new URL(name, FIXTURES)));
-}
-
-// River's keyword arguments, as a dict or its Python text, in camelCase.
-function riverParams(params: RiverExample["params"]): Record<string, number> {
-  const dict = typeof params === "string"
-    ? JSON.parse(params.replaceAll("'", '"')) as Record<string, number>
-    : params;
-  return Object.fromEntries(
-    Object.entries(dict).map((
-      [key, value],
-    ) => [key.replace(/_([a-z])/g, (_, c: string) => c.toUpperCase()), value]),
-  );
-}
-
-interface Run {
-  readonly warnings: number[];
-  readonly drifts: number[];
-  readonly states: string[];
-}
-
-function run(detector: DDM, stream: Iterable<0 | 1 | boolean>): Run {
-  const warnings: number[] = [];
-  const drifts: number[] = [];
-  const states: string[] = [];
-  let i = 0;
-  for (const x of stream) {
-    states.push(detector.update(x));
-    if (detector.warningDetected) warnings.push(i);
-    if (detector.driftDetected) drifts.push(i);
-    i++;
-  }
-  return { warnings, drifts, states };
-}
+import {
+  binaryPrintout,
+  readFixture,
+  riverExamples,
+  riverParams,
+  run,
+} from "./_river.ts";
 
 // Everything a caller can read after an update.
 function snapshot(d: DDM): unknown[] {
@@ -65,8 +24,7 @@ function snapshot(d: DDM): unknown[] {
 }
 
 Deno.test("DDM matches River's documented example index for index", async (t) => {
-  const examples = (readJSON("river_doc_examples.json") as RiverExample[])
-    .filter((e) => e.detector === "ddm");
+  const examples = riverExamples<0 | 1>("ddm");
   assert.ok(examples.length > 0);
   for (const example of examples) {
     await t.step(example.name, () => {
@@ -76,25 +34,16 @@ Deno.test("DDM matches River's documented example index for index", async (t) =>
       assert.deepEqual(warnings, example.warning_indices);
 
       // The doctest's own printout: the first warning after each drift.
-      const printed: string[] = [];
-      let printWarning = true;
-      for (let i = 0; i < example.stream.length; i++) {
-        if (warnings.includes(i) && printWarning) {
-          printed.push(`Warning detected at index ${i}`);
-          printWarning = false;
-        }
-        if (drifts.includes(i)) {
-          printed.push(`Change detected at index ${i}`);
-          printWarning = true;
-        }
-      }
-      assert.deepEqual(printed, example.doc_output);
+      assert.deepEqual(
+        binaryPrintout({ warnings, drifts, states: [] }, example.stream.length),
+        example.doc_output,
+      );
     });
   }
 });
 
 Deno.test("DDM matches river_ddm_doc_example.json, its stream as a bit string", () => {
-  const example = readJSON("river_ddm_doc_example.json") as {
+  const example = readFixture("river_ddm_doc_example.json") as {
     params: Record<string, number>;
     stream: string;
     warning_indices: number[];
@@ -111,8 +60,7 @@ Deno.test("DDM matches river_ddm_doc_example.json, its stream as a bit string", 
 });
 
 Deno.test("DDM.update() returns the state its getters report", () => {
-  const example = (readJSON("river_doc_examples.json") as RiverExample[])
-    .find((e) => e.detector === "ddm")!;
+  const example = riverExamples<0 | 1>("ddm")[0]!;
   const ddm = new DDM();
   for (const x of example.stream) {
     const state = ddm.update(x);
@@ -199,8 +147,7 @@ Deno.test("DDM minStd: 0 is River's behaviour, a floor survives a perfect warm-u
 });
 
 Deno.test("DDM.score is the threshold multiple River compares", () => {
-  const example = (readJSON("river_doc_examples.json") as RiverExample[])
-    .find((e) => e.detector === "ddm")!;
+  const example = riverExamples<0 | 1>("ddm")[0]!;
   const ddm = new DDM();
   let drifts = 0;
   for (const x of example.stream) {

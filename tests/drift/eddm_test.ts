@@ -2,55 +2,7 @@ import assert from "node:assert/strict";
 import fc from "fast-check";
 import { EDDM, type EDDMOptions } from "../../src/drift/eddm.ts";
 import { uniform } from "../_random.ts";
-
-interface RiverExample {
-  readonly detector: string;
-  readonly name: string;
-  readonly params: string | Readonly<Record<string, number>>;
-  readonly stream: readonly (0 | 1)[];
-  readonly warning_indices: readonly number[];
-  readonly drift_indices: readonly number[];
-  readonly doc_output: readonly string[];
-}
-
-const FIXTURES = new URL("../../fixtures/drift/", import.meta.url);
-
-function examples(): RiverExample[] {
-  const all = JSON.parse(
-    Deno.readTextFileSync(new URL("river_doc_examples.json", FIXTURES)),
-  ) as RiverExample[];
-  return all.filter((e) => e.detector === "eddm");
-}
-
-// River's keyword arguments, as a dict or its Python text, in camelCase.
-function riverParams(params: RiverExample["params"]): Record<string, number> {
-  const dict = typeof params === "string"
-    ? JSON.parse(params.replaceAll("'", '"')) as Record<string, number>
-    : params;
-  return Object.fromEntries(
-    Object.entries(dict).map((
-      [key, value],
-    ) => [key.replace(/_([a-z])/g, (_, c: string) => c.toUpperCase()), value]),
-  );
-}
-
-interface Run {
-  readonly warnings: number[];
-  readonly drifts: number[];
-}
-
-function run(detector: EDDM, stream: Iterable<0 | 1 | boolean>): Run {
-  const warnings: number[] = [];
-  const drifts: number[] = [];
-  let i = 0;
-  for (const x of stream) {
-    detector.update(x);
-    if (detector.warningDetected) warnings.push(i);
-    if (detector.driftDetected) drifts.push(i);
-    i++;
-  }
-  return { warnings, drifts };
-}
+import { binaryPrintout, riverExamples, riverParams, run } from "./_river.ts";
 
 // Everything a caller can read after an update.
 function snapshot(d: EDDM): unknown[] {
@@ -76,7 +28,7 @@ function every(gap: number, count: number): (0 | 1)[] {
 }
 
 Deno.test("EDDM matches River's documented example index for index", async (t) => {
-  const found = examples();
+  const found = riverExamples<0 | 1>("eddm");
   assert.ok(found.length > 0);
   for (const example of found) {
     await t.step(example.name, () => {
@@ -86,26 +38,17 @@ Deno.test("EDDM matches River's documented example index for index", async (t) =
       assert.deepEqual(warnings, example.warning_indices);
 
       // The doctest's own printout: the first warning after each drift.
-      const printed: string[] = [];
-      let printWarning = true;
-      for (let i = 0; i < example.stream.length; i++) {
-        if (warnings.includes(i) && printWarning) {
-          printed.push(`Warning detected at index ${i}`);
-          printWarning = false;
-        }
-        if (drifts.includes(i)) {
-          printed.push(`Change detected at index ${i}`);
-          printWarning = true;
-        }
-      }
-      assert.deepEqual(printed, example.doc_output);
+      assert.deepEqual(
+        binaryPrintout({ warnings, drifts, states: [] }, example.stream.length),
+        example.doc_output,
+      );
     });
   }
 });
 
 Deno.test("EDDM.update() returns the state its getters report", () => {
   const eddm = new EDDM({ alpha: 0.8, beta: 0.75 });
-  for (const x of examples()[0]!.stream) {
+  for (const x of riverExamples<0 | 1>("eddm")[0]!.stream) {
     const state = eddm.update(x);
     assert.equal(state === "drift", eddm.driftDetected);
     assert.equal(
@@ -160,7 +103,7 @@ Deno.test("EDDM keeps River's gates, distances and lazy reset", async (t) => {
     "a drift keeps its warning and the next update starts afresh",
     () => {
       const eddm = new EDDM({ alpha: 0.8, beta: 0.75 });
-      const example = examples()[0]!;
+      const example = riverExamples<0 | 1>("eddm")[0]!;
       const index = example.drift_indices[0]!;
       run(eddm, example.stream.slice(0, index + 1));
       assert.equal(eddm.driftDetected, true);
@@ -206,7 +149,7 @@ Deno.test("EDDM keeps River's gates, distances and lazy reset", async (t) => {
   await t.step("a correct prediction changes no verdict", () => {
     const eddm = new EDDM({ alpha: 0.8, beta: 0.75 });
     let held = 0;
-    for (const x of examples()[0]!.stream) {
+    for (const x of riverExamples<0 | 1>("eddm")[0]!.stream) {
       const before = [eddm.warningDetected, eddm.driftDetected];
       eddm.update(x);
       if (x === 0 && !before[1]) {
@@ -248,7 +191,7 @@ Deno.test("EDDM keeps River's gates, distances and lazy reset", async (t) => {
 Deno.test("EDDM.score is the ratio River compares with alpha and beta", () => {
   const eddm = new EDDM({ alpha: 0.8, beta: 0.75 });
   let tested = 0;
-  for (const x of examples()[0]!.stream) {
+  for (const x of riverExamples<0 | 1>("eddm")[0]!.stream) {
     const before = eddm.maxMeanPlus2Std;
     const state = eddm.update(x);
     const recordsMax = eddm.maxMeanPlus2Std !== before;

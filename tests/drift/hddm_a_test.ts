@@ -3,65 +3,7 @@ import fc from "fast-check";
 import { HDDMA, type HDDMAOptions } from "../../src/drift/hddm_a.ts";
 import type { BinaryInput } from "../../src/drift/types.ts";
 import { uniform } from "../_random.ts";
-
-interface RiverExample {
-  readonly detector: string;
-  readonly name: string;
-  readonly params: string | Readonly<Record<string, unknown>>;
-  readonly stream: readonly (0 | 1)[];
-  readonly warning_indices: readonly number[];
-  readonly drift_indices: readonly number[];
-  readonly doc_output: readonly string[];
-}
-
-const EXAMPLES = new URL(
-  "../../fixtures/drift/river_doc_examples.json",
-  import.meta.url,
-);
-
-function examples(): RiverExample[] {
-  return (JSON.parse(Deno.readTextFileSync(EXAMPLES)) as RiverExample[])
-    .filter((e) => e.detector === "hddm_a");
-}
-
-// River's keyword arguments, as a dict or its Python text, in camelCase.
-function riverParams(
-  params: RiverExample["params"],
-): Record<string, unknown> {
-  const dict = typeof params === "string"
-    ? JSON.parse(
-      params.replaceAll("'", '"').replaceAll("True", "true").replaceAll(
-        "False",
-        "false",
-      ),
-    ) as Record<string, unknown>
-    : params;
-  return Object.fromEntries(
-    Object.entries(dict).map((
-      [key, value],
-    ) => [key.replace(/_([a-z])/g, (_, c: string) => c.toUpperCase()), value]),
-  );
-}
-
-interface Run {
-  readonly warnings: number[];
-  readonly drifts: number[];
-  readonly states: string[];
-}
-
-function run(detector: HDDMA, stream: Iterable<BinaryInput>): Run {
-  const warnings: number[] = [];
-  const drifts: number[] = [];
-  const states: string[] = [];
-  let i = 0;
-  for (const x of stream) {
-    states.push(detector.update(x));
-    if (detector.warningDetected) warnings.push(i);
-    if (detector.driftDetected) drifts.push(i);
-    i++;
-  }
-  return { warnings, drifts, states };
-}
+import { binaryPrintout, riverExamples, riverParams, run } from "./_river.ts";
 
 // Everything a caller can read after an update.
 function snapshot(d: HDDMA): unknown[] {
@@ -85,7 +27,7 @@ function bits(...runs: [0 | 1, number][]): (0 | 1)[] {
 }
 
 Deno.test("HDDMA matches River's documented example index for index", async (t) => {
-  const found = examples();
+  const found = riverExamples<0 | 1>("hddm_a");
   assert.ok(found.length > 0);
   for (const example of found) {
     await t.step(example.name, () => {
@@ -95,19 +37,10 @@ Deno.test("HDDMA matches River's documented example index for index", async (t) 
       assert.deepEqual(warnings, example.warning_indices);
 
       // The doctest's own printout: the first warning after each drift.
-      const printed: string[] = [];
-      let printWarning = true;
-      for (let i = 0; i < example.stream.length; i++) {
-        if (warnings.includes(i) && printWarning) {
-          printed.push(`Warning detected at index ${i}`);
-          printWarning = false;
-        }
-        if (drifts.includes(i)) {
-          printed.push(`Change detected at index ${i}`);
-          printWarning = true;
-        }
-      }
-      assert.deepEqual(printed, example.doc_output);
+      assert.deepEqual(
+        binaryPrintout({ warnings, drifts, states: [] }, example.stream.length),
+        example.doc_output,
+      );
     });
   }
 });
@@ -115,7 +48,7 @@ Deno.test("HDDMA matches River's documented example index for index", async (t) 
 Deno.test("HDDMA.update() returns the state its getters report", () => {
   for (const twoSidedTest of [false, true]) {
     const hddm = new HDDMA({ twoSidedTest });
-    for (const x of examples()[0]!.stream) {
+    for (const x of riverExamples<0 | 1>("hddm_a")[0]!.stream) {
       const state = hddm.update(x);
       assert.equal(state === "drift", hddm.driftDetected);
       if (state === "warning") assert.equal(hddm.warningDetected, true);
@@ -229,7 +162,7 @@ Deno.test("HDDMA moves its cut points with the drift confidence's bound", () => 
 });
 
 Deno.test("HDDMA.score is the difference of means River tests", () => {
-  const stream = examples()[0]!.stream;
+  const stream = riverExamples<0 | 1>("hddm_a")[0]!.stream;
   for (const twoSidedTest of [false, true]) {
     const hddm = new HDDMA({ twoSidedTest });
     for (const x of stream) {
@@ -310,12 +243,12 @@ Deno.test("HDDMA.update() accepts true, false, 1 and 0 only", () => {
   // Booleans and numbers are the same inputs.
   const a = new HDDMA();
   const b = new HDDMA();
-  const stream = examples()[0]!.stream;
+  const stream = riverExamples<0 | 1>("hddm_a")[0]!.stream;
   assert.deepEqual(run(a, stream), run(b, stream.map((x) => x === 1)));
 });
 
 Deno.test("HDDMA.reset() gives a new detector's state and future", () => {
-  const stream = examples()[0]!.stream;
+  const stream = riverExamples<0 | 1>("hddm_a")[0]!.stream;
   const used = new HDDMA({ twoSidedTest: true });
   run(used, stream.slice(0, 1100));
   assert.ok(used.n > 0);

@@ -4,60 +4,7 @@ import {
   PageHinkley,
   type PageHinkleyOptions,
 } from "../../src/drift/page_hinkley.ts";
-
-interface RiverExample {
-  readonly detector: string;
-  readonly name: string;
-  readonly params: string | Readonly<Record<string, unknown>>;
-  readonly stream: readonly number[];
-  readonly warning_indices: readonly number[];
-  readonly drift_indices: readonly number[];
-  readonly doc_output: readonly string[];
-}
-
-const EXAMPLES = new URL(
-  "../../fixtures/drift/river_doc_examples.json",
-  import.meta.url,
-);
-
-function examples(): RiverExample[] {
-  return (JSON.parse(Deno.readTextFileSync(EXAMPLES)) as RiverExample[])
-    .filter((e) => e.detector === "page_hinkley");
-}
-
-// River's keyword arguments, as a dict or its Python text, in camelCase.
-function riverParams(
-  params: RiverExample["params"],
-): Record<string, unknown> {
-  const dict = typeof params === "string"
-    ? JSON.parse(params.replaceAll("'", '"')) as Record<string, unknown>
-    : params;
-  return Object.fromEntries(
-    Object.entries(dict).map((
-      [key, value],
-    ) => [key.replace(/_([a-z])/g, (_, c: string) => c.toUpperCase()), value]),
-  );
-}
-
-interface Run {
-  readonly warnings: number[];
-  readonly drifts: number[];
-  readonly states: string[];
-}
-
-function run(detector: PageHinkley, stream: Iterable<number>): Run {
-  const warnings: number[] = [];
-  const drifts: number[] = [];
-  const states: string[] = [];
-  let i = 0;
-  for (const x of stream) {
-    states.push(detector.update(x));
-    if (detector.warningDetected) warnings.push(i);
-    if (detector.driftDetected) drifts.push(i);
-    i++;
-  }
-  return { warnings, drifts, states };
-}
+import { riverExamples, riverParams, run } from "./_river.ts";
 
 // Everything a caller can read after an update.
 function snapshot(d: PageHinkley): unknown[] {
@@ -79,7 +26,7 @@ function repeat(value: number, count: number): number[] {
 }
 
 Deno.test("PageHinkley matches River's documented example index for index", async (t) => {
-  const found = examples();
+  const found = riverExamples("page_hinkley");
   assert.ok(found.length > 0);
   for (const example of found) {
     await t.step(example.name, () => {
@@ -103,7 +50,7 @@ Deno.test("PageHinkley matches River's documented example index for index", asyn
 Deno.test("PageHinkley.update() returns the state its getters report", () => {
   const ph = new PageHinkley({ threshold: 5, minInstances: 5 });
   let drifts = 0;
-  for (const x of examples()[0]!.stream) {
+  for (const x of riverExamples("page_hinkley")[0]!.stream) {
     const state = ph.update(x);
     assert.equal(state === "drift", ph.driftDetected);
     assert.notEqual(state, "warning");
