@@ -1,5 +1,6 @@
 // River's documented drift examples and the loop that feeds a detector, as
 // every detector's tests use them.
+import assert from "node:assert/strict";
 import type { DriftDetector } from "../../src/drift/types.ts";
 
 /** One of `fixtures/drift/river_doc_examples.json`: indices are 0-based. */
@@ -90,4 +91,54 @@ export function binaryPrintout({ warnings, drifts }: Run, length: number) {
     }
   }
   return printed;
+}
+
+/**
+ * Asserts that `actual` is in `expected`'s state (its `toJSON()`, and what
+ * `read` gives) and stays so over `future`, update by update. Returns the
+ * drifts `expected` met on the way.
+ */
+export function assertSameCourse<X, D extends DriftDetector<X>>(
+  actual: D,
+  expected: D,
+  future: Iterable<X>,
+  read: (detector: D) => unknown[],
+): number {
+  assert.deepEqual(actual.toJSON(), expected.toJSON());
+  assert.deepEqual(read(actual), read(expected));
+  let drifts = 0;
+  for (const x of future) {
+    assert.equal(actual.update(x), expected.update(x));
+    assert.deepEqual(read(actual), read(expected));
+    if (expected.driftDetected) drifts++;
+  }
+  assert.deepEqual(actual.toJSON(), expected.toJSON());
+  return drifts;
+}
+
+/**
+ * Feeds `stream` to two detectors from `make()`, stops one after `cut`
+ * values (modulo the stream's length plus one), restores it with `restore`
+ * through `JSON.stringify` and `JSON.parse`, and asserts it then goes on
+ * exactly as the one never stopped (see {@linkcode assertSameCourse}).
+ * Returns the drifts the stream met.
+ */
+export function assertResumes<X, D extends DriftDetector<X>>(
+  make: () => D,
+  restore: (json: unknown) => D,
+  stream: readonly X[],
+  cut: number,
+  read: (detector: D) => unknown[],
+): number {
+  const at = cut % (stream.length + 1);
+  const whole = make();
+  const first = make();
+  let drifts = 0;
+  for (const x of stream.slice(0, at)) {
+    whole.update(x);
+    first.update(x);
+    if (whole.driftDetected) drifts++;
+  }
+  const restored = restore(JSON.parse(JSON.stringify(first.toJSON())));
+  return drifts + assertSameCourse(restored, whole, stream.slice(at), read);
 }

@@ -2,6 +2,8 @@ import assert from "node:assert/strict";
 import fc from "fast-check";
 import { DDM, type DDMOptions } from "../../src/drift/ddm.ts";
 import {
+  assertResumes,
+  assertSameCourse,
   binaryPrintout,
   readFixture,
   riverExamples,
@@ -220,13 +222,7 @@ Deno.test("DDM.reset() gives a detector that behaves as a new one", () => {
         const used = new DDM({ warmStart: 10 });
         run(used, before);
         used.reset();
-        const fresh = new DDM({ warmStart: 10 });
-        assert.deepEqual(snapshot(used), snapshot(fresh));
-        assert.deepEqual(used.toJSON(), fresh.toJSON());
-        for (const x of after) {
-          assert.equal(used.update(x), fresh.update(x));
-          assert.deepEqual(snapshot(used), snapshot(fresh));
-        }
+        assertSameCourse(used, new DDM({ warmStart: 10 }), after, snapshot);
       },
     ),
   );
@@ -261,23 +257,13 @@ Deno.test("DDM.toJSON() then fromJSON() at any point goes on exactly as never st
         minStd: fc.constantFrom(0, 0, 0.01, 0.1),
       }),
       (stream, cut, options) => {
-        const at = cut % (stream.length + 1);
-        const whole = new DDM(options);
-        const part = new DDM(options);
-        for (const x of stream.slice(0, at)) {
-          whole.update(x);
-          part.update(x);
-        }
-        const restored = DDM.fromJSON(
-          JSON.parse(JSON.stringify(part.toJSON())),
+        drifted += assertResumes(
+          () => new DDM(options),
+          (json) => DDM.fromJSON(json),
+          stream,
+          cut,
+          snapshot,
         );
-        assert.deepEqual(restored.toJSON(), whole.toJSON());
-        assert.deepEqual(snapshot(restored), snapshot(whole));
-        for (const x of stream.slice(at)) {
-          assert.equal(restored.update(x), whole.update(x));
-          assert.deepEqual(snapshot(restored), snapshot(whole));
-          if (whole.driftDetected) drifted++;
-        }
       },
     ),
     { numRuns: 300 },

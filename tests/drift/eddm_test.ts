@@ -2,7 +2,14 @@ import assert from "node:assert/strict";
 import fc from "fast-check";
 import { EDDM, type EDDMOptions } from "../../src/drift/eddm.ts";
 import { uniform } from "../_random.ts";
-import { binaryPrintout, riverExamples, riverParams, run } from "./_river.ts";
+import {
+  assertResumes,
+  assertSameCourse,
+  binaryPrintout,
+  riverExamples,
+  riverParams,
+  run,
+} from "./_river.ts";
 
 // Everything a caller can read after an update.
 function snapshot(d: EDDM): unknown[] {
@@ -255,13 +262,7 @@ Deno.test("EDDM.reset() gives a detector that behaves as a new one", () => {
         const used = new EDDM({ warmStart: 5 });
         run(used, before);
         used.reset();
-        const fresh = new EDDM({ warmStart: 5 });
-        assert.deepEqual(snapshot(used), snapshot(fresh));
-        assert.deepEqual(used.toJSON(), fresh.toJSON());
-        for (const x of after) {
-          assert.equal(used.update(x), fresh.update(x));
-          assert.deepEqual(snapshot(used), snapshot(fresh));
-        }
+        assertSameCourse(used, new EDDM({ warmStart: 5 }), after, snapshot);
       },
     ),
   );
@@ -294,23 +295,13 @@ Deno.test("EDDM.toJSON() then fromJSON() at any point goes on exactly as never s
       fc.double({ min: 0.1, max: 0.9, noNaN: true }),
       (stream, cut, warmStart, alpha, share) => {
         const options = { warmStart, alpha, beta: alpha * share };
-        const at = cut % (stream.length + 1);
-        const whole = new EDDM(options);
-        const part = new EDDM(options);
-        for (const x of stream.slice(0, at)) {
-          whole.update(x);
-          part.update(x);
-        }
-        const restored = EDDM.fromJSON(
-          JSON.parse(JSON.stringify(part.toJSON())),
+        drifted += assertResumes(
+          () => new EDDM(options),
+          (json) => EDDM.fromJSON(json),
+          stream,
+          cut,
+          snapshot,
         );
-        assert.deepEqual(restored.toJSON(), whole.toJSON());
-        assert.deepEqual(snapshot(restored), snapshot(whole));
-        for (const x of stream.slice(at)) {
-          assert.equal(restored.update(x), whole.update(x));
-          assert.deepEqual(snapshot(restored), snapshot(whole));
-          if (whole.driftDetected) drifted++;
-        }
       },
     ),
     { numRuns: 300 },

@@ -3,7 +3,14 @@ import fc from "fast-check";
 import { HDDMA, type HDDMAOptions } from "../../src/drift/hddm_a.ts";
 import type { BinaryInput } from "../../src/drift/types.ts";
 import { uniform } from "../_random.ts";
-import { binaryPrintout, riverExamples, riverParams, run } from "./_river.ts";
+import {
+  assertResumes,
+  assertSameCourse,
+  binaryPrintout,
+  riverExamples,
+  riverParams,
+  run,
+} from "./_river.ts";
 
 // Everything a caller can read after an update.
 function snapshot(d: HDDMA): unknown[] {
@@ -253,10 +260,7 @@ Deno.test("HDDMA.reset() gives a new detector's state and future", () => {
   run(used, stream.slice(0, 1100));
   assert.ok(used.n > 0);
   used.reset();
-  const fresh = new HDDMA({ twoSidedTest: true });
-  assert.deepEqual(used.toJSON(), fresh.toJSON());
-  assert.deepEqual(snapshot(used), snapshot(fresh));
-  assert.deepEqual(run(used, stream), run(fresh, stream));
+  assertSameCourse(used, new HDDMA({ twoSidedTest: true }), stream, snapshot);
 });
 
 // Error rates that fall and rise in turn every few dozen inputs, so that
@@ -286,23 +290,13 @@ Deno.test("HDDMA.toJSON()/fromJSON() at any point goes on exactly as without a s
   let drifts = 0;
   fc.assert(
     fc.property(optionsArbitrary, streams, fc.nat(), (options, stream, at) => {
-      const cut = at % (stream.length + 1);
-      const whole = new HDDMA(options);
-      const first = new HDDMA(options);
-      for (const x of stream.slice(0, cut)) {
-        whole.update(x);
-        first.update(x);
-        if (whole.driftDetected) drifts++;
-      }
-      const restored = HDDMA.fromJSON(JSON.parse(JSON.stringify(first)));
-      assert.deepEqual(restored.toJSON(), whole.toJSON());
-      assert.deepEqual(snapshot(restored), snapshot(whole));
-      for (const x of stream.slice(cut)) {
-        assert.equal(restored.update(x), whole.update(x));
-        assert.deepEqual(snapshot(restored), snapshot(whole));
-        if (whole.driftDetected) drifts++;
-      }
-      assert.deepEqual(restored.toJSON(), whole.toJSON());
+      drifts += assertResumes(
+        () => new HDDMA(options),
+        (json) => HDDMA.fromJSON(json),
+        stream,
+        at,
+        snapshot,
+      );
     }),
     { numRuns: 300 },
   );

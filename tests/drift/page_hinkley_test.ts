@@ -4,7 +4,13 @@ import {
   PageHinkley,
   type PageHinkleyOptions,
 } from "../../src/drift/page_hinkley.ts";
-import { riverExamples, riverParams, run } from "./_river.ts";
+import {
+  assertResumes,
+  assertSameCourse,
+  riverExamples,
+  riverParams,
+  run,
+} from "./_river.ts";
 
 // Everything a caller can read after an update.
 function snapshot(d: PageHinkley): unknown[] {
@@ -260,10 +266,12 @@ Deno.test("PageHinkley.reset() gives a new detector's state and future", () => {
   run(used, stream.slice(0, 70));
   assert.ok(used.n > 0);
   used.reset();
-  const fresh = new PageHinkley({ mode: "up", threshold: 20 });
-  assert.deepEqual(used.toJSON(), fresh.toJSON());
-  assert.deepEqual(snapshot(used), snapshot(fresh));
-  assert.deepEqual(run(used, stream), run(fresh, stream));
+  assertSameCourse(
+    used,
+    new PageHinkley({ mode: "up", threshold: 20 }),
+    stream,
+    snapshot,
+  );
 });
 
 // Noisy segments that step up and down by at least 10 in turn, so that
@@ -303,25 +311,13 @@ Deno.test("PageHinkley.toJSON()/fromJSON() at any point goes on exactly as witho
       streams,
       fc.nat(),
       (options, stream, at) => {
-        const cut = at % (stream.length + 1);
-        const whole = new PageHinkley(options);
-        const first = new PageHinkley(options);
-        for (const x of stream.slice(0, cut)) {
-          whole.update(x);
-          first.update(x);
-          if (whole.driftDetected) drifts++;
-        }
-        const restored = PageHinkley.fromJSON(
-          JSON.parse(JSON.stringify(first)),
+        drifts += assertResumes(
+          () => new PageHinkley(options),
+          (json) => PageHinkley.fromJSON(json),
+          stream,
+          at,
+          snapshot,
         );
-        assert.deepEqual(restored.toJSON(), whole.toJSON());
-        assert.deepEqual(snapshot(restored), snapshot(whole));
-        for (const x of stream.slice(cut)) {
-          assert.equal(restored.update(x), whole.update(x));
-          assert.deepEqual(snapshot(restored), snapshot(whole));
-          if (whole.driftDetected) drifts++;
-        }
-        assert.deepEqual(restored.toJSON(), whole.toJSON());
       },
     ),
     { numRuns: 300 },
