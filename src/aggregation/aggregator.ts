@@ -12,7 +12,12 @@ import { formatBound, formatValue } from "../base/_text.ts";
 import { HDR_MAX_UNITS, hdrIndex, quantilesOf, SparseCounts } from "./hdr.ts";
 import { BucketLookup } from "./lookup.ts";
 import { ByteArena } from "./arena.ts";
-import { ByteReader, ByteWriter } from "./codec.ts";
+import {
+  ByteReader,
+  ByteWriter,
+  forEachRecord,
+  RECORD_HEADER,
+} from "./codec.ts";
 
 /** Families rendered in UTF-8: family `i` ends at byte `ends[i]`, where the next begins. */
 export interface RenderedFamilies {
@@ -677,7 +682,7 @@ export class Aggregator {
 
   /**
    * The records of the series changed since the last call, one after the
-   * other in a buffer of their own (see `snapshotRecords()`); empty when
+   * other in a buffer of their own (see `forEachRecord()`); empty when
    * none changed.
    */
   takeSnapshot(): Uint8Array<ArrayBuffer> {
@@ -708,24 +713,22 @@ export class Aggregator {
   restore(bytes: Uint8Array, now: number): void {
     const reader = new ByteReader(bytes);
     let done = 0;
-    while (!reader.done) {
-      const id = reader.f64();
-      const length = reader.u32();
-      const end = reader.position + length;
+    forEachRecord(bytes, (id, start, end) => {
       const state = this.#find(id);
       if (state !== undefined) {
+        const body = start + RECORD_HEADER;
+        reader.position = body;
         state.decode(reader, now);
         if (reader.position !== end) {
           throw new RangeError(
-            `Cannot restore series ${id}: its record holds ${length} bytes, ${
-              reader.position - end + length
-            } were read`,
+            `Cannot restore series ${id}: its record holds ${
+              end - body
+            } bytes, ${reader.position - body} were read`,
           );
         }
       }
-      reader.position = end;
       if (++done % PROGRESS_EVERY === 0) this.#progress();
-    }
+    });
     this.#tidy();
   }
 

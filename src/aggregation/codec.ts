@@ -158,20 +158,15 @@ export class ByteReader {
   }
 }
 
-/**
- * One series' record in a snapshot: its id (a float), the length of the
- * rest (4 bytes), then what its kind writes. The header lets the main
- * thread keep each record by id without decoding it.
- */
-export interface SnapshotRecord {
-  readonly id: number;
-  /** The record's bytes, header included. */
-  readonly bytes: Uint8Array;
-}
+/** Bytes of a record's header: the series id (a float) and the body's length. */
+export const RECORD_HEADER = 12;
 
 /**
  * Calls `fn` with each record of a snapshot: its series id and where it
- * starts and ends in `bytes`, header included.
+ * starts and ends in `bytes`, header included. A record is the series' id
+ * (a float), the length of the rest (4 bytes), then what its kind writes;
+ * the header lets the main thread keep each record by id without decoding
+ * it.
  */
 export function forEachRecord(
   bytes: Uint8Array,
@@ -191,13 +186,4 @@ export function forEachRecord(
     fn(id, start, end);
     reader.position = end;
   }
-}
-
-/** Splits a snapshot into its records, each a view of `bytes`. */
-export function snapshotRecords(bytes: Uint8Array): SnapshotRecord[] {
-  const records: SnapshotRecord[] = [];
-  forEachRecord(bytes, (id, start, end) => {
-    records.push({ id, bytes: bytes.subarray(start, end) });
-  });
-  return records;
 }

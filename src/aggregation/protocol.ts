@@ -94,7 +94,7 @@ export type ToAggregator =
   | { readonly type: "removeFamily"; readonly id: number }
   | {
     readonly type: "restore";
-    /** Snapshot records, one a series (see `snapshotRecords()`). */
+    /** Snapshot records, one a series (see `forEachRecord()`). */
     readonly snapshots: Uint8Array<ArrayBuffer>;
     /**
      * Refused observations as of batch `refusedSeq`, the last the previous
@@ -143,7 +143,7 @@ export type FromAggregator =
     /** Every batch up to this sequence number is in the snapshot. */
     readonly seq: number;
     /**
-     * The records of changed series only (see `snapshotRecords()`), in a
+     * The records of changed series only (see `forEachRecord()`), in a
      * buffer transferred with the message; the others stand as in earlier
      * snapshots.
      */

@@ -1,6 +1,6 @@
 import assert from "node:assert/strict";
 import { Aggregator } from "../../src/aggregation/aggregator.ts";
-import { snapshotRecords } from "../../src/aggregation/codec.ts";
+import { snapshotRecords } from "./_records.ts";
 import {
   type FamilyDefinition,
   GENERATION,

@@ -1,10 +1,7 @@
 import assert from "node:assert/strict";
 import fc from "fast-check";
-import {
-  ByteReader,
-  ByteWriter,
-  snapshotRecords,
-} from "../../src/aggregation/codec.ts";
+import { ByteReader, ByteWriter } from "../../src/aggregation/codec.ts";
+import { snapshotRecords } from "./_records.ts";
 
 Deno.test("ByteWriter and ByteReader round-trip varints up to 2^53 and any float", () => {
   fc.assert(

@@ -3,7 +3,7 @@
 import assert from "node:assert/strict";
 import { inThreadConnection } from "../../src/aggregation/connections.ts";
 import { serveAggregator } from "../../src/aggregation/endpoint.ts";
-import { snapshotRecords } from "../../src/aggregation/codec.ts";
+import { snapshotRecords } from "./_records.ts";
 import type {
   FamilyDefinition,
   FromAggregator,

@@ -1,5 +1,6 @@
 import assert from "node:assert/strict";
-import { ByteWriter, snapshotRecords } from "../../src/aggregation/codec.ts";
+import { ByteWriter } from "../../src/aggregation/codec.ts";
+import { snapshotRecords } from "./_records.ts";
 import { SnapshotStore } from "../../src/aggregation/snapshots.ts";
 
 /** A snapshot of records `[id, filler bytes]`, each filler byte its id's low byte. */
