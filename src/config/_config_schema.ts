@@ -12,6 +12,13 @@ import {
   MAX_TIMER_MS,
 } from "../base/_validation.ts";
 import { BUILT_IN_CHECK_DEFAULTS, CHECK_DEFAULTS } from "../health/defaults.ts";
+import { checkDetectorSpec } from "../drift/detectors.ts";
+import {
+  type ClassLabel,
+  DETECTOR_INPUTS,
+  DETECTOR_KINDS,
+  type DetectorSpec,
+} from "../drift/model_types.ts";
 import {
   array,
   compare,
@@ -21,6 +28,7 @@ import {
   type Issue,
   object,
   oneOf,
+  openObject,
   optional,
   record,
   scalar,
@@ -33,7 +41,7 @@ import type {
   AuthConfig,
   CheckConfig,
   CheckConfigBase,
-  DriftDetectorConfig,
+  DriftModelConfig,
   VigilConfig,
 } from "./types.ts";
 
@@ -160,12 +168,150 @@ const CHECK = union<CheckConfig, "type">("type", {
   workers: check("workers", {}),
 });
 
-const DETECTOR = object<DriftDetectorConfig>("a mapping", {
+/** A class label; `1` and `"1"` are one class. */
+const CLASS_LABEL = scalar(
+  "a non-empty string or a finite number",
+  (v): v is ClassLabel =>
+    (typeof v === "string" && v !== "") || Number.isFinite(v),
+);
+
+/** Reports the second of two labels that are one class. */
+function uniqueLabels(
+  values: readonly ClassLabel[],
+  path: string,
+): Issue | undefined {
+  const first = new Map<string, number>();
+  for (const [i, label] of values.entries()) {
+    const j = first.get(String(label));
+    if (j !== undefined) {
+      return {
+        at: [i],
+        problem: `duplicate class ${
+          JSON.stringify(label)
+        } (the same as ${path}[${j}]: labels compare as strings)`,
+      };
+    }
+    first.set(String(label), i);
+  }
+  return undefined;
+}
+
+/**
+ * A detector: its kind and input, then the options of its kind as they
+ * are written; `checkDetectorSpec()` judges them with the model's.
+ */
+const DETECTOR = openObject<DetectorSpec>(
+  "a mapping",
+  { kind: oneOf(DETECTOR_KINDS), input: optional(oneOf(DETECTOR_INPUTS)) },
+  scalar(
+    "a number, a string, true or false",
+    (v): v is unknown =>
+      typeof v === "number" || typeof v === "string" || typeof v === "boolean",
+  ),
+);
+
+/**
+ * The first problem of a model's detectors, by the rule the registry
+ * applies (`checkDetectorSpec()`), placed at the key at fault: the input
+ * alone first, then each option alone, then all of them together.
+ */
+function detectorsIssue(model: DriftModelConfig): Issue | undefined {
+  const regression = model.regression ??
+    model.detectors.some((spec) => spec.input === "residual");
+  for (const [i, spec] of model.detectors.entries()) {
+    const { kind, input, ...options } = spec;
+    const bare: DetectorSpec = input === undefined ? { kind } : { kind, input };
+    const trials: [readonly string[], DetectorSpec][] = [
+      [input === undefined ? [] : ["input"], bare],
+      ...Object.entries(options).map((
+        [name, value],
+      ): [readonly string[], DetectorSpec] => [[name], {
+        ...bare,
+        [name]: value,
+      }]),
+      [[], spec],
+    ];
+    for (const [at, trial] of trials) {
+      try {
+        checkDetectorSpec(trial, "a detector", regression);
+      } catch (error) {
+        if (!(error instanceof TypeError || error instanceof RangeError)) {
+          throw error;
+        }
+        return {
+          at: ["detectors", i, ...at],
+          problem: detectorProblem(error.message, at[0]),
+        };
+      }
+    }
+  }
+  return undefined;
+}
+
+/**
+ * A detector's error as a config problem: without the "Cannot declare
+ * ...: Cannot create DDM: " the place already says, and "warmStart must
+ * be" as "expected" when the key is the option.
+ */
+function detectorProblem(message: string, key: string | undefined): string {
+  const problem = message.replace(
+    /^(?:Cannot (?:declare|create) [^:]*: )+/,
+    "",
+  );
+  const named = key === undefined ? undefined : `${key} must be `;
+  return named !== undefined && problem.startsWith(named)
+    ? `expected ${problem.slice(named.length)}`
+    : problem;
+}
+
+const MODEL = object<DriftModelConfig>("a mapping", {
   name: TEXT,
-  warningLevel: withDefault(POSITIVE, 2),
-  driftLevel: withDefault(POSITIVE, 3),
-  minSamples: withDefault(POSITIVE_INT, 30),
-}, compare("driftLevel", "at least", "warningLevel"));
+  classes: optional(array(CLASS_LABEL, { min: 1, refine: uniqueLabels })),
+  window: optional(POSITIVE_INT),
+  positiveClass: optional(CLASS_LABEL),
+  maxClasses: optional(POSITIVE_INT),
+  regression: optional(BOOLEAN),
+  detectors: withDefault(array(DETECTOR), []),
+}, (model) => {
+  const { classes, positiveClass } = model;
+  if (model.regression === true && classes !== undefined) {
+    return {
+      at: ["classes"],
+      problem: "a regression model has no classes (regression: true)",
+    };
+  }
+  if (
+    classes !== undefined && positiveClass !== undefined &&
+    !classes.some((label) => String(label) === String(positiveClass))
+  ) {
+    return {
+      at: ["positiveClass"],
+      problem: `expected one of the classes (${classes.join(", ")}), got ${
+        JSON.stringify(positiveClass)
+      }`,
+    };
+  }
+  return detectorsIssue(model);
+});
+
+/**
+ * The drift API's write token, or "" for none: no spaces or control
+ * characters, which an `Authorization` header could not carry whole.
+ */
+export const WRITE_TOKEN: Schema<string> = scalar(
+  'a token without spaces, or "" for none',
+  (v): v is string =>
+    typeof v === "string" && /^[\x21-\x7e\x80-\uffff]*$/.test(v),
+);
+/**
+ * {@linkcode WRITE_TOKEN} from `VIGIL_WRITE_TOKEN`: set, it must be a token,
+ * so an empty variable cannot turn the file's token off unnoticed.
+ */
+export const WRITE_TOKEN_SET: Schema<string> = scalar(
+  "a non-empty token without spaces",
+  (v): v is string =>
+    typeof v === "string" && /^[\x21-\x7e\x80-\uffff]+$/.test(v),
+);
 
 const AUTH = union<AuthConfig, "type">("type", {
   none: object("a mapping", { type: oneOf(["none"]) }),
@@ -217,7 +363,8 @@ export const CONFIG: Schema<VigilConfig> = object<VigilConfig>(
       checks: array(CHECK, { refine: uniqueNames("check") }),
     }),
     drift: object<Section<"drift">>("a mapping", {
-      detectors: array(DETECTOR, { refine: uniqueNames("detector") }),
+      models: array(MODEL, { refine: uniqueNames("model") }),
+      writeToken: WRITE_TOKEN,
     }),
     logging: object<Section<"logging">>("a mapping", { level: LOG_LEVEL }),
     tracing: object<Section<"tracing">>("a mapping", {

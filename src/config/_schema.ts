@@ -294,6 +294,29 @@ export function object<T>(
   fields: Fields<T>,
   refine?: (value: T) => Issue | undefined,
 ): Schema<T> {
+  return mapping(expected, fields, undefined, refine);
+}
+
+/**
+ * A mapping with known keys, as {@linkcode object}, and free ones read by
+ * `rest` and kept under their names: a drift detector's `kind` and `input`,
+ * then the options of its kind.
+ */
+export function openObject<T>(
+  expected: string,
+  fields: Fields<T>,
+  rest: Schema<unknown>,
+  refine?: (value: T) => Issue | undefined,
+): Schema<T> {
+  return mapping(expected, fields, rest, refine);
+}
+
+function mapping<T>(
+  expected: string,
+  fields: Fields<T>,
+  rest: Schema<unknown> | undefined,
+  refine: ((value: T) => Issue | undefined) | undefined,
+): Schema<T> {
   const schemas = fields as Readonly<Record<string, Schema<unknown>>>;
   const names = Object.keys(schemas);
   const self: Schema<T> = {
@@ -301,10 +324,15 @@ export function object<T>(
     read(node: unknown, path: string, reader: Reader, base?: T) {
       node = reader.deref(node, path);
       const given = new Map<string, unknown>();
+      const free = new Map<string, unknown>();
       for (const pair of pairsOf(self, node, path, reader)) {
         const [key, keyNode, value] = entry(pair, node, path, reader);
-        const schema = schemas[key];
-        if (!Object.hasOwn(schemas, key) || schema === undefined) {
+        const schema = Object.hasOwn(schemas, key) ? schemas[key] : undefined;
+        if (schema === undefined && rest !== undefined) {
+          free.set(key, rest.read(value, join(path, key), reader));
+          continue;
+        }
+        if (schema === undefined) {
           reader.fail(
             keyNode,
             join(path, key),
@@ -326,6 +354,15 @@ export function object<T>(
           ? structuredClone(absent.value)
           : reader.fail(node, join(path, name), "missing required key");
         if (value !== undefined) out[name] = value;
+      }
+      for (const [key, value] of free) {
+        // Defined, not assigned: a key named "__proto__" stays a key.
+        Object.defineProperty(out, key, {
+          value,
+          enumerable: true,
+          writable: true,
+          configurable: true,
+        });
       }
       const issue = refine?.(out as T);
       if (issue) failAt(reader, node, path, issue);

@@ -1,6 +1,13 @@
 // Environment overrides: `VIGIL_*` variables, checked like the file's values.
 import { Reader, type Schema } from "./_schema.ts";
-import { DSN, HTTP_URL, LOG_LEVEL, PORT, TEXT } from "./_config_schema.ts";
+import {
+  DSN,
+  HTTP_URL,
+  LOG_LEVEL,
+  PORT,
+  TEXT,
+  WRITE_TOKEN_SET,
+} from "./_config_schema.ts";
 import type { VigilConfig } from "./types.ts";
 
 interface EnvRule {
@@ -63,6 +70,12 @@ const ENV_RULES: readonly EnvRule[] = [
     ...c,
     tracing: { ...c.tracing, endpoint: url, enabled: true },
   })),
+  envRule(
+    "VIGIL_WRITE_TOKEN",
+    "drift.writeToken",
+    WRITE_TOKEN_SET,
+    (c, writeToken) => ({ ...c, drift: { ...c.drift, writeToken } }),
+  ),
 ];
 
 /**
@@ -85,8 +98,9 @@ export const ENV_VARIABLES: readonly string[] = Object.freeze(
  * Overrides a configuration from `VIGIL_*` environment variables, checked
  * like the file's values: `VIGIL_PORT`, `VIGIL_HOSTNAME`,
  * `VIGIL_SERVICE_NAME`, `VIGIL_ENVIRONMENT`, `VIGIL_LOG_LEVEL`,
- * `VIGIL_AUTH_TOKEN` (bearer auth with that token), `VIGIL_SENTRY_DSN` and
- * `VIGIL_TRACING_ENDPOINT` (which also turns tracing on). An unset variable
+ * `VIGIL_AUTH_TOKEN` (bearer auth with that token), `VIGIL_SENTRY_DSN`,
+ * `VIGIL_TRACING_ENDPOINT` (which also turns tracing on) and
+ * `VIGIL_WRITE_TOKEN` (the drift API's write token). An unset variable
  * changes nothing; a set one, even empty, must be valid.
  *
  * @param config The configuration to override; it is not changed.

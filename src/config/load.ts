@@ -62,7 +62,7 @@ export function defaultConfig(): VigilConfig {
 /**
  * Parses and checks a YAML configuration and merges it onto the defaults.
  * A file only overrides the keys it names; lists (`health.checks`,
- * `drift.detectors`, `metrics.buckets`), maps (`server.aliases`,
+ * `drift.models`, `metrics.buckets`), maps (`server.aliases`,
  * `metrics.defaultLabels`) and `server.auth` replace the default as a whole.
  * An empty document gives the defaults.
  *

@@ -17,8 +17,8 @@ function maskAuth(auth: AuthConfig): AuthConfig {
 
 /**
  * Returns a deep copy of a configuration that is safe to show, as in
- * `/system/info`. The auth token or password and the Sentry DSN become
- * `"***"`; check and tracing URLs keep their shape but lose their secrets
+ * `/system/info`. The auth token or password, the drift API's write token
+ * and the Sentry DSN become `"***"`; check and tracing URLs keep their shape but lose their secrets
  * by the rule of {@linkcode redactUrl}: the user and password
  * (`https://***@host/`) and the values of secret query parameters
  * (`?api_key=***`, `?token=***`). Empty secrets stay empty, so the copy
@@ -58,6 +58,7 @@ export function maskSecrets(config: VigilConfig): VigilConfig {
       ...config.tracing,
       endpoint: redactUrl(config.tracing.endpoint),
     },
+    drift: { ...config.drift, writeToken: mask(config.drift.writeToken) },
     errors: { ...config.errors, sentryDsn: mask(config.errors.sentryDsn) },
   });
 }

@@ -30,7 +30,7 @@ export type {
   AuthConfig,
   CheckConfig,
   CheckConfigBase,
-  DriftDetectorConfig,
+  DriftModelConfig,
   VigilConfig,
 } from "./types.ts";
 export {

@@ -1,5 +1,6 @@
 import type { LogLevel } from "../base/log.ts";
 import type { AuthConfig } from "../http/auth.ts";
+import type { DetectorSpec, ModelOptions } from "../drift/model_types.ts";
 
 export type { AuthConfig };
 
@@ -54,16 +55,13 @@ export type CheckConfig =
   }
   | CheckConfigBase & { readonly type: "workers" };
 
-/** One drift detector (Drift Detection Method) of the config. */
-export interface DriftDetectorConfig {
-  /** Unique; usually the model name. */
-  readonly name: string;
-  /** Warning level, in standard deviations (DDM: 2). */
-  readonly warningLevel: number;
-  /** Drift level, in standard deviations (DDM: 3). */
-  readonly driftLevel: number;
-  /** Observations before the detector may signal (DDM: 30). */
-  readonly minSamples: number;
+/**
+ * One model monitor of the config: the options of `registry.model()`, with
+ * its detectors always listed (none when the file lists none).
+ */
+export interface DriftModelConfig extends ModelOptions {
+  /** The drift detectors fed with each prediction, in this order. */
+  readonly detectors: readonly DetectorSpec[];
 }
 
 /** The whole configuration, every field filled in (defaults included). */
@@ -106,8 +104,17 @@ export interface VigilConfig {
   };
   /** Health checks run in the background. */
   readonly health: { readonly checks: readonly CheckConfig[] };
-  /** Drift detectors. */
-  readonly drift: { readonly detectors: readonly DriftDetectorConfig[] };
+  /** Model monitors and the drift API. */
+  readonly drift: {
+    /** Models created at start, fed through `POST /drift/update`. */
+    readonly models: readonly DriftModelConfig[];
+    /**
+     * The bearer token `POST /drift/update` and `POST /drift/reset` require;
+     * empty for none, and then they are open only on a loopback address.
+     * A secret.
+     */
+    readonly writeToken: string;
+  };
   /** Structured logs. */
   readonly logging: { readonly level: LogLevel };
   /** OpenTelemetry tracing. */

@@ -77,7 +77,7 @@ export const DEFAULTS: VigilConfig = {
       },
     ],
   },
-  drift: { detectors: [] },
+  drift: { models: [], writeToken: "" },
   logging: { level: "info" },
   tracing: {
     enabled: false,

@@ -17,6 +17,7 @@ Deno.test("applyEnv() overrides the configuration from VIGIL_* variables", () =>
     VIGIL_AUTH_TOKEN: "s3cret",
     VIGIL_SENTRY_DSN: "https://k@sentry.internal/1",
     VIGIL_TRACING_ENDPOINT: "http://collector:4318",
+    VIGIL_WRITE_TOKEN: "w-9c1e",
   };
   assert.deepEqual([...ENV_VARIABLES].sort(), Object.keys(env).sort());
   const base = defaultConfig();
@@ -36,6 +37,7 @@ Deno.test("applyEnv() overrides the configuration from VIGIL_* variables", () =>
       endpoint: "http://collector:4318",
       enabled: true,
     },
+    drift: { ...DEFAULTS.drift, writeToken: "w-9c1e" },
     errors: { ...DEFAULTS.errors, sentryDsn: "https://k@sentry.internal/1" },
   });
   assert.deepEqual(base, DEFAULTS, "the input is not changed");
@@ -87,6 +89,18 @@ Deno.test("applyEnv() reports an invalid value with the variable as source", asy
       "collector:4318",
       'VIGIL_TRACING_ENDPOINT: tracing.endpoint: expected an http(s) URL, got "collector:4318"',
     ],
+    // Empty is refused rather than read as "none": an unset variable in a
+    // deployment template must not turn the file's write token off.
+    [
+      "VIGIL_WRITE_TOKEN",
+      "",
+      'VIGIL_WRITE_TOKEN: drift.writeToken: expected a non-empty token without spaces, got ""',
+    ],
+    [
+      "VIGIL_WRITE_TOKEN",
+      "two words",
+      'VIGIL_WRITE_TOKEN: drift.writeToken: expected a non-empty token without spaces, got "two words"',
+    ],
   ];
   for (const [name, value, message] of cases) {
     await t.step(message, () => {
@@ -113,5 +127,14 @@ Deno.test("applyEnv() reports an invalid value with the variable as source", asy
       (n) => n === "VIGIL_SENTRY_DSN" ? "" : undefined,
     );
     assert.equal(config.errors.sentryDsn, "");
+  });
+  await t.step("VIGIL_WRITE_TOKEN replaces the file's write token", () => {
+    const production = parseConfig(readFixture("production.yaml"), "p.yaml");
+    const config = applyEnv(
+      production,
+      (n) => n === "VIGIL_WRITE_TOKEN" ? "from-env" : undefined,
+    );
+    assert.equal(config.drift.writeToken, "from-env");
+    assert.deepEqual(config.drift.models, production.drift.models);
   });
 });

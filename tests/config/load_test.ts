@@ -96,15 +96,25 @@ Deno.test("loadConfig() reads production.yaml with every section set", async () 
       ],
     },
     drift: {
-      detectors: [
-        { name: "fraud_model", warningLevel: 2, driftLevel: 3, minSamples: 30 },
+      models: [
         {
-          name: "churn_model",
-          warningLevel: 2.5,
-          driftLevel: 3.5,
-          minSamples: 100,
+          name: "ensemble",
+          classes: [0, 1],
+          detectors: [{ kind: "ddm" }, { kind: "adwin", input: "confidence" }],
+        },
+        {
+          name: "price_model",
+          regression: true,
+          window: 500,
+          detectors: [{
+            kind: "page_hinkley",
+            input: "residual",
+            threshold: 25,
+            mode: "up",
+          }],
         },
       ],
+      writeToken: "prod-write-9c1e",
     },
     logging: { level: "warn" },
     tracing: {
@@ -116,6 +126,107 @@ Deno.test("loadConfig() reads production.yaml with every section set", async () 
       sentryDsn: "https://abc123@o0.ingest.sentry.io/42",
       sampleRate: 0.5,
     },
+  });
+});
+
+Deno.test("parseConfig() reads drift models as registry.model() takes them", async (t) => {
+  await t.step("the issue's example", () => {
+    const config = parseConfig(
+      [
+        "drift:",
+        "  models:",
+        "    - name: ensemble",
+        "      classes: [0, 1]",
+        "      detectors:",
+        "        - { kind: ddm }",
+        "        - { kind: adwin, input: confidence }",
+      ].join("\n"),
+      "c.yaml",
+    );
+    // Left-out options stay out: registry.model() owns their defaults.
+    assert.deepEqual(config.drift, {
+      models: [{
+        name: "ensemble",
+        classes: [0, 1],
+        detectors: [{ kind: "ddm" }, { kind: "adwin", input: "confidence" }],
+      }],
+      writeToken: "",
+    });
+  });
+  await t.step("detectors default to none, options keep their types", () => {
+    const config = parseConfig(
+      [
+        "drift:",
+        "  models:",
+        "    - { name: bare }",
+        "    - name: full",
+        "      classes: [cat, dog, 3]",
+        "      window: 50",
+        "      positiveClass: dog",
+        "      maxClasses: 3",
+        "      detectors:",
+        "        - { kind: hddm_a, twoSidedTest: true, driftConfidence: 0.01 }",
+        "        - { kind: page_hinkley, input: confidence, mode: down }",
+        "  writeToken: w-1",
+      ].join("\n"),
+      "c.yaml",
+    );
+    assert.deepEqual(config.drift.models, [
+      { name: "bare", detectors: [] },
+      {
+        name: "full",
+        classes: ["cat", "dog", 3],
+        window: 50,
+        positiveClass: "dog",
+        maxClasses: 3,
+        detectors: [
+          { kind: "hddm_a", twoSidedTest: true, driftConfidence: 0.01 },
+          { kind: "page_hinkley", input: "confidence", mode: "down" },
+        ],
+      },
+    ]);
+    assert.equal(config.drift.writeToken, "w-1");
+  });
+  await t.step("a residual detector makes a regression model", () => {
+    const config = parseConfig(
+      "drift:\n  models:\n    - name: price\n      detectors: [{ kind: adwin, input: residual }]\n",
+      "c.yaml",
+    );
+    assert.deepEqual(config.drift.models[0]?.detectors, [
+      { kind: "adwin", input: "residual" },
+    ]);
+  });
+  await t.step("a bad detector's error names the file, line and key", () => {
+    const error = configError(() =>
+      parseConfig(
+        [
+          "drift:",
+          "  models:",
+          "    - name: ensemble",
+          "      detectors:",
+          "        - kind: adwin",
+          "          clock: 0",
+        ].join("\n"),
+        "vigil.yaml",
+      )
+    );
+    assert.equal(error.path, "drift.models[0].detectors[0].clock");
+    assert.equal(error.line, 6);
+    assert.equal(error.column, 18);
+    assert.match(
+      error.message,
+      /^vigil\.yaml:6:18: drift\.models\[0\]\.detectors\[0\]\.clock: expected /,
+    );
+  });
+  await t.step("an option named __proto__ is refused, not merged", () => {
+    const error = configError(() =>
+      parseConfig(
+        "drift:\n  models:\n    - name: m\n      detectors: [{ kind: ddm, __proto__: { warmStart: 0 } }]\n",
+        "c.yaml",
+      )
+    );
+    assert.equal(error.path, "drift.models[0].detectors[0].__proto__");
+    assert.equal(({} as Record<string, unknown>).warmStart, undefined);
   });
 });
 
@@ -610,20 +721,80 @@ Deno.test("parseConfig() reports each kind of problem at its node", async (t) =>
       "health.checks[0].timeoutMs: expected a positive integer, got 0",
     ],
     [
-      "drift:\n  detectors:\n    - name: m\n    - name: m\n",
-      '4:13: drift.detectors[1].name: duplicate detector name "m" (also used by drift.detectors[0])',
+      "drift:\n  models:\n    - name: m\n    - name: m\n",
+      '4:13: drift.models[1].name: duplicate model name "m" (also used by drift.models[0])',
     ],
     [
-      "drift:\n  detectors:\n    - {name: m, warningLevel: 4}\n",
-      "drift.detectors[0].driftLevel: expected at least warningLevel (4), got 3",
+      "drift:\n  models:\n    - {name: m, warningLevel: 2}\n",
+      "3:17: drift.models[0].warningLevel: unknown key (expected one of: name, classes, window, positiveClass, maxClasses, regression, detectors)",
     ],
     [
-      "drift:\n  detectors:\n    - {name: m, minSamples: 0}\n",
-      "drift.detectors[0].minSamples: expected a positive integer, got 0",
+      "drift:\n  models:\n    - {name: m, window: 0}\n",
+      "drift.models[0].window: expected a positive integer, got 0",
     ],
     [
-      "drift:\n  detectors:\n    - {name: m, window: 10}\n",
-      "3:17: drift.detectors[0].window: unknown key (expected one of: name, warningLevel, driftLevel, minSamples)",
+      "drift:\n  models:\n    - {name: m, classes: [1, '1']}\n",
+      'drift.models[0].classes[1]: duplicate class "1" (the same as drift.models[0].classes[0]: labels compare as strings)',
+    ],
+    [
+      "drift:\n  models:\n    - {name: m, classes: []}\n",
+      "drift.models[0].classes: expected a non-empty sequence, got an empty sequence",
+    ],
+    [
+      "drift:\n  models:\n    - {name: m, classes: [a, '']}\n",
+      'drift.models[0].classes[1]: expected a non-empty string or a finite number, got ""',
+    ],
+    [
+      "drift:\n  models:\n    - {name: m, classes: [a, b], positiveClass: c}\n",
+      'drift.models[0].positiveClass: expected one of the classes (a, b), got "c"',
+    ],
+    [
+      "drift:\n  models:\n    - {name: m, classes: [a, b], regression: true}\n",
+      "drift.models[0].classes: a regression model has no classes (regression: true)",
+    ],
+    [
+      "drift:\n  models:\n    - name: m\n      detectors:\n        - { kind: ddm, warmStart: 0 }\n",
+      "5:35: drift.models[0].detectors[0].warmStart: expected an integer at least 1, got 0",
+    ],
+    [
+      "drift:\n  models:\n    - name: m\n      detectors:\n        - { kind: page_hinkley, mode: sideways }\n",
+      'drift.models[0].detectors[0].mode: expected "up", "down" or "both", got "sideways"',
+    ],
+    [
+      "drift:\n  models:\n    - name: m\n      detectors:\n        - { kind: ddm, delta: 0.1 }\n",
+      'drift.models[0].detectors[0].delta: ddm has no option "delta"; its options are warmStart, warningThreshold, driftThreshold, minStd',
+    ],
+    [
+      "drift:\n  models:\n    - name: m\n      detectors:\n        - { kind: ddm, __proto__: 1 }\n",
+      'drift.models[0].detectors[0].__proto__: ddm has no option "__proto__"; its options are warmStart, warningThreshold, driftThreshold, minStd',
+    ],
+    [
+      "drift:\n  models:\n    - name: m\n      detectors:\n        - { kind: adwin, delta: [0.1] }\n",
+      "drift.models[0].detectors[0].delta: expected a number, a string, true or false, got a sequence",
+    ],
+    [
+      "drift:\n  models:\n    - name: m\n      detectors:\n        - { kind: kswin }\n",
+      'drift.models[0].detectors[0].kind: expected "ddm", "eddm", "hddm_a", "page_hinkley" or "adwin", got "kswin"',
+    ],
+    [
+      "drift:\n  models:\n    - name: m\n      detectors:\n        - { input: error }\n",
+      "drift.models[0].detectors[0].kind: missing required key",
+    ],
+    [
+      "drift:\n  models:\n    - name: m\n      detectors:\n        - { kind: ddm, input: confidence }\n",
+      'drift.models[0].detectors[0].input: ddm takes only the "error" input (0 or 1), got "confidence"',
+    ],
+    [
+      "drift:\n  models:\n    - name: m\n      detectors:\n        - { kind: adwin, input: residual }\n      regression: false\n",
+      'drift.models[0].detectors[0].input: the "residual" input needs a regression model (regression: true)',
+    ],
+    [
+      "drift:\n  writeToken: 'a b'\n",
+      '2:15: drift.writeToken: expected a token without spaces, or "" for none, got "a b"',
+    ],
+    [
+      "drift:\n  writeToken: 1234\n",
+      'drift.writeToken: expected a token without spaces, or "" for none, got 1234',
     ],
     [
       "logs:\n  level: info\n",
@@ -805,6 +976,10 @@ Deno.test("parseConfig() names exactly the key path of any wrong-typed value", a
       let cases = 0;
       for (const [path, original] of keyPaths(config)) {
         for (const wrong of wrongValues(original)) {
+          // A class label may be a string or a number: neither is wrong there.
+          const label = path.includes("classes") ||
+            path.includes("positiveClass");
+          if (label && ["string", "number"].includes(typeof wrong)) continue;
           const text = stringify(setAt(config, path, wrong));
           const error = configError(() => parseConfig(text, "c.yaml"));
           const where = `${formatPath(path)} = ${JSON.stringify(wrong)}`;

@@ -21,10 +21,18 @@ Deno.test("maskSecrets() hides tokens, passwords, DSNs and URL credentials", asy
           checks[2],
         ],
       },
+      drift: { ...production.drift, writeToken: "***" },
       errors: { ...production.errors, sentryDsn: "***" },
     });
     const text = JSON.stringify(shown);
-    for (const secret of ["prod-token-7f3a", "hunter2", "abc123"]) {
+    for (
+      const secret of [
+        "prod-token-7f3a",
+        "hunter2",
+        "abc123",
+        "prod-write-9c1e",
+      ]
+    ) {
       assert.ok(!text.includes(secret), secret);
     }
   });
@@ -59,6 +67,7 @@ Deno.test("maskSecrets() hides tokens, passwords, DSNs and URL credentials", asy
       const shown = maskSecrets(config);
       assert.deepEqual(shown.server.auth, { type: "bearer", token: "" });
       assert.equal(shown.errors.sentryDsn, "");
+      assert.equal(shown.drift.writeToken, "");
       assert.equal(shown.tracing.endpoint, "http://***@collector:4318/v1");
       assert.deepEqual(shown.health, DEFAULTS.health);
     },
