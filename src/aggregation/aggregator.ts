@@ -1,12 +1,21 @@
 // The aggregation state of one shard: pure, synchronous, testable without a
 // Worker. Internal.
 import type {
+  AnyFamilyDefinition,
   FamilyDefinition,
   Holdings,
+  ModelFamilyDefinition,
   RefusedCounts,
   SeriesDefinition,
   SeriesStats,
 } from "./protocol.ts";
+import type { DriftEvent, ModelStatus } from "../drift/model_types.ts";
+import {
+  ModelMonitor,
+  type MonitorDefinition,
+  type MonitorJSON,
+} from "../drift/monitor.ts";
+import { renderModelFamily } from "./models.ts";
 import type { ExpositionFormat } from "../base/exposition.ts";
 import { formatBound, formatValue } from "../base/_text.ts";
 import { HDR_MAX_UNITS, hdrIndex, quantilesOf, SparseCounts } from "./hdr.ts";
@@ -83,6 +92,8 @@ abstract class SeriesState {
   dirty = false;
   /** What the series added to the aggregator's `dirtyBytes` when it turned dirty. */
   dirtyHint = 0;
+  /** Monitors fed with each of the series' observations (`watch()`). */
+  watchers: MonitorState[] | undefined = undefined;
   /** The series id, generation included, as batches carry it. */
   readonly id: number;
   readonly definition: SeriesDefinition;
@@ -441,6 +452,38 @@ class SummaryState extends SeriesState {
   }
 }
 
+/** A model monitor on the aggregator, with what snapshots need of it. */
+class MonitorState {
+  monitor: ModelMonitor;
+  dirty = false;
+  /** The size of its last record: what its next one costs, about. */
+  dirtyHint = 256;
+
+  constructor(definition: MonitorDefinition) {
+    this.monitor = new ModelMonitor(definition);
+  }
+
+  get id(): number {
+    return this.monitor.definition.id;
+  }
+
+  encode(writer: ByteWriter): void {
+    const start = writer.length;
+    writer.f64(this.id);
+    const lengthAt = writer.skip(4);
+    writer.text(JSON.stringify(this.monitor.toJSON()));
+    writer.u32At(lengthAt, writer.length - lengthAt - 4);
+    this.dirtyHint = writer.length - start;
+  }
+}
+
+const decoder = new TextDecoder();
+
+/** The index of a model monitor in the aggregator's table of them. */
+function monitorIndex(id: number): number {
+  return -id - 1;
+}
+
 /**
  * The series of one shard. The low bits of series ids are dense per shard and
  * reused, so the apply loop finds a series by array index in a table no
@@ -450,8 +493,14 @@ export class Aggregator {
   readonly #progress: () => void;
   readonly #arena = new ByteArena();
   readonly #families = new Map<number, FamilyState>();
+  readonly #modelFamilies = new Map<number, ModelFamilyDefinition>();
   readonly #series: (SeriesState | undefined)[] = [];
+  /** Model monitors by index (see `monitorIndex()`), never removed. */
+  readonly #monitors: MonitorState[] = [];
   #dirty: SeriesState[] = [];
+  #dirtyMonitors: MonitorState[] = [];
+  /** Warnings and drifts since the last {@linkcode takeEvents}. */
+  #events: DriftEvent[] = [];
   /** The sum of the dirty series' size hints when they turned dirty. */
   #dirtyBytes = 0;
   /** Refused observations by family id, cumulative. */
@@ -462,7 +511,11 @@ export class Aggregator {
   }
 
   /** Declares a family; its series follow. */
-  defineFamily(definition: FamilyDefinition): void {
+  defineFamily(definition: AnyFamilyDefinition): void {
+    if (definition.kind === "model") {
+      this.#modelFamilies.set(definition.id, definition);
+      return;
+    }
     const perUnit = 1 / definition.resolution;
     const whole = Math.round(perUnit);
     const unit = Math.abs(perUnit - whole) <= perUnit * 1e-12 ? whole : perUnit;
@@ -509,6 +562,37 @@ export class Aggregator {
     family.series.add(state);
   }
 
+  /**
+   * Declares a model monitor. A watch is attached to its series, which
+   * must be defined.
+   */
+  defineModel(definition: MonitorDefinition): void {
+    const state = new MonitorState(definition);
+    this.#monitors[monitorIndex(definition.id)] = state;
+    if (definition.watch !== undefined) {
+      const series = this.#find(definition.watch);
+      if (series !== undefined) (series.watchers ??= []).push(state);
+    }
+  }
+
+  /** Adds a class a model learned. */
+  addModelClass(id: number, name: string): void {
+    this.#monitors[monitorIndex(id)]?.monitor.addClass(name);
+  }
+
+  /** A model's figures, or undefined when it is unknown. */
+  modelStatus(id: number): ModelStatus | undefined {
+    return this.#monitors[monitorIndex(id)]?.monitor.status();
+  }
+
+  /** The warnings and drifts of the records applied since the last call, in order. */
+  takeEvents(): DriftEvent[] | undefined {
+    if (this.#events.length === 0) return undefined;
+    const events = this.#events;
+    this.#events = [];
+    return events;
+  }
+
   /** Forgets a series; later observations of it are ignored. */
   removeSeries(id: number): void {
     const state = this.#find(id);
@@ -524,6 +608,7 @@ export class Aggregator {
    * ignored. An unknown family is no error: removal is idempotent.
    */
   removeFamily(id: number): void {
+    this.#modelFamilies.delete(id);
     const family = this.#families.get(id);
     if (family === undefined) return;
     let dirty = false;
@@ -587,25 +672,78 @@ export class Aggregator {
     const table = this.#series;
     for (let i = start; i < end; i += 2) {
       const id = data[i]!;
+      if (id < 0) {
+        // A model record: four values.
+        this.#applyModel(id, data[i + 1]!, data[i + 2]!, data[i + 3]!, now);
+        i += 2;
+        continue;
+      }
       const state = table[id | 0];
       // A reused index holds a newer generation: the pair is a removed
       // series'.
       if (state === undefined || state.id !== id) continue;
-      const value = data[i + 1]!;
-      const sum = state.sum + value;
-      if (!Number.isFinite(sum)) {
-        if (countRefusals) this.#refuse(state.family.definition.id);
-        continue;
-      }
-      if (!state.dirty) {
-        state.dirty = true;
-        this.#dirty.push(state);
-        state.dirtyHint = state.encodedSizeHint();
-        this.#dirtyBytes += state.dirtyHint;
-      }
-      state.record(value, sum, now);
+      this.#observe(state, data[i + 1]!, now, countRefusals);
     }
     this.#tidy();
+  }
+
+  #observe(
+    state: SeriesState,
+    value: number,
+    now: number,
+    countRefusals: boolean,
+  ): void {
+    const sum = state.sum + value;
+    if (!Number.isFinite(sum)) {
+      if (countRefusals) this.#refuse(state.family.definition.id);
+      return;
+    }
+    if (!state.dirty) {
+      state.dirty = true;
+      this.#dirty.push(state);
+      state.dirtyHint = state.encodedSizeHint();
+      this.#dirtyBytes += state.dirtyHint;
+    }
+    state.record(value, sum, now);
+    const watchers = state.watchers;
+    if (watchers !== undefined) {
+      for (const watcher of watchers) {
+        this.#touch(watcher);
+        watcher.monitor.observe(value, now, this.#events);
+      }
+    }
+  }
+
+  /** Applies a model record; a `prediction` of NaN resets the model. */
+  #applyModel(
+    id: number,
+    prediction: number,
+    actual: number,
+    proba: number,
+    now: number,
+  ): void {
+    const state = this.#monitors[monitorIndex(id)];
+    if (state === undefined) return;
+    this.#touch(state);
+    const monitor = state.monitor;
+    if (prediction !== prediction) {
+      monitor.reset();
+      return;
+    }
+    monitor.record(prediction, actual, proba, now, this.#events);
+    const confidence = monitor.definition.confidenceSeries;
+    if (proba === proba && confidence !== undefined) {
+      const series = this.#find(confidence);
+      if (series !== undefined) this.#observe(series, proba, now, false);
+    }
+  }
+
+  /** Marks a monitor changed, for the next snapshot. */
+  #touch(state: MonitorState): void {
+    if (state.dirty) return;
+    state.dirty = true;
+    this.#dirtyMonitors.push(state);
+    this.#dirtyBytes += state.dirtyHint;
   }
 
   /** Observations refused so far, by family, restored ones included. */
@@ -660,6 +798,14 @@ export class Aggregator {
           if (++done % PROGRESS_EVERY === 0) this.#progress();
         }
       }
+      const models = this.#modelFamilies.get(id);
+      if (models !== undefined) {
+        for (const state of this.#monitors) {
+          if (state !== undefined) {
+            renderModelFamily(models, state.monitor, writer, format);
+          }
+        }
+      }
       ends.push(writer.length);
     }
     return { bytes: writer.finish(), ends };
@@ -670,9 +816,9 @@ export class Aggregator {
     return this.#find(id)?.stats(now);
   }
 
-  /** Whether any series changed since the last {@linkcode takeSnapshot}. */
+  /** Whether any series or model changed since the last {@linkcode takeSnapshot}. */
   get dirty(): boolean {
-    return this.#dirty.length > 0;
+    return this.#dirty.length > 0 || this.#dirtyMonitors.length > 0;
   }
 
   /** About the bytes the next {@linkcode takeSnapshot} writes: what a snapshot costs. */
@@ -691,6 +837,7 @@ export class Aggregator {
     this.#dirtyBytes = 0;
     let estimate = 64;
     for (const state of dirty) estimate += state.encodedSizeHint();
+    for (const state of this.#dirtyMonitors) estimate += state.dirtyHint;
     const writer = new ByteWriter(estimate);
     for (let i = 0; i < dirty.length; i++) {
       const state = dirty[i]!;
@@ -698,6 +845,11 @@ export class Aggregator {
       state.encode(writer);
       if ((i + 1) % PROGRESS_EVERY === 0) this.#progress();
     }
+    for (const state of this.#dirtyMonitors) {
+      state.dirty = false;
+      state.encode(writer);
+    }
+    this.#dirtyMonitors = [];
     const bytes = writer.finish();
     // The main thread keeps the buffer as long as one record in it is the
     // newest of its series: past a quarter too large, it gets a copy.
@@ -714,6 +866,12 @@ export class Aggregator {
     const reader = new ByteReader(bytes);
     let done = 0;
     forEachRecord(bytes, (id, start, end) => {
+      if (id < 0) {
+        const monitor = this.#monitors[monitorIndex(id)]?.monitor;
+        const text = decoder.decode(bytes.subarray(start + RECORD_HEADER, end));
+        monitor?.restore(JSON.parse(text) as MonitorJSON);
+        return;
+      }
       const state = this.#find(id);
       if (state !== undefined) {
         const body = start + RECORD_HEADER;
@@ -736,6 +894,10 @@ export class Aggregator {
   close(): void {
     this.#series.length = 0;
     this.#families.clear();
+    this.#modelFamilies.clear();
+    this.#monitors.length = 0;
+    this.#dirtyMonitors = [];
+    this.#events = [];
     this.#dirty = [];
     this.#dirtyBytes = 0;
     this.#refused.clear();

@@ -72,6 +72,19 @@ export function serveAggregator(port: MessagePort): { close(): void } {
           if ((i + 1) % PROGRESS_EVERY === 0) tick();
         });
         return;
+      case "model":
+        aggregator.defineModel(message.model);
+        return;
+      case "modelClass":
+        aggregator.addModelClass(message.id, message.name);
+        return;
+      case "modelStatus":
+        post({
+          type: "modelStatus",
+          request: message.request,
+          status: aggregator.modelStatus(message.id),
+        });
+        return;
       case "remove":
         aggregator.removeSeries(message.id);
         return;
@@ -104,7 +117,12 @@ export function serveAggregator(port: MessagePort): { close(): void } {
           aggregator.apply(ring, start, start + length, Date.now(), count);
         }
         applied = seq;
-        post({ type: "applied", seq, refused: aggregator.refused() });
+        const events = aggregator.takeEvents();
+        post(
+          events === undefined
+            ? { type: "applied", seq, refused: aggregator.refused() }
+            : { type: "applied", seq, refused: aggregator.refused(), events },
+        );
         logged += length * Float64Array.BYTES_PER_ELEMENT;
         // A snapshot costs about the changed series' size; the batches it
         // lets go cost their own. Taking one once the batches outweigh it

@@ -7,7 +7,8 @@ import {
   unreadableWorkerPaths,
   workerConnection,
 } from "./connections.ts";
-import type { FamilyDefinition, Holdings, SeriesStats } from "./protocol.ts";
+import type { AnyFamilyDefinition, Holdings, SeriesStats } from "./protocol.ts";
+import type { DriftEvent, ModelStatus } from "../drift/model_types.ts";
 import { Shard, type ShardFailure, type ShardOptions } from "./shard.ts";
 import {
   AGGREGATION_DEFAULTS as DEFAULTS,
@@ -34,6 +35,9 @@ function positiveInteger(
   return value;
 }
 
+/** A definition without its id, which the pool gives. */
+type WithoutId<T> = T extends unknown ? Omit<T, "id"> : never;
+
 /** Each family's samples from a scrape round: UTF-8 chunks, one a shard that holds any. */
 type RoundTexts = Map<number, Uint8Array<ArrayBuffer>[]>;
 
@@ -55,7 +59,9 @@ export class AggregationPool {
   readonly #logger: Logger;
   readonly #options: Required<AggregationOptions>;
   /** Families not removed, in definition order: what render rounds ask for. */
-  readonly #families = new Map<number, FamilyDefinition>();
+  readonly #families = new Map<number, AnyFamilyDefinition>();
+  /** Where the warnings and drifts of model records go (the registry). */
+  onDriftEvents: (events: readonly DriftEvent[]) => void = () => {};
   /** The id of the next family; ids are never reused. */
   #nextFamily = 0;
   readonly #restartTimes: number[][];
@@ -162,6 +168,7 @@ export class AggregationPool {
         connect: inThread ? inThreadConnection : connect,
         onFailure: (failed, failure) => this.#restart(failed, failure),
         onRefused: (family) => this.#refusedFirst(family),
+        onDriftEvents: (events) => this.onDriftEvents(events),
       });
       shard.connect();
       return shard;
@@ -222,9 +229,7 @@ export class AggregationPool {
   }
 
   /** Declares a family on every shard and returns its id. */
-  defineFamily(
-    definition: Omit<FamilyDefinition, "id">,
-  ): number {
+  defineFamily(definition: WithoutId<AnyFamilyDefinition>): number {
     // Never reused, so a refusal count or a late message of a removed
     // family cannot be taken for a newer one's.
     const family = { ...definition, id: this.#nextFamily++ };
@@ -266,6 +271,29 @@ export class AggregationPool {
       }
       return reply.held;
     });
+  }
+
+  /** The shard for a new model monitor, round robin with series. */
+  placeModel(): Shard {
+    const shard = this.shards[this.#nextShard]!;
+    this.#nextShard = (this.#nextShard + 1) % this.shards.length;
+    return shard;
+  }
+
+  /** A model's figures, after every record made before the call. */
+  async modelStatus(shard: Shard, id: number): Promise<ModelStatus> {
+    shard.flush();
+    const reply = await shard.request({
+      type: "modelStatus",
+      request: shard.nextRequest(),
+      id,
+    });
+    if (reply.type !== "modelStatus" || reply.status === undefined) {
+      throw new RangeError(
+        `Cannot read model monitor ${id} of shard ${shard.index}: its aggregator does not know it`,
+      );
+    }
+    return reply.status;
   }
 
   /** Places a new series on the next shard, round robin. */

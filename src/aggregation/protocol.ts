@@ -2,6 +2,8 @@
 // union per direction, shared by both sides. Internal.
 import type { ExpositionFormat } from "../base/exposition.ts";
 import type { DistributionSnapshot } from "../base/snapshot.ts";
+import type { DriftEvent, ModelStatus } from "../drift/model_types.ts";
+import type { MonitorDefinition } from "../drift/monitor.ts";
 
 /**
  * Series ids are `index + generation * GENERATION`. The low 32 bits
@@ -38,6 +40,39 @@ export interface FamilyDefinition {
   /** The value one HDR unit stands for, such as 1e-6 for microseconds. */
   readonly resolution: number;
 }
+
+/** The metrics of model monitors, each a family the monitors render. */
+export const MODEL_METRICS = [
+  "accuracy",
+  "precision",
+  "recall",
+  "f1_score",
+  "predictions",
+  "drift_state",
+  "drift_score",
+  "drift_detected",
+] as const;
+
+/** One of {@linkcode MODEL_METRICS}. */
+export type ModelMetric = typeof MODEL_METRICS[number];
+
+/** A family whose samples every model monitor of the aggregator writes. */
+export interface ModelFamilyDefinition {
+  readonly id: number;
+  readonly kind: "model";
+  readonly name: string;
+  readonly metric: ModelMetric;
+}
+
+/** A family of either sort. */
+export type AnyFamilyDefinition = FamilyDefinition | ModelFamilyDefinition;
+
+/**
+ * The first value of a model record in a batch is the monitor's id, below
+ * zero: a record is `[id, prediction, actual, proba]`, four values where an
+ * observation takes two. A `prediction` of NaN makes it a reset.
+ */
+export const MODEL_RECORD = 4;
 
 /** One series: its id, family and rendered label pairs. */
 export interface SeriesDefinition {
@@ -86,7 +121,16 @@ export type ToAggregator =
      */
     readonly progress: SharedArrayBuffer;
   }
-  | { readonly type: "family"; readonly family: FamilyDefinition }
+  | { readonly type: "family"; readonly family: AnyFamilyDefinition }
+  /** A model monitor; its records follow in batches. */
+  | { readonly type: "model"; readonly model: MonitorDefinition }
+  /** A class a model learned; its index is the next one. */
+  | { readonly type: "modelClass"; readonly id: number; readonly name: string }
+  | {
+    readonly type: "modelStatus";
+    readonly request: number;
+    readonly id: number;
+  }
   /** Series defined since the last message, in definition order. */
   | { readonly type: "series"; readonly series: readonly SeriesDefinition[] }
   | { readonly type: "remove"; readonly id: number }
@@ -137,6 +181,12 @@ export type FromAggregator =
     readonly seq: number;
     /** Refused observations so far (see the snapshot's). */
     readonly refused: RefusedCounts;
+    /**
+     * The warnings and drifts of the batch's model records, in order;
+     * absent when none. A replayed batch reports its events again: the
+     * main thread tells them by the detector's `updates`.
+     */
+    readonly events?: readonly DriftEvent[];
   }
   | {
     readonly type: "snapshot";
@@ -168,6 +218,11 @@ export type FromAggregator =
     readonly type: "stats";
     readonly request: number;
     readonly stats: SeriesStats | undefined;
+  }
+  | {
+    readonly type: "modelStatus";
+    readonly request: number;
+    readonly status: ModelStatus | undefined;
   }
   | {
     readonly type: "pong";

@@ -2,8 +2,10 @@
 // writes into, retention until a snapshot covers a batch, requests, and
 // restart with restore and replay. Internal.
 import { SnapshotStore } from "./snapshots.ts";
+import type { DriftEvent } from "../drift/model_types.ts";
+import type { MonitorDefinition } from "../drift/monitor.ts";
 import {
-  type FamilyDefinition,
+  type AnyFamilyDefinition,
   type FromAggregator,
   GENERATION,
   type Holdings,
@@ -47,6 +49,11 @@ export interface ShardOptions {
   readonly onFailure: (shard: Shard, failure: ShardFailure) => void;
   /** Called when the aggregator first reports a refusal in a family. */
   readonly onRefused: (family: number) => void;
+  /**
+   * Called with the warnings and drifts of each batch applied, in order. A
+   * batch replayed after a restart reports its events again.
+   */
+  readonly onDriftEvents?: (events: readonly DriftEvent[]) => void;
 }
 
 interface PendingRequest {
@@ -114,7 +121,12 @@ export class Shard {
   #seq = 0;
   /** Posted batches no snapshot covers yet, oldest first: the replay log. */
   readonly #retained: PostedBatch[] = [];
-  readonly #families = new Map<number, FamilyDefinition>();
+  readonly #families = new Map<number, AnyFamilyDefinition>();
+  /**
+   * Model monitors by id, with the classes they learned since: what a
+   * restarted aggregator is sent. Never removed.
+   */
+  readonly #models = new Map<number, MonitorDefinition>();
   readonly #series = new Map<number, SeriesDefinition>();
   /**
    * Series defined and not yet sent: sent in one message ahead of the next
@@ -272,6 +284,8 @@ export class Shard {
     if (this.#series.size > 0) {
       post({ type: "series", series: [...this.#series.values()] });
     }
+    // After the series: a watch finds its series defined.
+    for (const model of this.#models.values()) post({ type: "model", model });
     if (this.#snapshots.size > 0 || this.#refused.size > 0) {
       const snapshots = this.#snapshots.concat();
       connection.port.postMessage(
@@ -295,7 +309,7 @@ export class Shard {
     }
   }
 
-  defineFamily(family: FamilyDefinition): void {
+  defineFamily(family: AnyFamilyDefinition): void {
     this.#families.set(family.id, family);
     this.#post({ type: "family", family });
   }
@@ -330,6 +344,40 @@ export class Shard {
     this.#series.set(id, series);
     this.#unsent.push(series);
     return id;
+  }
+
+  /**
+   * Declares a model monitor and returns its id, below zero: its records
+   * are `[id, prediction, actual, proba]` (see `MODEL_RECORD`).
+   */
+  defineModel(definition: Omit<MonitorDefinition, "id">): number {
+    const id = -(this.#models.size + 1);
+    const model = { ...definition, id, classes: [...definition.classes] };
+    this.#models.set(id, model);
+    this.#post({ type: "model", model });
+    return id;
+  }
+
+  /**
+   * Tells the aggregator of a class a model learned, ahead of the batch
+   * that holds its first record.
+   */
+  addModelClass(id: number, name: string): void {
+    const model = this.#models.get(id);
+    if (model === undefined) return;
+    this.#models.set(id, { ...model, classes: [...model.classes, name] });
+    this.#post({ type: "modelClass", id, name });
+  }
+
+  /**
+   * How many more values the hot path can write before one is dropped:
+   * what is left of the batch being filled, of the free slots and of the
+   * spill batches.
+   */
+  get room(): number {
+    const batch = this.#options.batchSize * 2;
+    const spill = this.#options.spillBatches - this.#spilled;
+    return this.end - this.pos + (this.#free.length + spill) * batch;
   }
 
   removeSeries(id: number): void {
@@ -465,6 +513,9 @@ export class Shard {
     if (message.type === "applied") {
       this.#logApplied(message.seq);
       this.#updateRefused(message.seq, message.refused);
+      if (message.events !== undefined) {
+        this.#options.onDriftEvents?.(message.events);
+      }
       return;
     }
     if (message.type === "snapshot") {
@@ -476,7 +527,7 @@ export class Shard {
       this.#snapshots.receive(
         message.seq,
         message.records,
-        (id) => this.#series.has(id),
+        (id) => id < 0 ? this.#models.has(id) : this.#series.has(id),
       );
       this.#updateRefused(message.seq, message.refused);
       let dropped = 0;

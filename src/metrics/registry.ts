@@ -24,6 +24,9 @@ import type { AggregateKind } from "../aggregation/protocol.ts";
 import { AggregationPool } from "../aggregation/pool.ts";
 import type { AggregationOptions, WorkerStatus } from "../aggregation/types.ts";
 import { createLogger, type Logger } from "../base/log.ts";
+import type { Model } from "./model.ts";
+import type { ModelOptions } from "../drift/model_types.ts";
+import { ModelMetrics } from "./_model_metrics.ts";
 
 /** The line that ends an OpenMetrics exposition. */
 const EOF = "# EOF\n";
@@ -135,6 +138,8 @@ export class Registry {
   readonly #refusalsCounted = new Map<number, number>();
   readonly #warned = new Set<string>();
   readonly #aggregation: AggregationOptions;
+  /** The model monitors, with their families: made with the first model. */
+  #models: ModelMetrics | undefined;
   #pool: AggregationPool | undefined;
   #closed = false;
 
@@ -409,6 +414,87 @@ export class Registry {
   }
 
   /**
+   * Creates a model monitor: a confusion matrix and drift detectors that
+   * run in an aggregation worker, fed by `model.record()` through the same
+   * batches as histogram observations, in the order recorded. The first
+   * model registers the `ml_*` families: `ml_model_accuracy`,
+   * `ml_model_precision`, `ml_model_recall` and `ml_model_f1_score`
+   * (`window="recent"` and `"lifetime"`), `ml_predictions_total`,
+   * `ml_prediction_confidence`, `ml_drift_state`, `ml_drift_score`,
+   * `ml_drift_detected_total` and the `ml_training_*` metrics.
+   *
+   * @param options The name, classes, window and detectors.
+   * @returns The model's handle.
+   * @throws {TypeError} When a field has the wrong type, a detector an
+   * unknown kind or option, or the name is taken.
+   * @throws {RangeError} When a value is out of range.
+   *
+   * @example Watch a classifier's error rate with DDM
+   * ```ts
+   * import { Registry } from "@vigil/observe/metrics";
+   * import assert from "node:assert/strict";
+   *
+   * const registry = new Registry();
+   * const model = registry.model({
+   *   name: "fraud",
+   *   classes: [0, 1],
+   *   detectors: [{ kind: "ddm" }, { kind: "adwin", input: "confidence" }],
+   * });
+   * const drifts: number[] = [];
+   * model.onDrift((event) => drifts.push(event.updates));
+   * for (let i = 0; i < 200; i++) model.record(i % 10 === 0 ? 1 : 0, 0, 0.9);
+   * for (let i = 0; i < 100; i++) model.record(1, 0, 0.6);
+   * const status = await model.status();
+   * assert.equal(status.predictions, 300);
+   * assert.equal(status.detectors[0]!.drifts, 1);
+   * assert.match(await registry.metrics(), /^ml_model_accuracy\{model_name="fraud",window="lifetime"\} 0\.6$/m);
+   * await registry.close();
+   * ```
+   */
+  model(options: ModelOptions): Model {
+    if (this.#closed) {
+      throw new TypeError(
+        `Cannot create model "${options?.name}": the registry is closed`,
+      );
+    }
+    return this.#modelMetrics().create(options);
+  }
+
+  /**
+   * The models created so far.
+   *
+   * @returns Their handles, in creation order.
+   */
+  models(): Model[] {
+    return [...(this.#models?.handles ?? [])];
+  }
+
+  /**
+   * A model by name.
+   *
+   * @param name The name it was created with.
+   * @returns Its handle, or undefined when there is none.
+   */
+  getModel(name: string): Model | undefined {
+    return this.#models?.get(name);
+  }
+
+  #modelMetrics(): ModelMetrics {
+    return this.#models ??= new ModelMetrics({
+      pool: this.#aggregator(),
+      context: this.#context,
+      register: (family) => this.#register(family),
+      counter: (name, help, labelNames) =>
+        this.counter({ name, help, labelNames }),
+      gauge: (name, help, labelNames) => this.gauge({ name, help, labelNames }),
+      histogram: (name, help, labelNames, buckets) =>
+        this.histogram({ name, help, labelNames, buckets }),
+      internalCounter: (name, help, labelNames) =>
+        this.#internalCounter(name, help, labelNames),
+    });
+  }
+
+  /**
    * Removes a metric, so it is no longer rendered and its name is free. A
    * histogram or summary is dropped from the aggregation workers too, with
    * every series and its memory; observations still made through a child
@@ -542,7 +628,7 @@ export class Registry {
     const families = [...this.#families.values()];
     const pending = new Map<Family, T | Promise<T>>();
     for (const family of families) {
-      if (family.type === "histogram" || family.type === "summary") {
+      if (family.aggregationId !== undefined) {
         pending.set(family, render(family, format));
       }
     }
