@@ -209,14 +209,15 @@ export interface VigilApp {
 
 /**
  * Starts the Vigil server from a configuration: metrics (process, runtime,
- * HTTP), the configured health checks running in the background, and the
- * HTTP server.
+ * HTTP), the configured health checks running in the background, the
+ * configured drift models, and the HTTP server.
  *
  * @param config A complete configuration, such as `defaultConfig()`.
  * @param options Logger and listen callback.
  * @returns The running app.
  * @throws {StartupError} When a permission the configuration needs is
- * missing (see {@linkcode missingPermissions}), or the server cannot listen:
+ * missing (see {@linkcode missingPermissions}), a drift model cannot be
+ * created as configured, or the server cannot listen:
  * the address is in use or the host name does not resolve. Nothing is left
  * running then.
  *
@@ -272,6 +273,21 @@ export function startVigil(
     });
   }
   registerHealthMetrics(registry, health);
+  for (const model of config.drift.models) {
+    try {
+      registry.model(model);
+    } catch (error) {
+      // The config checks what it can; the registry has the last word.
+      runtime?.stop();
+      void registry.close();
+      throw new StartupError(
+        `cannot create drift model "${model.name}": ${
+          error instanceof Error ? error.message : String(error)
+        }`,
+        { cause: error },
+      );
+    }
+  }
   const { server: settings } = config;
   let server: VigilServer;
   try {
@@ -283,7 +299,9 @@ export function startVigil(
       service: config.service,
       aliases: settings.aliases,
       auth: settings.auth,
+      writeToken: config.drift.writeToken,
       maxBodyBytes: settings.maxBodyBytes,
+      requestTimeoutMs: settings.requestTimeoutMs,
       config: () => maskSecrets(config),
       port: settings.port,
       hostname: settings.hostname,

@@ -22,3 +22,24 @@ export type {
   DriftDetector,
   DriftState,
 } from "./types.ts";
+export {
+  type ClassLabel,
+  DETECTOR_INPUTS,
+  DETECTOR_KINDS,
+  type DetectorInput,
+  type DetectorKind,
+  type DetectorSpec,
+  type DetectorStatus,
+  type DriftEvent,
+  ModelInputError,
+  type ModelOptions,
+  type ModelStatus,
+  type ModelUpdate,
+  type QualityFigures,
+} from "./model_types.ts";
+export {
+  ConfusionMatrix,
+  type ConfusionMatrixJSON,
+  type ConfusionMatrixOptions,
+  type QualityWindow,
+} from "./quality.ts";

@@ -36,6 +36,7 @@ export type DetectorInput = typeof DETECTOR_INPUTS[number];
  * `{ kind: "ddm", warmStart: 50 }` or `{ kind: "adwin", input: "confidence" }`.
  */
 export interface DetectorSpec {
+  /** The detector: one of {@linkcode DETECTOR_KINDS}. */
   readonly kind: DetectorKind;
   /**
    * What the detector is fed. The binary detectors (`ddm`, `eddm`,
@@ -91,7 +92,9 @@ export interface ModelOptions {
 
 /** One prediction and its outcome, as `recordAll()` and `POST /drift/update` take it. */
 export interface ModelUpdate {
+  /** The predicted class (a regression model's predicted value). */
   readonly prediction: ClassLabel;
+  /** The actual class (a regression model's actual value). */
   readonly actual: ClassLabel;
   /** The model's confidence in its prediction, from 0 to 1. */
   readonly proba?: number;
@@ -106,16 +109,22 @@ export interface ModelUpdate {
 export interface QualityFigures {
   /** Predictions in the window. */
   readonly predictions: number;
+  /** Share of correct predictions. */
   readonly accuracy: number;
+  /** Precision: of the predictions of a class, the share that were right. */
   readonly precision: number;
+  /** Recall: of the actual members of a class, the share predicted. */
   readonly recall: number;
+  /** F1 score: the harmonic mean of precision and recall. */
   readonly f1Score: number;
 }
 
 /** One detector of a model, as `GET /drift/status` reports it. */
 export interface DetectorStatus {
+  /** The detector's kind. */
   readonly kind: DetectorKind;
-  readonly input: DetectorInput;
+  /** What it is fed; `"value"` for a watch of a histogram series. */
+  readonly input: DetectorInput | "value";
   /** Its state after its last update. */
   readonly state: DriftState;
   /** The detector's own count since it last started afresh (a drift restarts it). */
@@ -136,6 +145,7 @@ export interface DetectorStatus {
 
 /** A model's figures, as `GET /drift/status` reports them. */
 export interface ModelStatus {
+  /** The model's (or watch's) name. */
   readonly name: string;
   /** Whether it is a regression model (no confusion matrix). */
   readonly regression: boolean;
@@ -150,6 +160,7 @@ export interface ModelStatus {
     readonly recent: QualityFigures;
     readonly lifetime: QualityFigures;
   };
+  /** Its detectors, in declaration order. */
   readonly detectors: readonly DetectorStatus[];
 }
 
@@ -157,10 +168,13 @@ export interface ModelStatus {
 export interface DriftEvent {
   /** The model's name, or the watched series' (`metric{labels}`). */
   readonly model: string;
+  /** The detector's kind. */
   readonly detector: DetectorKind;
   /** The detector's position in the model's list. */
   readonly detectorIndex: number;
-  readonly input: DetectorInput;
+  /** What it is fed; `"value"` for a watch of a histogram series. */
+  readonly input: DetectorInput | "value";
+  /** `"warning"` on an entry into the warning zone, `"drift"` on a drift. */
   readonly severity: "warning" | "drift";
   /** The detector's `updates` at the event: the update that raised it. */
   readonly updates: number;

@@ -196,12 +196,17 @@ export class ModelMonitor {
       model: this.definition.name,
       detector: slot.spec.kind,
       detectorIndex: index,
-      input: slot.spec.input,
+      input: this.#input(slot),
       severity,
       updates: slot.updates,
       score: slot.detector.score,
       at,
     };
+  }
+
+  /** What a detector is fed, as its status and events say. */
+  #input(slot: DetectorSlot): DetectorStatus["input"] {
+    return this.definition.watch === undefined ? slot.spec.input : "value";
   }
 
   /**
@@ -240,7 +245,7 @@ export class ModelMonitor {
     const matrix = this.#matrix;
     const detectors = this.#slots.map((slot): DetectorStatus => ({
       kind: slot.spec.kind,
-      input: slot.spec.input,
+      input: this.#input(slot),
       state: slot.state,
       n: slot.detector.n,
       updates: slot.updates,

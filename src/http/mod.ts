@@ -1,7 +1,8 @@
 /**
  * The Vigil HTTP server and its handlers: `/metrics` in the negotiated
- * format, the health and Kubernetes probe endpoints, and `instrument()`, the
- * middleware that measures any `Deno.serve` handler.
+ * format, the health and Kubernetes probe endpoints, the drift API
+ * (`/drift/status`, `/drift/update`, `/drift/reset`), and `instrument()`,
+ * the middleware that measures any `Deno.serve` handler.
  *
  * @example Serve a registry
  * ```ts
@@ -40,6 +41,13 @@ export {
   UNMATCHED_ROUTE,
 } from "./instrument.ts";
 export { type AuthConfig, authorize } from "./auth.ts";
+export {
+  driftRoutes,
+  type DriftRoutesOptions,
+  isLoopback,
+  type WriteAccess,
+  writeAccess,
+} from "./drift_routes.ts";
 export { readBody, type ReadBodyOptions, RequestBodyError } from "./limits.ts";
 export type { ServiceInfo } from "./health_routes.ts";
 export {
@@ -49,4 +57,5 @@ export {
   type RouteInfo,
   ROUTES,
   UNMEASURED_ROUTES,
+  WRITE_ROUTES,
 } from "../base/routes.ts";

@@ -2,7 +2,13 @@ import { type Handler, json, metricsHandler } from "./handlers.ts";
 import { healthRoutes, type ServiceInfo } from "./health_routes.ts";
 import { type HttpMetrics, instrument } from "./instrument.ts";
 import { type AuthConfig, authorize } from "./auth.ts";
-import { PROTECTED_ROUTES, ROUTES, UNMEASURED_ROUTES } from "../base/routes.ts";
+import { authorizeWrite, driftRoutes, writeAccess } from "./drift_routes.ts";
+import {
+  ROUTE_TABLE,
+  type RouteInfo,
+  ROUTES,
+  UNMEASURED_ROUTES,
+} from "../base/routes.ts";
 import { Health } from "../health/health.ts";
 import { SystemMonitor } from "../health/system.ts";
 import type { Registry } from "../metrics/registry.ts";
@@ -31,15 +37,37 @@ export interface HandlerOptions {
    */
   aliases?: Readonly<Record<string, string>>;
   /**
-   * Credentials for `/metrics`, `/health/detailed` and `/system/info`.
+   * Credentials for `/metrics`, `/health/detailed`, `/system/info` and
+   * `/drift/status`.
    * @default {{ type: "none" }}
    */
   auth?: AuthConfig;
   /**
-   * Requests declaring a larger body get 413 before any of it is read.
+   * The bearer token `POST /drift/update` and `POST /drift/reset` require
+   * (401 without it); `""` for none, and then they are open only when
+   * `hostname` is a loopback address (127.0.0.0/8, `::1`, `localhost`)
+   * and refused with 403 otherwise.
+   * @default {""}
+   */
+  writeToken?: string;
+  /**
+   * The address the handler is served on, which decides whether the drift
+   * write routes are open without a `writeToken` (see `writeAccess()`).
+   * @default {unknown: without a writeToken they are refused}
+   */
+  hostname?: string;
+  /**
+   * Requests declaring a larger body get 413 before any of it is read, and
+   * a body read (`POST /drift/update`) stops at this size with a 413.
    * @default {1048576}
    */
   maxBodyBytes?: number;
+  /**
+   * A request body (`POST /drift/update`) must arrive within this many
+   * milliseconds, else 408.
+   * @default {10000}
+   */
+  requestTimeoutMs?: number;
   /**
    * HTTP metrics from `httpMetrics()`: the server records its own requests
    * there, and `/health/detailed` reports their latency percentiles.
@@ -66,7 +94,9 @@ export interface ServeOptions extends HandlerOptions {
    */
   port?: number;
   /**
-   * The interface to listen on; `0.0.0.0` in a container.
+   * The interface to listen on; `0.0.0.0` in a container. Without a
+   * `writeToken`, the drift write routes answer 403 unless it is a
+   * loopback address.
    * @default {"127.0.0.1"}
    */
   hostname?: string;
@@ -89,11 +119,14 @@ export interface VigilServer {
 
 /**
  * The routes of the Vigil server as one handler: `/metrics`, `/health`,
- * `/health/detailed`, `/health/live`, `/health/ready` and `/system/info`,
- * plus the configured aliases. `GET` and `HEAD` only (405 otherwise),
- * 404 elsewhere, 413 for a body declared larger than `maxBodyBytes`, 401
- * on a protected route without the configured credentials. A `HEAD` gets
- * the response of a `GET`, whose body `Deno.serve` leaves out.
+ * `/health/detailed`, `/health/live`, `/health/ready`, `/system/info` and
+ * `/drift/status` (`GET` and `HEAD`), `/drift/update` and `/drift/reset`
+ * (`POST`), plus the configured aliases. 405 for another method, 404
+ * elsewhere, 413 for a body declared larger than `maxBodyBytes`, 401 on a
+ * protected route without the configured credentials, and on a drift
+ * write route without the write token, 403 there when no token is set and
+ * `hostname` is not loopback. A `HEAD` gets the response of a `GET`, whose
+ * body `Deno.serve` leaves out.
  *
  * The route comes from the request target, never from the `Host` header:
  * since `Deno.serve` builds `request.url` from that header, a `Host` holding
@@ -132,7 +165,17 @@ export function createHandler(options: HandlerOptions): Handler {
       http: options.http,
       config: options.config,
     }),
+    ...driftRoutes({
+      registry: options.registry,
+      maxBodyBytes,
+      requestTimeoutMs: options.requestTimeoutMs ?? 10_000,
+      logger,
+    }),
   }));
+  const access = writeAccess(options.hostname, options.writeToken ?? "");
+  const table = new Map<string, RouteInfo>(
+    ROUTE_TABLE.map((info) => [info.path, info]),
+  );
   for (const [alias, target] of Object.entries(options.aliases ?? {})) {
     const route = routes.get(target);
     if (!alias.startsWith("/") || route === undefined) {
@@ -143,6 +186,7 @@ export function createHandler(options: HandlerOptions): Handler {
       );
     }
     routes.set(alias, route);
+    table.set(alias, table.get(target)!);
   }
   const canonical = new Map<string, string>(
     Object.entries(options.aliases ?? {}),
@@ -156,17 +200,21 @@ export function createHandler(options: HandlerOptions): Handler {
       return json({ error: "Request body too large" }, 413);
     }
     const handle = routes.get(path);
-    if (handle === undefined) return json({ error: "Not found" }, 404);
-    if (request.method !== "GET" && request.method !== "HEAD") {
+    const info = table.get(path);
+    if (handle === undefined || info === undefined) {
+      return json({ error: "Not found" }, 404);
+    }
+    if (!info.methods.includes(request.method)) {
       return json({ error: "Method not allowed" }, 405, {
-        allow: "GET, HEAD",
+        allow: info.methods.join(", "),
       });
     }
-    if (PROTECTED_ROUTES.has(canonical.get(path) ?? path)) {
-      const refused = authorize(request, auth);
-      if (refused !== undefined) return refused;
-    }
-    return handle(request);
+    const refused = info.protected
+      ? authorize(request, auth)
+      : info.write
+      ? authorizeWrite(request, access)
+      : undefined;
+    return refused ?? handle(request);
   };
   if (options.http === undefined) {
     return (request) =>
@@ -250,11 +298,12 @@ export function serve(options: ServeOptions): VigilServer {
     );
   }
   const onListen = options.onListen;
+  const hostname = options.hostname ?? "127.0.0.1";
   const server = Deno.serve({
     port,
-    hostname: options.hostname ?? "127.0.0.1",
+    hostname,
     onListen: (addr) => onListen?.(addr as Deno.NetAddr),
-  }, createHandler(options));
+  }, createHandler({ ...options, hostname }));
   return {
     addr: server.addr,
     finished: server.finished,

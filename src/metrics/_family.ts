@@ -1,6 +1,8 @@
 // What the registry needs of every metric type. Internal.
 import type { ExpositionFormat } from "../base/exposition.ts";
 import type { Logger } from "../base/log.ts";
+import type { Shard } from "../aggregation/shard.ts";
+import type { Watch, WatchOptions } from "./model.ts";
 
 /** The family types of the exposition formats. */
 export type MetricType = "counter" | "gauge" | "histogram" | "summary";
@@ -64,6 +66,19 @@ export interface RegistryContext {
   refused(metric: string): void;
   /** Called when a metric's `collect` callback throws or rejects. */
   collectFailed(metric: string, error: unknown): void;
+  /**
+   * Starts drift detectors on a histogram or summary series, in the worker
+   * that aggregates it (see `DistributionChild.watch()`).
+   */
+  watch(
+    metric: string,
+    series: {
+      readonly shard: Shard;
+      readonly id: number;
+      readonly pairs: string;
+    },
+    options: WatchOptions,
+  ): Watch;
 }
 
 /** A metric's `collect` callback: sets its values from their source at scrape time. */

@@ -12,11 +12,15 @@ import type { Family, RegistryContext } from "./_family.ts";
 import type { Gauge } from "./gauge.ts";
 import type { Histogram } from "./histogram.ts";
 import {
+  type CheckedModel,
   checkModelOptions,
   ModelHandle,
   type RefusalReason,
   type TrainingRun,
+  type Watch,
+  type WatchOptions,
 } from "./model.ts";
+import type { Shard } from "../aggregation/shard.ts";
 import type { ModelOptions } from "../drift/model_types.ts";
 import { observedFamily } from "./_observed.ts";
 
@@ -149,7 +153,9 @@ export const TRAINING_BUCKETS: readonly number[] = Object.freeze([
 export class ModelMetrics {
   readonly #host: ModelMetricsHost;
   readonly #confidence: number;
+  /** Models and watches by name: the `model_name` of their events. */
   readonly #handles = new Map<string, ModelHandle>();
+  readonly #watches = new Set<ModelHandle>();
   readonly #runs: Counter<"model_name" | "status">;
   readonly #duration: Histogram<"model_name">;
   readonly #samples: Gauge<"model_name">;
@@ -217,34 +223,42 @@ export class ModelMetrics {
     pool.onDriftEvents = (events) => this.#deliver(events);
   }
 
-  /** The models, in creation order. */
-  get handles(): IterableIterator<ModelHandle> {
-    return this.#handles.values();
+  /** The models, in creation order, without the watches. */
+  models(): ModelHandle[] {
+    return [...this.#handles.values()].filter((handle) =>
+      !this.#watches.has(handle)
+    );
   }
 
+  /** A model by name, not a watch. */
   get(name: string): ModelHandle | undefined {
-    return this.#handles.get(name);
+    const handle = this.#handles.get(name);
+    return handle === undefined || this.#watches.has(handle)
+      ? undefined
+      : handle;
   }
 
   /** Creates a model, its monitor on a worker and its confidence series. */
   create(options: ModelOptions): ModelHandle {
     const model = checkModelOptions(options);
+    return this.#start(model, this.#host.pool.placeModel());
+  }
+
+  /**
+   * Declares a monitor on `shard` and makes its handle: a model (with its
+   * confidence series) or, with `watch`, a watch of that series.
+   */
+  #start(model: CheckedModel, shard: Shard, watch?: number): ModelHandle {
     const { name } = model;
     if (this.#handles.has(name)) {
       throw new TypeError(
-        `Cannot create model "${name}": a model with this name exists`,
+        `Cannot create model "${name}": a model or watch with this name exists`,
       );
     }
     const { pool, context } = this.#host;
-    const shard = pool.placeModel();
     const pairs = renderPairs(
       [...context.defaultLabelNames, "model_name"],
       [...context.defaultLabelValues, name],
-    );
-    const confidenceSeries = shard.defineSeries(
-      this.#confidence,
-      pairs,
-      context.now() / 1000,
     );
     const id = shard.defineModel({
       name,
@@ -256,7 +270,15 @@ export class ModelMetrics {
       maxClasses: model.maxClasses,
       positiveClass: model.positiveClass,
       detectors: model.detectors,
-      confidenceSeries,
+      ...(watch === undefined
+        ? {
+          confidenceSeries: shard.defineSeries(
+            this.#confidence,
+            pairs,
+            context.now() / 1000,
+          ),
+        }
+        : { watch }),
     });
     const labels = { model_name: name };
     const refused = new Map<RefusalReason, () => void>();
@@ -287,6 +309,42 @@ export class ModelMetrics {
       },
     });
     this.#handles.set(name, handle);
+    return handle;
+  }
+
+  /** Starts a watch: a monitor fed with a series' observations. */
+  watch(
+    metric: string,
+    series: {
+      readonly shard: Shard;
+      readonly id: number;
+      readonly pairs: string;
+    },
+    options: WatchOptions,
+  ): Watch {
+    if (options === null || typeof options !== "object") {
+      throw new TypeError(
+        `Cannot watch a series of "${metric}": options must be an object such as { kind: "adwin" }`,
+      );
+    }
+    const { name: given, ...spec } = options;
+    const name = given ??
+      (series.pairs === "" ? metric : `${metric}{${series.pairs}}`);
+    if (spec.kind !== "page_hinkley" && spec.kind !== "adwin") {
+      throw new RangeError(
+        `Cannot watch a series of "${metric}": kind must be "page_hinkley" or "adwin" (detectors of numbers), got ${
+          JSON.stringify(spec.kind) ?? String(spec.kind)
+        }`,
+      );
+    }
+    // A regression model without a matrix, whose detector takes the values.
+    const model = checkModelOptions({
+      name,
+      regression: true,
+      detectors: [{ ...spec, kind: spec.kind, input: "residual" }],
+    });
+    const handle = this.#start(model, series.shard, series.id);
+    this.#watches.add(handle);
     return handle;
   }
 

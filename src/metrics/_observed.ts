@@ -42,7 +42,7 @@ export function observedSeries<C>(
   definition: Omit<FamilyDefinition, "id">,
   labelNames: readonly string[],
   context: RegistryContext,
-  create: (placement: Placement) => C,
+  create: (placement: Placement, pairs: string) => C,
   placementOf: (child: C) => Placement,
 ): { family: number; series: SeriesSet<C> } {
   const family = pool.defineFamily(definition);
@@ -51,7 +51,7 @@ export function observedSeries<C>(
     labelNames,
     context,
     (_values, pairs) =>
-      create(pool.defineSeries(family, pairs, context.now() / 1000)),
+      create(pool.defineSeries(family, pairs, context.now() / 1000), pairs),
     (child) => {
       const { shard, id } = placementOf(child);
       shard.removeSeries(id);

@@ -5,6 +5,7 @@ import { observedFamily, observedSeries, type Placement } from "./_observed.ts";
 import { labelsRequired, type SeriesSet } from "./_series.ts";
 import type { Labels, MetricOptions } from "./labels.ts";
 import type { DistributionSnapshot } from "../base/snapshot.ts";
+import type { Watch, WatchOptions } from "./model.ts";
 import { kindOf, stateValue } from "./_values.ts";
 
 /** Options shared by {@linkcode Registry.histogram} and {@linkcode Registry.summary}. */
@@ -31,13 +32,23 @@ export class DistributionChild {
   readonly #id: number;
   readonly #metric: string;
   readonly #pool: AggregationPool;
+  readonly #pairs: string;
+  readonly #context: RegistryContext;
 
   /** @ignore Created by `labels()` of a histogram or summary. */
-  constructor(metric: string, placement: Placement, pool: AggregationPool) {
+  constructor(
+    metric: string,
+    placement: Placement,
+    pool: AggregationPool,
+    pairs: string,
+    context: RegistryContext,
+  ) {
     this.#metric = metric;
     this.#shard = placement.shard;
     this.#id = placement.id;
     this.#pool = pool;
+    this.#pairs = pairs;
+    this.#context = context;
   }
 
   /**
@@ -109,6 +120,44 @@ export class DistributionChild {
     return stats;
   }
 
+  /**
+   * Runs a drift detector on the series' observations, in the worker that
+   * aggregates them: each observation feeds it, in order, at no cost on the
+   * main thread. Its warnings and drifts are exposed like a model's
+   * (`ml_drift_state`, `ml_drift_score` and `ml_drift_detected_total` with
+   * `model_name` the watch's name), logged, and passed to `onDrift`
+   * subscribers. Only detectors of numbers can watch: `page_hinkley` and
+   * `adwin`.
+   *
+   * @param options The detector (`kind` and its options) and the watch's name.
+   * @returns The watch: its status, its events and a reset.
+   * @throws {TypeError} When the kind or an option is unknown, or the name is taken.
+   * @throws {RangeError} When an option is out of range, or the kind takes errors only.
+   *
+   * @example Watch a latency for a rise of its mean
+   * ```ts
+   * import { Registry } from "@vigil/observe/metrics";
+   * import assert from "node:assert/strict";
+   *
+   * const registry = new Registry();
+   * const latency = registry.histogram({ name: "predict_seconds", help: "Prediction latency" });
+   * const watch = latency.watch({ kind: "page_hinkley", threshold: 5 });
+   * for (let i = 0; i < 100; i++) latency.observe(0.01);
+   * for (let i = 0; i < 100; i++) latency.observe(1);
+   * const status = await watch.status();
+   * assert.equal(status.name, "predict_seconds");
+   * assert.ok(status.detectors[0]!.drifts >= 1);
+   * await registry.close();
+   * ```
+   */
+  watch(options: WatchOptions): Watch {
+    return this.#context.watch(this.#metric, {
+      shard: this.#shard,
+      id: this.#id,
+      pairs: this.#pairs,
+    }, options);
+  }
+
   /** @ignore Where the series is aggregated. */
   get placement(): Placement {
     return { shard: this.#shard, id: this.#id };
@@ -164,7 +213,8 @@ export class Distribution<L extends string = never> {
       definition,
       labelNames,
       context,
-      (placement) => new DistributionChild(name, placement, pool),
+      (placement, pairs) =>
+        new DistributionChild(name, placement, pool, pairs, context),
       (child) => child.placement,
     );
     this.#series = series;
@@ -229,6 +279,18 @@ export class Distribution<L extends string = never> {
    */
   snapshot(this: Distribution<never>): Promise<DistributionSnapshot> {
     return (this.#single ?? this.#unlabelled()).snapshot();
+  }
+
+  /**
+   * Runs a drift detector on a label-less metric's observations, as
+   * {@linkcode DistributionChild.watch} does.
+   *
+   * @param options The detector and the watch's name.
+   * @returns The watch.
+   * @throws {TypeError} When the metric has labels.
+   */
+  watch(this: Distribution<never>, options: WatchOptions): Watch {
+    return (this.#single ?? this.#unlabelled()).watch(options);
   }
 
   /**

@@ -70,3 +70,4 @@ export {
   type RuntimeMetricsOptions,
   type RuntimeMonitor,
 } from "./runtime.ts";
+export type { Model, TrainingRun, Watch, WatchOptions } from "./model.ts";

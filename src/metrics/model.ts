@@ -26,6 +26,23 @@ export interface TrainingRun {
   readonly status?: "success" | "failure";
 }
 
+/** Options of `DistributionChild.watch()`: a detector of numbers and a name. */
+export interface WatchOptions {
+  /** The detector: only detectors of numbers can watch. */
+  readonly kind: "page_hinkley" | "adwin";
+  /**
+   * The watch's name: the `model_name` label of its drift metrics, unique
+   * among models and watches.
+   * @default {the metric's name, with the series' labels in braces if it has any}
+   */
+  readonly name?: string;
+  /** The detector's options, such as `delta` or `threshold`. */
+  readonly [option: string]: unknown;
+}
+
+/** The handle `DistributionChild.watch()` returns. */
+export type Watch = Pick<Model, "name" | "status" | "reset" | "onDrift">;
+
 /** The handle `registry.model()` returns. */
 export interface Model {
   /** The model's name: the `model_name` label of its metrics. */
@@ -64,7 +81,7 @@ export interface Model {
 // The implementation behind `registry.model()`.
 
 /** A model's options, checked and completed. */
-interface CheckedModel {
+export interface CheckedModel {
   readonly name: string;
   readonly classes: readonly string[] | undefined;
   readonly window: number;

@@ -202,6 +202,8 @@ export class Registry {
       overflow: (metric, reason) => this.#overflow(metric, reason),
       refused: (metric) => this.#refused(metric),
       collectFailed: (metric, error) => this.#collectFailed(metric, error),
+      watch: (metric, series, options) =>
+        this.#modelMetrics().watch(metric, series, options),
     };
     this.#overflows = this.#internalCounter(
       "vigil_cardinality_overflow",
@@ -466,7 +468,7 @@ export class Registry {
    * @returns Their handles, in creation order.
    */
   models(): Model[] {
-    return [...(this.#models?.handles ?? [])];
+    return this.#models?.models() ?? [];
   }
 
   /**

@@ -14,5 +14,8 @@ export function contextFor(logger: Logger): RegistryContext {
     overflow: () => {},
     refused: () => {},
     collectFailed: () => {},
+    watch: () => {
+      throw new TypeError("Cannot watch a series: no registry here");
+    },
   };
 }
