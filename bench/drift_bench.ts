@@ -14,13 +14,16 @@
  * - numeric: a running mean and one fused sum per value, the least
  *   PageHinkley computes.
  *
- * Run from the repository root with:
+ * Group "record" times `model.record()` against a bound histogram's
+ * `observe()` on the main thread (see its comment below); its workers read
+ * their modules from disk. Run from the repository root with:
  *
- *     deno bench bench/drift_bench.ts
+ *     deno bench --allow-read=workers,src bench/drift_bench.ts
  *
  * @module
  */
 import { ADWIN, DDM, EDDM, HDDMA, PageHinkley } from "../src/drift/mod.ts";
+import { Registry } from "../src/metrics/mod.ts";
 
 /** Updates per bench iteration. */
 const N = 1000;
@@ -121,6 +124,84 @@ for (
     },
   });
 }
+
+// --- model.record() against histogram observe() ------------------------
+
+// The main thread's cost of one prediction: `model.record()` writes four
+// numbers into the worker's batch ring where a bound histogram's
+// `observe()` writes two. Timed as histogram_bench.ts times observe():
+// each iteration's 1000 calls between t.start() and t.end(), the worker
+// let to catch up every 32 iterations outside that span (awaiting a
+// snapshot or status, which also checks every update was applied), and the
+// first iteration sleeps 20 ms so `deno bench` measures in its
+// high-precision mode.
+
+const registry = new Registry({
+  logger: { debug() {}, info() {}, warn() {}, error() {} },
+  aggregation: { workers: 1 },
+});
+const latency = registry.histogram({
+  name: "latency_seconds",
+  help: "Latency",
+  labelNames: ["route"],
+}).labels({ route: "/predict" });
+const model = registry.model({
+  name: "bench",
+  classes: [0, 1],
+  detectors: [{ kind: "ddm" }, { kind: "adwin", input: "confidence" }],
+});
+const bare = registry.model({ name: "bench_bare", classes: [0, 1] });
+const probas = Float64Array.from({ length: 1024 }, () => random());
+const PACE = 32;
+
+/** Times `loop` alone; every PACE calls, checks the worker applied `made`. */
+function paced(
+  loop: () => void,
+  applied: () => Promise<number>,
+): (t: Deno.BenchContext) => Promise<void> {
+  let calls = 0;
+  let made = 0;
+  return async (t) => {
+    if (calls === 0) await new Promise((r) => setTimeout(r, 20));
+    t.start();
+    loop();
+    t.end();
+    made += N;
+    if (++calls % PACE === 0) {
+      const count = await applied();
+      if (count !== made) {
+        throw new Error(`${made - count} of ${made} updates were not applied`);
+      }
+    }
+  };
+}
+
+Deno.bench({
+  name: "histogram observe(v) x1000 (bound child)",
+  group: "record",
+  baseline: true,
+  fn: paced(() => {
+    for (let i = 0; i < N; i++) latency.observe(probas[i & 1023]!);
+  }, async () => (await latency.snapshot()).count),
+});
+
+Deno.bench({
+  name: "model.record(prediction, actual, proba) x1000, DDM + ADWIN",
+  group: "record",
+  fn: paced(() => {
+    for (let i = 0; i < N; i++) {
+      model.record(bits[i & (LENGTH - 1)]!, 0, probas[i & 1023]!);
+    }
+  }, async () => (await model.status()).predictions),
+});
+
+Deno.bench({
+  name: "model.record(prediction, actual) x1000, no detector",
+  group: "record",
+  fn: paced(() => {
+    for (let i = 0; i < N; i++) bare.record(bits[i & (LENGTH - 1)]!, 1);
+  }, async () => (await bare.status()).predictions),
+});
 
 // Keeps `sink` observable.
 globalThis.addEventListener("unload", () => {

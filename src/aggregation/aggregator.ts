@@ -471,9 +471,23 @@ class MonitorState {
     const start = writer.length;
     writer.f64(this.id);
     const lengthAt = writer.skip(4);
+    const jsonAt = writer.skip(4);
     writer.text(JSON.stringify(this.monitor.toJSON()));
+    writer.u32At(jsonAt, writer.length - jsonAt - 4);
+    const matrix = this.monitor.matrix?.toBytes();
+    if (matrix !== undefined) writer.bytes(matrix);
     writer.u32At(lengthAt, writer.length - lengthAt - 4);
     this.dirtyHint = writer.length - start;
+  }
+
+  /** Reads back the record body {@linkcode encode} wrote. */
+  decode(bytes: Uint8Array, start: number, end: number): void {
+    const json = new ByteReader(bytes, start).u32();
+    const text = start + 4 + json;
+    this.monitor.restore(
+      JSON.parse(decoder.decode(bytes.subarray(start + 4, text))),
+      text < end ? bytes.subarray(text, end) : undefined,
+    );
   }
 }
 
@@ -867,9 +881,11 @@ export class Aggregator {
     let done = 0;
     forEachRecord(bytes, (id, start, end) => {
       if (id < 0) {
-        const monitor = this.#monitors[monitorIndex(id)]?.monitor;
-        const text = decoder.decode(bytes.subarray(start + RECORD_HEADER, end));
-        monitor?.restore(JSON.parse(text) as MonitorJSON);
+        this.#monitors[monitorIndex(id)]?.decode(
+          bytes,
+          start + RECORD_HEADER,
+          end,
+        );
         return;
       }
       const state = this.#find(id);

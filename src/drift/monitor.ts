@@ -54,11 +54,13 @@ interface DetectorSlot {
   lastDriftAt: number | null;
 }
 
-/** The state of a monitor, for {@linkcode ModelMonitor.restore}. */
+/**
+ * The state of a monitor but its confusion matrix (see `matrix.toBytes()`),
+ * for {@linkcode ModelMonitor.restore}.
+ */
 export interface MonitorJSON {
   readonly predictions: number;
   readonly classes: readonly string[];
-  readonly matrix: unknown;
   readonly detectors: readonly {
     readonly detector: unknown;
     readonly state: DriftState;
@@ -272,12 +274,14 @@ export class ModelMonitor {
     };
   }
 
-  /** The running state, for {@linkcode ModelMonitor.restore}. */
+  /**
+   * The running state but the confusion matrix's, for
+   * {@linkcode ModelMonitor.restore}: with `matrix.toBytes()`, all of it.
+   */
   toJSON(): MonitorJSON {
     return {
       predictions: this.predictions,
       classes: this.classes,
-      matrix: this.#matrix?.toJSON() ?? null,
       detectors: this.#slots.map((slot) => ({
         detector: slot.detector.toJSON(),
         state: slot.state,
@@ -291,11 +295,12 @@ export class ModelMonitor {
 
   /**
    * Takes the state of a monitor with the same definition, as its
-   * `toJSON()` gave it (possibly through JSON text).
+   * `toJSON()` (possibly through JSON text) and its matrix's `toBytes()`
+   * gave it.
    *
-   * @throws {TypeError} When `json` does not fit the definition.
+   * @throws {TypeError} When the state does not fit the definition.
    */
-  restore(json: MonitorJSON): void {
+  restore(json: MonitorJSON, matrix: Uint8Array | undefined): void {
     const { definition } = this;
     if (
       !Array.isArray(json.detectors) ||
@@ -318,10 +323,12 @@ export class ModelMonitor {
       slot.lastDriftAt = saved.lastDriftAt;
     });
     if (this.#matrix !== undefined) {
-      this.#matrix = ConfusionMatrix.fromJSON(
-        json.matrix,
-        this.#matrixOptions(),
-      );
+      if (matrix === undefined) {
+        throw new TypeError(
+          `Cannot restore model monitor "${definition.name}": its state has no confusion matrix`,
+        );
+      }
+      this.#matrix = ConfusionMatrix.fromBytes(matrix, this.#matrixOptions());
     }
   }
 }

@@ -178,7 +178,9 @@ export class ModelMetrics {
       quantiles: [],
       maxAgeMs: 0,
       ageBuckets: 0,
-      resolution: 1e-4,
+      // A thousandth: at most 1001 distinct HDR values a model, so its
+      // series stays a few kilobytes however many predictions it records.
+      resolution: 1e-3,
     } as const;
     this.#confidence = pool.defineFamily(confidence);
     host.register(
