@@ -618,6 +618,42 @@ Deno.test("ConfusionMatrix restored mid-stream goes on exactly as the original",
   });
 
   await t.step(
+    "through toBytes() and fromBytes(), any stream, cut anywhere (fast-check)",
+    () => {
+      fc.assert(
+        fc.property(scenarios, ({ options: opts, ops, cut }) => {
+          const at = ops.length === 0 ? 0 : cut % (ops.length + 1);
+          const original = new ConfusionMatrix(opts);
+          const lifetime: Pair[] = [];
+          const recent: Pair[] = [];
+          check(original, opts, ops.slice(0, at), lifetime, recent);
+          const restored = ConfusionMatrix.fromBytes(original.toBytes(), opts);
+          assert.deepEqual(restored.toJSON(), original.toJSON());
+          check(restored, opts, ops.slice(at), lifetime, recent);
+        }),
+        { numRuns: 150 },
+      );
+    },
+  );
+
+  await t.step("fromBytes() refuses bytes that are not a state", () => {
+    const opts = options({ window: 4 });
+    const matrix = new ConfusionMatrix(opts);
+    feed(matrix, [[0, 1], [1, 1]]);
+    const bytes = matrix.toBytes();
+    for (
+      const bad of [new Uint8Array(3), bytes.subarray(0, bytes.length - 4)]
+    ) {
+      assert.throws(
+        () => ConfusionMatrix.fromBytes(bad, opts),
+        (error) =>
+          error instanceof TypeError &&
+          /toBytes\(\) of one/.test(error.message),
+      );
+    }
+  });
+
+  await t.step(
     "restored with a smaller window, it keeps the newest pairs",
     () => {
       const pairs: Pair[] = [[0, 0], [1, 0], [1, 1], [0, 1], [1, 1]];
