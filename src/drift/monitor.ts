@@ -71,6 +71,9 @@ export interface MonitorJSON {
   }[];
 }
 
+const ERROR = 0;
+const CONFIDENCE = 1;
+
 const STATE_VALUE: Readonly<Record<DriftState, number>> = {
   stable: 0,
   warning: 1,
@@ -89,6 +92,8 @@ export class ModelMonitor {
   predictions = 0;
   #matrix: ConfusionMatrix | undefined;
   readonly #slots: DetectorSlot[];
+  /** Each detector's input as a small integer, for the apply loop. */
+  readonly #inputs: Uint8Array;
 
   constructor(definition: MonitorDefinition) {
     this.definition = definition;
@@ -96,6 +101,11 @@ export class ModelMonitor {
     this.#matrix = definition.regression || definition.watch !== undefined
       ? undefined
       : new ConfusionMatrix(this.#matrixOptions());
+    this.#inputs = Uint8Array.from(
+      definition.detectors,
+      ({ input }) =>
+        input === "error" ? ERROR : input === "confidence" ? CONFIDENCE : 2,
+    );
     this.#slots = definition.detectors.map((spec) => ({
       spec,
       detector: createDetector(spec),
@@ -146,17 +156,20 @@ export class ModelMonitor {
     events: DriftEvent[],
   ): void {
     this.predictions++;
-    this.#matrix?.add(prediction, actual);
+    const matrix = this.#matrix;
+    if (matrix !== undefined) matrix.add(prediction, actual);
     const slots = this.#slots;
+    const inputs = this.#inputs;
     for (let i = 0; i < slots.length; i++) {
-      const slot = slots[i]!;
-      const input = slot.spec.input;
-      if (input === "error") {
-        this.#feed(slot, i, prediction === actual ? 0 : 1, now, events);
-      } else if (input === "confidence") {
+      const input = inputs[i];
+      if (input === ERROR) {
+        this.#feed(slots[i]!, i, prediction === actual ? 0 : 1, now, events);
+      } else if (input === CONFIDENCE) {
         // A prediction without proba says nothing about confidence.
-        if (proba === proba) this.#feed(slot, i, proba, now, events);
-      } else this.#feed(slot, i, Math.abs(prediction - actual), now, events);
+        if (proba === proba) this.#feed(slots[i]!, i, proba, now, events);
+      } else {
+        this.#feed(slots[i]!, i, Math.abs(prediction - actual), now, events);
+      }
     }
   }
 
