@@ -197,6 +197,14 @@ export function checkModelOptions(options: ModelOptions): CheckedModel {
       );
     }
   }
+  if (classes?.length === 2 && !classes.includes(String(positive))) {
+    fail(
+      "positiveClass",
+      `must be one of the two classes of a binary model (${
+        classes.map((c) => JSON.stringify(c)).join(", ")
+      }), got ${describe(positive)}`,
+    );
+  }
   const checked = specs.map((spec: unknown, i: number) =>
     checkDetectorSpec(spec, `model "${name}" detectors[${i}]`, regression)
   );
@@ -274,26 +282,26 @@ export class ModelHandle implements Model {
   }
 
   record(prediction: ClassLabel, actual: ClassLabel, proba?: number): void {
-    let p: number;
-    let a: number;
-    if (this.regression) {
-      p = this.#number(prediction, "prediction");
-      a = this.#number(actual, "actual");
-      if (p - p !== 0 || a - a !== 0) return this.#context.refuse("value");
-    } else {
-      const small = this.#small;
-      const ps = typeof prediction === "number" ? small[prediction] : 0;
-      p = ps !== undefined && ps > 0 ? ps - 1 : this.#classOf(prediction);
-      const as = typeof actual === "number" ? small[actual] : 0;
-      a = as !== undefined && as > 0 ? as - 1 : this.#classOf(actual);
-      if (p < 0 || a < 0) return;
-    }
     let q = NaN;
     if (proba !== undefined) {
       if (!(proba >= 0 && proba <= 1)) return this.#context.refuse("proba");
       q = proba;
     }
-    this.#write(p, a, q);
+    if (this.regression) {
+      const p = this.#number(prediction, "prediction");
+      const a = this.#number(actual, "actual");
+      if (p - p !== 0 || a - a !== 0) return this.#context.refuse("value");
+      return this.#write(p, a, q);
+    }
+    // Small integer labels known already: two typed-array reads.
+    const small = this.#small;
+    const ps = typeof prediction === "number" ? small[prediction] : undefined;
+    const as = typeof actual === "number" ? small[actual] : undefined;
+    if (ps !== undefined && ps > 0 && as !== undefined && as > 0) {
+      return this.#write(ps - 1, as - 1, q);
+    }
+    const classes = this.#classesOf(prediction, actual);
+    if (classes !== undefined) this.#write(classes[0], classes[1], q);
   }
 
   #write(prediction: number, actual: number, proba: number): void {
@@ -461,33 +469,48 @@ export class ModelHandle implements Model {
     );
   }
 
-  /** The class of a label, learning it if need be; -1 (counted) when refused. */
-  #classOf(label: ClassLabel): number {
-    if (typeof label === "number") {
+  /**
+   * The classes of a prediction's labels, learning new ones only if the
+   * prediction is applied; undefined, counted once, when it is refused.
+   */
+  #classesOf(
+    prediction: ClassLabel,
+    actual: ClassLabel,
+  ): [number, number] | undefined {
+    for (const label of [prediction, actual]) {
+      if (typeof label === "string") continue;
+      if (typeof label !== "number") {
+        throw new TypeError(
+          `Cannot record a prediction of model "${this.name}": a class label must be a string or a number, got ${
+            describe(label)
+          }`,
+        );
+      }
       if (!Number.isFinite(label)) {
         this.#context.refuse("value");
-        return -1;
+        return undefined;
       }
-    } else if (typeof label !== "string") {
-      throw new TypeError(
-        `Cannot record a prediction of model "${this.name}": a class label must be a string or a number, got ${
-          describe(label)
-        }`,
-      );
     }
-    const known = this.#index.get(String(label));
-    if (known !== undefined) return known;
-    if (this.classes !== undefined) {
-      this.#context.refuse("undeclared_class");
-      return -1;
+    const p = String(prediction);
+    const a = String(actual);
+    const unknown = [p, a].filter((key, i, keys) =>
+      !this.#index.has(key) && keys.indexOf(key) === i
+    );
+    if (unknown.length > 0) {
+      if (this.classes !== undefined) {
+        this.#context.refuse("undeclared_class");
+        return undefined;
+      }
+      if (this.#learned.length + unknown.length > this.#maxClasses) {
+        this.#context.refuse("class_overflow");
+        return undefined;
+      }
+      for (const key of unknown) {
+        this.#learn(key);
+        this.#shard.addModelClass(this.#id, key);
+      }
     }
-    if (this.#learned.length >= this.#maxClasses) {
-      this.#context.refuse("class_overflow");
-      return -1;
-    }
-    const index = this.#learn(label);
-    this.#shard.addModelClass(this.#id, String(label));
-    return index;
+    return [this.#index.get(p)!, this.#index.get(a)!];
   }
 
   #learn(label: ClassLabel): number {

@@ -704,18 +704,9 @@ Deno.test("record() does not apply bad predictions and counts them by reason", a
     await registry.close();
   }
 });
-
-// BUG: record() refuses a prediction once per bad label, so one prediction
-// whose prediction and actual are both undeclared (or both past maxClasses,
-// or both not finite) adds 2 to vigil_model_predictions_refused_total, whose
-// help says it counts predictions (src/metrics/model.ts, record(): each
-// #classOf() call refuses). Fix: in record(), return after the prediction's
-// class is refused (`if (p < 0) return;` before looking up the actual), or
-// look both labels up without refusing and refuse once.
 Deno.test({
   name:
     "record() counts a prediction with two bad labels as one refused prediction",
-  ignore: true,
   fn: async () => {
     const { registry } = newRegistry();
     try {
@@ -744,18 +735,8 @@ Deno.test({
     }
   },
 });
-
-// BUG: record() learns a new label's class before it checks the other label
-// and the proba, so a prediction that is not applied still adds its class:
-// it shows in status().classes and ml_predictions_total (at 0) and uses up a
-// slot of maxClasses, so later good labels are refused as class_overflow
-// (src/metrics/model.ts, record(): #classOf() learns, then the proba check
-// and `if (p < 0 || a < 0) return`). Fix: check the proba first, and look up
-// both labels without learning (#index, #small), refusing before either is
-// learned; learn only once the prediction will be written.
 Deno.test({
   name: "record() does not learn the classes of a prediction it refuses",
-  ignore: true,
   fn: async (t) => {
     const { registry } = newRegistry();
     try {
@@ -1545,4 +1526,25 @@ Deno.test({
       await registry.close();
     }
   },
+});
+
+Deno.test("a binary model's positiveClass must be one of its two classes", () => {
+  assert.throws(
+    () => checkModelOptions({ name: "m", classes: ["no", "yes"] }),
+    (error) =>
+      error instanceof RangeError &&
+      error.message ===
+        'Cannot create model "m": positiveClass must be one of the two classes of a binary model ("no", "yes"), got 1',
+  );
+  assert.equal(
+    checkModelOptions({
+      name: "m",
+      classes: ["no", "yes"],
+      positiveClass: "yes",
+    })
+      .positiveClass,
+    "yes",
+  );
+  // Multi-class models report macro averages: no positive class to check.
+  checkModelOptions({ name: "m", classes: ["a", "b", "c"] });
 });
