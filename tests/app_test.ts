@@ -395,6 +395,68 @@ health:
   }
 });
 
+Deno.test("The configured drift models are created at start and fed through the drift API", async (t) => {
+  const { app, base } = start(`
+  auth:
+    type: bearer
+    token: r34d
+  aliases:
+    /monitoring/drift/update: /drift/update
+drift:
+  models:
+    - name: ensemble
+      classes: [0, 1]
+      detectors:
+        - { kind: ddm }
+        - { kind: adwin, input: confidence }
+  writeToken: wr1te
+`);
+  const read = { authorization: "Bearer r34d" };
+  const write = { authorization: "Bearer wr1te" };
+  try {
+    assert.deepEqual(app.registry.models().map((model) => model.name), [
+      "ensemble",
+    ]);
+    await t.step("an update needs the write token", async () => {
+      const path = "/monitoring/drift/update?prediction=1&actual=0&proba=0.8";
+      const refused = await get(`${base}${path}`, { method: "POST" });
+      assert.equal(refused.status, 401);
+      const applied = await get(`${base}${path}`, {
+        method: "POST",
+        headers: write,
+      });
+      assert.equal(applied.status, 200);
+      assert.deepEqual(applied.body, { model: "ensemble", applied: 1 });
+    });
+    await t.step(
+      "the status needs the read credentials and sees it",
+      async () => {
+        assert.equal((await get(`${base}/drift/status`)).status, 401);
+        const status = await get(`${base}/drift/status`, { headers: read });
+        assert.equal(status.status, 200);
+        const [model] = status.body.models as { predictions: number }[];
+        assert.equal(model?.predictions, 1);
+      },
+    );
+    await t.step("/system/info masks the write token", async () => {
+      const info = await get(`${base}/system/info`, { headers: read });
+      const drift = (info.body.config as { drift: { writeToken: string } })
+        .drift;
+      assert.equal(drift.writeToken, "***");
+      assert.doesNotMatch(JSON.stringify(info.body), /wr1te/);
+    });
+    await t.step("the route label is the template", async () => {
+      const metrics = await fetch(`${base}/metrics`, { headers: read });
+      assert.match(
+        await metrics.text(),
+        /^http_requests_total\{method="POST",route="\/drift\/update",status="200"\} 1$/m,
+      );
+    });
+  } finally {
+    await app.shutdown();
+  }
+});
+
 Deno.test("startVigil() throws a StartupError and leaves nothing running when it cannot start", async (t) => {
   await t.step("a check on a host it may not reach", () => {
     assert.throws(
@@ -430,6 +492,24 @@ health:
       taken.close();
     }
     // The sanitizers of this test see no timer, worker or listener left.
+    await new Promise((resolve) => setTimeout(resolve, 0));
+  });
+  await t.step("a drift model the registry refuses", async () => {
+    // Built by hand: parseConfig() would refuse it first.
+    const config = parseConfig("server:\n  port: 0\n", "test.yaml");
+    assert.throws(
+      () =>
+        startVigil({
+          ...config,
+          drift: {
+            ...config.drift,
+            models: [{ name: "m", window: 0, detectors: [] }],
+          },
+        }, { logger: recordingLogger() }),
+      (error) =>
+        error instanceof Error && error.name === "StartupError" &&
+        /^cannot create drift model "m": .*window/.test(error.message),
+    );
     await new Promise((resolve) => setTimeout(resolve, 0));
   });
 });

@@ -13,6 +13,7 @@ import {
 } from "../base/_validation.ts";
 import { BUILT_IN_CHECK_DEFAULTS, CHECK_DEFAULTS } from "../health/defaults.ts";
 import { checkDetectorSpec } from "../drift/detectors.ts";
+import { checkModelOptions } from "../metrics/model.ts";
 import {
   type ClassLabel,
   DETECTOR_INPUTS,
@@ -175,27 +176,6 @@ const CLASS_LABEL = scalar(
     (typeof v === "string" && v !== "") || Number.isFinite(v),
 );
 
-/** Reports the second of two labels that are one class. */
-function uniqueLabels(
-  values: readonly ClassLabel[],
-  path: string,
-): Issue | undefined {
-  const first = new Map<string, number>();
-  for (const [i, label] of values.entries()) {
-    const j = first.get(String(label));
-    if (j !== undefined) {
-      return {
-        at: [i],
-        problem: `duplicate class ${
-          JSON.stringify(label)
-        } (the same as ${path}[${j}]: labels compare as strings)`,
-      };
-    }
-    first.set(String(label), i);
-  }
-  return undefined;
-}
-
 /**
  * A detector: its kind and input, then the options of its kind as they
  * are written; `checkDetectorSpec()` judges them with the model's.
@@ -264,35 +244,48 @@ function detectorProblem(message: string, key: string | undefined): string {
     : problem;
 }
 
+/**
+ * The problem `registry.model()` would find, by its own check
+ * (`checkModelOptions()`), at the field its message names: `window must be
+ * an integer from 1 to 1000000, got 0` is placed at `window`.
+ */
+function modelIssue(model: DriftModelConfig): Issue | undefined {
+  try {
+    checkModelOptions(model);
+    return undefined;
+  } catch (error) {
+    if (!(error instanceof TypeError || error instanceof RangeError)) {
+      throw error;
+    }
+    const prefix = `Cannot create model ${JSON.stringify(model.name)}: `;
+    const detail = error.message.startsWith(prefix)
+      ? error.message.slice(prefix.length)
+      : error.message;
+    const field = /^([A-Za-z]+)((?:\[\d+\])*) (.+)$/s.exec(detail);
+    if (field === null) return { at: [], problem: detail };
+    const [, key, indexes, reason] = field;
+    const at = [
+      key!,
+      ...[...indexes!.matchAll(/\d+/g)].map(([i]) => Number(i)),
+    ];
+    return {
+      at,
+      problem: reason!.startsWith("must be ")
+        ? `expected ${reason!.slice("must be ".length)}`
+        : reason!,
+    };
+  }
+}
+
 const MODEL = object<DriftModelConfig>("a mapping", {
   name: TEXT,
-  classes: optional(array(CLASS_LABEL, { min: 1, refine: uniqueLabels })),
+  classes: optional(array(CLASS_LABEL)),
   window: optional(POSITIVE_INT),
   positiveClass: optional(CLASS_LABEL),
   maxClasses: optional(POSITIVE_INT),
   regression: optional(BOOLEAN),
   detectors: withDefault(array(DETECTOR), []),
-}, (model) => {
-  const { classes, positiveClass } = model;
-  if (model.regression === true && classes !== undefined) {
-    return {
-      at: ["classes"],
-      problem: "a regression model has no classes (regression: true)",
-    };
-  }
-  if (
-    classes !== undefined && positiveClass !== undefined &&
-    !classes.some((label) => String(label) === String(positiveClass))
-  ) {
-    return {
-      at: ["positiveClass"],
-      problem: `expected one of the classes (${classes.join(", ")}), got ${
-        JSON.stringify(positiveClass)
-      }`,
-    };
-  }
-  return detectorsIssue(model);
-});
+}, (model) => detectorsIssue(model) ?? modelIssue(model));
 
 /**
  * The drift API's write token, or "" for none: no spaces or control

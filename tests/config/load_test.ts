@@ -473,7 +473,7 @@ const INVALID_FIXTURES: readonly [string, number, number, string, string][] = [
     4,
     14,
     'server.aliases["/status"]',
-    'expected "/metrics", "/health", "/health/detailed", "/health/live", "/health/ready" or "/system/info", got "/healthz"',
+    'expected "/metrics", "/health", "/health/detailed", "/health/live", "/health/ready", "/system/info", "/drift/status", "/drift/update" or "/drift/reset", got "/healthz"',
   ],
   [
     "unsorted_buckets.yaml",
@@ -734,11 +734,11 @@ Deno.test("parseConfig() reports each kind of problem at its node", async (t) =>
     ],
     [
       "drift:\n  models:\n    - {name: m, classes: [1, '1']}\n",
-      'drift.models[0].classes[1]: duplicate class "1" (the same as drift.models[0].classes[0]: labels compare as strings)',
+      'drift.models[0].classes[1]: repeats the class "1"',
     ],
     [
       "drift:\n  models:\n    - {name: m, classes: []}\n",
-      "drift.models[0].classes: expected a non-empty sequence, got an empty sequence",
+      "drift.models[0].classes: must hold from 2 to 1024 classes, got 0",
     ],
     [
       "drift:\n  models:\n    - {name: m, classes: [a, '']}\n",
@@ -746,11 +746,27 @@ Deno.test("parseConfig() reports each kind of problem at its node", async (t) =>
     ],
     [
       "drift:\n  models:\n    - {name: m, classes: [a, b], positiveClass: c}\n",
-      'drift.models[0].positiveClass: expected one of the classes (a, b), got "c"',
+      'drift.models[0].positiveClass: expected one of the two classes of a binary model ("a", "b"), got "c"',
     ],
     [
       "drift:\n  models:\n    - {name: m, classes: [a, b], regression: true}\n",
-      "drift.models[0].classes: a regression model has no classes (regression: true)",
+      "drift.models[0].classes: cannot be declared for a regression model",
+    ],
+    [
+      "drift:\n  models:\n    - {name: m, window: 2000000}\n",
+      "drift.models[0].window: expected an integer from 1 to 1000000, got 2000000",
+    ],
+    [
+      "drift:\n  models:\n    - {name: m, maxClasses: 1}\n",
+      "3:29: drift.models[0].maxClasses: expected an integer from 2 to 1024, got 1",
+    ],
+    [
+      "drift:\n  models:\n    - {name: m, classes: [a]}\n",
+      "drift.models[0].classes: must hold from 2 to 1024 classes, got 1",
+    ],
+    [
+      "drift:\n  models:\n    - name: m\n      detectors: [{ kind: ddm }, { kind: ddm, warmStart: 9 }]\n",
+      '4:19: drift.models[0].detectors[0]: repeats ddm on the "error" input',
     ],
     [
       "drift:\n  models:\n    - name: m\n      detectors:\n        - { kind: ddm, warmStart: 0 }\n",
