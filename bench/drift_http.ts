@@ -52,8 +52,8 @@ const handler = createHandler({ registry, hostname: "127.0.0.1" });
 const statuses = new Map<number, number>();
 const server = Deno.serve(
   { hostname: "127.0.0.1", port: 0, onListen() {} },
-  async (request, info) => {
-    const response = await handler(request, info);
+  async (request) => {
+    const response = await handler(request);
     statuses.set(response.status, (statuses.get(response.status) ?? 0) + 1);
     return response;
   },

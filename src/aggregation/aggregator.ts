@@ -10,11 +10,7 @@ import type {
   SeriesStats,
 } from "./protocol.ts";
 import type { DriftEvent, ModelStatus } from "../drift/model_types.ts";
-import {
-  ModelMonitor,
-  type MonitorDefinition,
-  type MonitorJSON,
-} from "../drift/monitor.ts";
+import { ModelMonitor, type MonitorDefinition } from "../drift/monitor.ts";
 import { renderModelFamily } from "./models.ts";
 import type { ExpositionFormat } from "../base/exposition.ts";
 import { formatBound, formatValue } from "../base/_text.ts";
