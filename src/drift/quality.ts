@@ -8,9 +8,10 @@ import { numberOption } from "./types.ts";
 const NAME = "ConfusionMatrix";
 const RESTORE = "Cannot restore a ConfusionMatrix";
 
-// Indexes up to this fit the Uint16Array ring; beyond it the ring is an
-// Int32Array (such a matrix would not fit in memory anyway once learned).
-const UINT16_CLASSES = 0x10000;
+// Up to this many classes every cell index fits the Uint32Array ring; past
+// it the ring holds float64 (such a matrix would not fit in memory anyway
+// once learned).
+const UINT32_CLASSES = 0x10000;
 
 // The capacity a matrix of learned classes starts with: binary models are
 // the common case, and never grow.
@@ -77,16 +78,16 @@ export type QualityWindow = "recent" | "lifetime";
  * `mean` does (pairwise), so with labels whose sorted order is their index
  * order they have scikit-learn's bits, not only its value.
  *
- * Memory: the recent window is a ring of two typed arrays of `window`
- * entries (`Uint16Array` while `maxClasses` is at most 65536). The two
+ * Memory: the recent window is a ring of `window` matrix cells
+ * (`Uint32Array` while `maxClasses` is at most 65536). The two
  * matrices are `capacity × capacity` typed arrays (`Float64Array` for the
  * lifetime, whose counts may pass 2^32; `Int32Array` for the recent
  * window), where `capacity` is `declared`, or for learned classes starts at
  * 2 and doubles (capped at `maxClasses`) when an index reaches it. Doubling
  * keeps a binary model at 48 bytes of matrices instead of 48 KiB at the
  * default 64 classes, and allocates at most log2(maxClasses) times over a
- * lifetime. The ring holds class indexes rather than cell offsets, so
- * growing the matrices does not touch it.
+ * lifetime. The ring holds cell offsets, one read and one write a
+ * prediction; growing the matrices lays it out again.
  *
  * @example Binary figures over the recent window and the lifetime
  * ```ts
@@ -130,8 +131,9 @@ export class ConfusionMatrix {
   #total = 0;
 
   // The recent window's pairs: #size of them, the next one written at #head.
-  readonly #ringPredicted: Uint16Array | Int32Array;
-  readonly #ringActual: Uint16Array | Int32Array;
+  // Each pair as its matrix cell, `actual * #capacity + predicted`: one
+  // read and one write a prediction. Re-laid when the matrices grow.
+  readonly #ring: Uint32Array | Float64Array;
   #head = 0;
   #size = 0;
 
@@ -173,9 +175,10 @@ export class ConfusionMatrix {
       : Math.min(INITIAL_CAPACITY, this.#maxClasses);
     this.#lifetime = new Float64Array(this.#capacity * this.#capacity);
     this.#recent = new Int32Array(this.#capacity * this.#capacity);
-    const Ring = this.#maxClasses <= UINT16_CLASSES ? Uint16Array : Int32Array;
-    this.#ringPredicted = new Ring(this.#window);
-    this.#ringActual = new Ring(this.#window);
+    const Ring = this.#maxClasses <= UINT32_CLASSES
+      ? Uint32Array
+      : Float64Array;
+    this.#ring = new Ring(this.#window);
   }
 
   /**
@@ -205,14 +208,12 @@ export class ConfusionMatrix {
 
     const head = this.#head;
     if (this.#size === this.#window) {
-      const evicted = this.#ringActual[head]! * stride +
-        this.#ringPredicted[head]!;
+      const evicted = this.#ring[head]!;
       recent[evicted] = recent[evicted]! - 1;
     } else {
       this.#size += 1;
     }
-    this.#ringPredicted[head] = predicted;
-    this.#ringActual[head] = actual;
+    this.#ring[head] = cell;
     recent[cell] = recent[cell]! + 1;
     this.#head = head + 1 === this.#window ? 0 : head + 1;
   }
@@ -375,8 +376,9 @@ export class ConfusionMatrix {
     const oldest = (this.#head - this.#size + window) % window;
     for (let i = 0; i < this.#size; i++) {
       const slot = (oldest + i) % window;
-      recentPredicted.push(this.#ringPredicted[slot]!);
-      recentActual.push(this.#ringActual[slot]!);
+      const cell = this.#ring[slot]!;
+      recentPredicted.push(cell % stride);
+      recentActual.push((cell - (cell % stride)) / stride);
     }
     return { classes: seen, lifetime, recentPredicted, recentActual };
   }
@@ -410,10 +412,13 @@ export class ConfusionMatrix {
     const actual = new Int32Array(buffer, counts * 8 + size * 4, size);
     const oldest = (this.#head - size + window) % window;
     const first = Math.min(size, window - oldest);
-    predicted.set(this.#ringPredicted.subarray(oldest, oldest + first));
-    predicted.set(this.#ringPredicted.subarray(0, size - first), first);
-    actual.set(this.#ringActual.subarray(oldest, oldest + first));
-    actual.set(this.#ringActual.subarray(0, size - first), first);
+    for (let i = 0; i < size; i++) {
+      const at = oldest + i;
+      const cell = this.#ring[at < window ? at : at - window]!;
+      const p = cell % stride;
+      predicted[i] = p;
+      actual[i] = (cell - p) / stride;
+    }
     return new Uint8Array(buffer);
   }
 
@@ -529,8 +534,7 @@ export class ConfusionMatrix {
         );
       }
       matrix.#recent[cell] = count;
-      matrix.#ringPredicted[matrix.#size] = predicted;
-      matrix.#ringActual[matrix.#size] = actual;
+      matrix.#ring[matrix.#size] = cell;
       matrix.#size += 1;
     }
     matrix.#head = matrix.#size === matrix.#window ? 0 : matrix.#size;
@@ -568,6 +572,12 @@ export class ConfusionMatrix {
         a * capacity,
       );
       recent.set(this.#recent.subarray(a * old, (a + 1) * old), a * capacity);
+    }
+    const ring = this.#ring;
+    for (let i = 0; i < ring.length; i++) {
+      const cell = ring[i]!;
+      const p = cell % old;
+      ring[i] = ((cell - p) / old) * capacity + p;
     }
     this.#capacity = capacity;
     this.#lifetime = lifetime;
