@@ -6,7 +6,9 @@
  * to the event loop so that the worker's acknowledgements free batch slots.
  *
  * One model per worker (a model lives on one worker), each with DDM on the
- * errors and, in the second setting, ADWIN on the confidences too. The
+ * errors, with and without a proba (a proba also feeds the model's
+ * `ml_prediction_confidence` histogram in the worker), and DDM with ADWIN on
+ * the confidences. The
  * producer is paced: it records what a target rate owes, then yields with
  * `setTimeout(0)`. The rate is searched downwards from the saturated
  * capacity (offered far too fast: what the worker applies per second while
@@ -54,6 +56,15 @@ const PROBAS = Float64Array.from(
   (_, i) => 0.5 + ((i * 0.618034) % 0.5),
 );
 
+/** A model's detectors, whether its predictions carry a proba, and the workers. */
+interface Setting {
+  readonly name: string;
+  readonly workers: number;
+  readonly detectors: readonly DetectorSpec[];
+  /** With a proba, each prediction also feeds `ml_prediction_confidence`. */
+  readonly proba: boolean;
+}
+
 interface Run {
   readonly target: number;
   readonly k: number;
@@ -63,20 +74,23 @@ interface Run {
   readonly restarts: number;
 }
 
-function feed(models: readonly Model[], from: number, to: number): void {
+function feed(
+  models: readonly Model[],
+  from: number,
+  to: number,
+  proba: boolean,
+): void {
   const n = models.length;
   for (let i = from; i < to; i++) {
-    models[i % n]!.record(
-      PREDICTIONS[i & (LENGTH - 1)]!,
-      0,
-      PROBAS[i & (LENGTH - 1)]!,
-    );
+    const model = models[i % n]!;
+    const prediction = PREDICTIONS[i & (LENGTH - 1)]!;
+    if (proba) model.record(prediction, 0, PROBAS[i & (LENGTH - 1)]!);
+    else model.record(prediction, 0);
   }
 }
 
 async function endToEnd(
-  workers: number,
-  detectors: readonly DetectorSpec[],
+  { workers, detectors, proba }: Setting,
   target: number,
   k: number,
   maxChunk = 1 << 17,
@@ -92,7 +106,7 @@ async function endToEnd(
   );
   // Workers loaded and both sides' loops compiled, on other models.
   for (let round = 0; round < 25; round++) {
-    feed(warm, 0, 20_000);
+    feed(warm, 0, 20_000, proba);
     await yieldToLoop();
   }
   await Promise.all(warm.map((model) => model.status()));
@@ -106,7 +120,7 @@ async function endToEnd(
       Math.ceil((performance.now() - start) * perMs),
     );
     if (due > done) {
-      feed(models, done, due);
+      feed(models, done, due, proba);
       done = due;
     }
     await yieldToLoop();
@@ -128,13 +142,13 @@ async function endToEnd(
 const clean = (run: Run) =>
   run.dropped === 0 && run.counted === run.k && run.restarts === 0;
 
-async function search(workers: number, detectors: readonly DetectorSpec[]) {
-  const flood = await endToEnd(workers, detectors, 1e9, FLOOD);
+async function search(setting: Setting) {
+  const flood = await endToEnd(setting, 1e9, FLOOD);
   const capacity = flood.counted / (flood.wallMs / 1000);
   let rate = Math.floor(capacity * 0.97 / 250_000) * 250_000;
   for (let attempt = 0; attempt < ATTEMPTS && rate > 0; attempt++) {
     const k = Math.max(1e6, Math.round(rate * SECONDS / 1e6) * 1e6);
-    const run = await endToEnd(workers, detectors, rate, k);
+    const run = await endToEnd(setting, rate, k);
     if (clean(run)) return { capacity, best: run };
     rate = Math.floor(rate * 0.95 / 250_000) * 250_000;
   }
@@ -144,27 +158,28 @@ async function search(workers: number, detectors: readonly DetectorSpec[]) {
 requireWorkerReadAccess(COMMAND);
 printHeader("Vigil model monitors end to end");
 
-const settings: [string, number, DetectorSpec[]][] = [
-  ["DDM", 1, [{ kind: "ddm" }]],
-  ["DDM + ADWIN(confidence)", 1, [{ kind: "ddm" }, {
-    kind: "adwin",
-    input: "confidence",
-  }]],
-  ["DDM", 2, [{ kind: "ddm" }]],
-  ["DDM + ADWIN(confidence)", 2, [{ kind: "ddm" }, {
-    kind: "adwin",
-    input: "confidence",
-  }]],
+const DDM: DetectorSpec[] = [{ kind: "ddm" }];
+const BOTH: DetectorSpec[] = [{ kind: "ddm" }, {
+  kind: "adwin",
+  input: "confidence",
+}];
+const settings: Setting[] = [
+  { name: "DDM", workers: 1, detectors: DDM, proba: false },
+  { name: "DDM", workers: 2, detectors: DDM, proba: false },
+  { name: "DDM", workers: 1, detectors: DDM, proba: true },
+  { name: "DDM", workers: 2, detectors: DDM, proba: true },
+  { name: "DDM + ADWIN(confidence)", workers: 2, detectors: BOTH, proba: true },
 ];
 const rows: (string | number)[][] = [];
 let best = 0;
-for (const [name, workers, detectors] of settings) {
-  const { capacity, best: run } = await search(workers, detectors);
+for (const setting of settings) {
+  const { capacity, best: run } = await search(setting);
   const rate = run === undefined ? 0 : run.k / (run.wallMs / 1000);
   best = Math.max(best, rate);
   rows.push([
-    name,
-    workers,
+    setting.name,
+    setting.proba ? "yes" : "no",
+    setting.workers,
     mps(capacity),
     run === undefined ? "none clean" : mps(rate),
     run === undefined ? "-" : count(run.k),
@@ -174,7 +189,8 @@ for (const [name, workers, detectors] of settings) {
 print("## Predictions per second, main thread to the model's worker");
 print();
 print(
-  "One model per worker (classes [0, 1], window 1000, a confidence histogram). " +
+  "One model per worker (classes [0, 1], window 1000); with a proba, each " +
+    "prediction also feeds the model's `ml_prediction_confidence` histogram. " +
     "Capacity: applied per second while offered far too fast (drops). Paced: the best rate " +
     "that ended with 0 dropped and the exact count in `status().predictions`, " +
     "K / (first record to last status resolved).",
@@ -182,7 +198,15 @@ print(
 print();
 print(
   table(
-    ["detectors", "workers", "capacity M/s", "paced M/s", "K", "counted"],
+    [
+      "detectors",
+      "proba",
+      "workers",
+      "capacity M/s",
+      "paced M/s",
+      "K",
+      "counted",
+    ],
     rows,
   ),
 );
