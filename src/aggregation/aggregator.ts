@@ -476,14 +476,28 @@ class MonitorState {
     this.dirtyHint = writer.length - start;
   }
 
-  /** Reads back the record body {@linkcode encode} wrote. */
+  /**
+   * Reads back the record body {@linkcode encode} wrote. A record that does
+   * not restore leaves the monitor as new, with one line on standard error,
+   * rather than failing the worker (whose restarts would fail alike).
+   */
   decode(bytes: Uint8Array, start: number, end: number): void {
-    const json = new ByteReader(bytes, start).u32();
-    const text = start + 4 + json;
-    this.monitor.restore(
-      JSON.parse(decoder.decode(bytes.subarray(start + 4, text))),
-      text < end ? bytes.subarray(text, end) : undefined,
-    );
+    try {
+      const json = new ByteReader(bytes, start).u32();
+      const text = start + 4 + json;
+      this.monitor.restore(
+        JSON.parse(decoder.decode(bytes.subarray(start + 4, text))),
+        text < end ? bytes.subarray(text, end) : undefined,
+      );
+    } catch (error) {
+      const { definition } = this.monitor;
+      this.monitor = new ModelMonitor(definition);
+      console.error(
+        `Cannot restore model monitor "${definition.name}": ${
+          error instanceof Error ? error.message : String(error)
+        }: it starts afresh`,
+      );
+    }
   }
 }
 
@@ -505,8 +519,11 @@ export class Aggregator {
   readonly #families = new Map<number, FamilyState>();
   readonly #modelFamilies = new Map<number, ModelFamilyDefinition>();
   readonly #series: (SeriesState | undefined)[] = [];
-  /** Model monitors by index (see `monitorIndex()`), never removed. */
-  readonly #monitors: MonitorState[] = [];
+  /**
+   * Model monitors by index (see `monitorIndex()`): a model stays, a watch
+   * goes with its series.
+   */
+  readonly #monitors: (MonitorState | undefined)[] = [];
   #dirty: SeriesState[] = [];
   #dirtyMonitors: MonitorState[] = [];
   /** Warnings and drifts since the last {@linkcode takeEvents}. */
@@ -633,9 +650,16 @@ export class Aggregator {
     this.#tidy();
   }
 
-  /** Frees a series' table entry and HDR counts. */
+  /** Frees a series' table entry and HDR counts; its watches go with it. */
   #drop(state: SeriesState): void {
     this.#series[state.id | 0] = undefined;
+    for (const watcher of state.watchers ?? []) {
+      this.#monitors[monitorIndex(watcher.id)] = undefined;
+      if (watcher.dirty) {
+        this.#dirtyBytes -= watcher.dirtyHint;
+        this.#dirtyMonitors = this.#dirtyMonitors.filter((w) => w !== watcher);
+      }
+    }
     // Its record will not be written: the next snapshot costs that less.
     if (state.dirty) this.#dirtyBytes -= state.dirtyHint;
     state.forEachCounts((counts) => counts.dispose());

@@ -62,6 +62,8 @@ export class AggregationPool {
   readonly #families = new Map<number, AnyFamilyDefinition>();
   /** Where the warnings and drifts of model records go (the registry). */
   onDriftEvents: (events: readonly DriftEvent[]) => void = () => {};
+  /** Where the end of a watch, with the series it watched, is told. */
+  onWatchRemoved: (shard: Shard, id: number) => void = () => {};
   /** The id of the next family; ids are never reused. */
   #nextFamily = 0;
   readonly #restartTimes: number[][];
@@ -169,6 +171,7 @@ export class AggregationPool {
         onFailure: (failed, failure) => this.#restart(failed, failure),
         onRefused: (family) => this.#refusedFirst(family),
         onDriftEvents: (events) => this.onDriftEvents(events),
+        onWatchRemoved: (shard, id) => this.onWatchRemoved(shard, id),
       });
       shard.connect();
       return shard;
@@ -184,6 +187,11 @@ export class AggregationPool {
     // Telemetry timers must not keep a process alive that is done otherwise.
     Deno.unrefTimer(this.#flushTimer);
     Deno.unrefTimer(this.#heartbeatTimer);
+  }
+
+  /** Observations per batch: a model record takes two. */
+  get batchSize(): number {
+    return this.#options.batchSize;
   }
 
   /** Observations dropped because every batch slot was waiting. */

@@ -54,6 +54,8 @@ export interface ShardOptions {
    * batch replayed after a restart reports its events again.
    */
   readonly onDriftEvents?: (events: readonly DriftEvent[]) => void;
+  /** Called when a watch went with the series it watched. */
+  readonly onWatchRemoved?: (shard: Shard, id: number) => void;
 }
 
 interface PendingRequest {
@@ -124,9 +126,12 @@ export class Shard {
   readonly #families = new Map<number, AnyFamilyDefinition>();
   /**
    * Model monitors by id, with the classes they learned since: what a
-   * restarted aggregator is sent. Never removed.
+   * restarted aggregator is sent. A model stays; a watch goes with its
+   * series.
    */
   readonly #models = new Map<number, MonitorDefinition>();
+  /** Model monitors defined so far: ids are never reused. */
+  #modelCount = 0;
   readonly #series = new Map<number, SeriesDefinition>();
   /**
    * Series defined and not yet sent: sent in one message ahead of the next
@@ -351,7 +356,7 @@ export class Shard {
    * are `[id, prediction, actual, proba]` (see `MODEL_RECORD`).
    */
   defineModel(definition: Omit<MonitorDefinition, "id">): number {
-    const id = -(this.#models.size + 1);
+    const id = -(++this.#modelCount);
     const model = { ...definition, id, classes: [...definition.classes] };
     this.#models.set(id, model);
     this.#post({ type: "model", model });
@@ -370,14 +375,21 @@ export class Shard {
   }
 
   /**
-   * How many more values the hot path can write before one is dropped:
-   * what is left of the batch being filled, of the free slots and of the
-   * spill batches.
+   * How many more records of `width` values (2 an observation, 4 a model
+   * record) the hot path can write before one is dropped: what fits in the
+   * rest of the batch being filled, in the free slots and in the spill
+   * batches, a record never split across two.
    */
-  get room(): number {
-    const batch = this.#options.batchSize * 2;
-    const spill = this.#options.spillBatches - this.#spilled;
-    return this.end - this.pos + (this.#free.length + spill) * batch;
+  roomFor(width: number): number {
+    const perBatch = Math.floor(this.#options.batchSize * 2 / width);
+    const batches = this.#free.length + this.#options.spillBatches -
+      this.#spilled;
+    return Math.floor((this.end - this.pos) / width) + batches * perBatch;
+  }
+
+  /** Counts a record the hot path could not write. */
+  drop(): void {
+    this.dropped++;
   }
 
   removeSeries(id: number): void {
@@ -456,10 +468,19 @@ export class Shard {
     this.#pending.clear();
   }
 
-  /** Drops a series' definition and snapshot and frees its index. */
+  /**
+   * Drops a series' definition and snapshot and frees its index; a watch of
+   * it goes too (its aggregator drops it with the series).
+   */
   #forget(id: number): void {
     this.#series.delete(id);
     this.#snapshots.delete(id);
+    for (const [model, definition] of this.#models) {
+      if (definition.watch !== id) continue;
+      this.#models.delete(model);
+      this.#snapshots.delete(model);
+      this.#options.onWatchRemoved?.(this, model);
+    }
     const index = id % GENERATION;
     const generation = (id - index) / GENERATION + 1;
     // An index that went through every generation is retired: one table

@@ -155,6 +155,11 @@ export interface ModelStatus {
   readonly binary: boolean;
   /** Predictions applied, across resets. */
   readonly predictions: number;
+  /**
+   * Values not fed to the detectors because they were not finite or their
+   * magnitude passed 1e100 (a residual or a watched series' value).
+   */
+  readonly skipped: number;
   /** Quality over the recent window and the model's lifetime; absent for regression models. */
   readonly quality?: {
     readonly recent: QualityFigures;

@@ -60,6 +60,7 @@ interface DetectorSlot {
  */
 export interface MonitorJSON {
   readonly predictions: number;
+  readonly skipped?: number;
   readonly classes: readonly string[];
   readonly detectors: readonly {
     readonly detector: unknown;
@@ -70,6 +71,13 @@ export interface MonitorJSON {
     readonly lastDriftAt: number | null;
   }[];
 }
+
+/**
+ * The largest magnitude a detector is fed: its squares and sums over 2^53
+ * values stay finite. Larger values (only a residual or a watched series
+ * can be) are skipped and counted in the monitor's `skipped`.
+ */
+export const MAX_DETECTOR_INPUT = 1e100;
 
 const ERROR = 0;
 const CONFIDENCE = 1;
@@ -90,6 +98,11 @@ export class ModelMonitor {
   readonly classes: string[];
   /** Predictions applied, across resets. */
   predictions = 0;
+  /**
+   * Values not fed to the detectors because their magnitude passed
+   * {@linkcode MAX_DETECTOR_INPUT}.
+   */
+  skipped = 0;
   #matrix: ConfusionMatrix | undefined;
   readonly #slots: DetectorSlot[];
   /** Each detector's input as a small integer, for the apply loop. */
@@ -188,6 +201,12 @@ export class ModelMonitor {
     now: number,
     events: DriftEvent[],
   ): void {
+    // Not a finite number of sane size: a detector would throw, or its sums
+    // overflow and its state no longer serialise. Skipped and counted.
+    if (!(x <= MAX_DETECTOR_INPUT && x >= -MAX_DETECTOR_INPUT)) {
+      this.skipped++;
+      return;
+    }
     const state = slot.detector.update(x);
     slot.updates++;
     if (state === "drift") {
@@ -276,6 +295,7 @@ export class ModelMonitor {
       classes: [...this.classes],
       binary: matrix?.binary ?? false,
       predictions: this.predictions,
+      skipped: this.skipped,
       detectors,
     };
     return matrix === undefined ? base : {
@@ -294,6 +314,7 @@ export class ModelMonitor {
   toJSON(): MonitorJSON {
     return {
       predictions: this.predictions,
+      skipped: this.skipped,
       classes: this.classes,
       detectors: this.#slots.map((slot) => ({
         detector: slot.detector.toJSON(),
@@ -323,9 +344,14 @@ export class ModelMonitor {
         `Cannot restore model monitor "${definition.name}": its state has ${json.detectors?.length} detectors, its definition ${this.#slots.length}`,
       );
     }
-    this.classes.length = 0;
-    this.classes.push(...json.classes);
+    // Classes only grow, and the definition a restarted worker gets holds
+    // every class learned, those after the snapshot too: keep the longer.
+    if (json.classes.length > this.classes.length) {
+      this.classes.length = 0;
+      this.classes.push(...json.classes);
+    }
     this.predictions = json.predictions;
+    this.skipped = json.skipped ?? 0;
     json.detectors.forEach((saved, i) => {
       const slot = this.#slots[i]!;
       slot.detector = restoreDetector(slot.spec.kind, saved.detector);

@@ -411,7 +411,6 @@ export class ConfusionMatrix {
     const predicted = new Int32Array(buffer, counts * 8, size);
     const actual = new Int32Array(buffer, counts * 8 + size * 4, size);
     const oldest = (this.#head - size + window) % window;
-    const first = Math.min(size, window - oldest);
     for (let i = 0; i < size; i++) {
       const at = oldest + i;
       const cell = this.#ring[at < window ? at : at - window]!;

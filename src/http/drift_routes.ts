@@ -445,6 +445,14 @@ export function driftRoutes(
       try {
         await Promise.all(models.map((model) => model.reset()));
       } catch (error) {
+        // The reset travels in the batches: none had room for it.
+        if (error instanceof RangeError) {
+          return json(
+            { error: "The workers' batches are full: retry the reset" },
+            503,
+            { "retry-after": "1" },
+          );
+        }
         logger.error("Resetting drift detectors failed", { error });
         return json({ error: "Resetting drift detectors failed" }, 500);
       }

@@ -22,7 +22,7 @@ import {
 } from "./model.ts";
 import type { Shard } from "../aggregation/shard.ts";
 import type { ModelOptions } from "../drift/model_types.ts";
-import { observedFamily } from "./_observed.ts";
+import { observedFamily, observedSampleNames } from "./_observed.ts";
 
 const encoder = new TextEncoder();
 
@@ -90,10 +90,38 @@ const WORKER_FAMILIES: readonly {
   },
 ];
 
+/**
+ * Every family the first model registers, with the sample names it writes:
+ * checked free before any is defined, so a clash leaves nothing behind.
+ */
+export const MODEL_FAMILY_NAMES: readonly {
+  readonly name: string;
+  readonly samples: readonly string[];
+}[] = [
+  ...WORKER_FAMILIES.map(({ name, type }) => ({
+    name,
+    samples: type === "counter" ? [`${name}_total`] : [],
+  })),
+  ...["ml_prediction_confidence", "ml_training_duration_seconds"].map((
+    name,
+  ) => ({ name, samples: observedSampleNames("histogram", name) })),
+  ...[
+    "ml_training_runs",
+    "vigil_model_predictions_refused",
+    "vigil_drift_subscriber_errors",
+  ]
+    .map((name) => ({ name, samples: [`${name}_total`, `${name}_created`] })),
+  ...["ml_training_samples", "ml_last_training_timestamp_seconds"].map((
+    name,
+  ) => ({ name, samples: [] })),
+];
+
 /** What the registry lends the model metrics. */
 export interface ModelMetricsHost {
   readonly pool: AggregationPool;
   readonly context: RegistryContext;
+  /** Throws `DuplicateMetricError` when a name is taken. */
+  readonly checkFree: (name: string, sampleNames: readonly string[]) => void;
   /** Registers a family the registry renders, claiming its names. */
   readonly register: (family: Family) => void;
   readonly counter: <L extends string>(
@@ -164,6 +192,9 @@ export class ModelMetrics {
   readonly #subscriberErrors: Counter<"model_name">;
 
   constructor(host: ModelMetricsHost) {
+    for (const { name, samples } of MODEL_FAMILY_NAMES) {
+      host.checkFree(name, samples);
+    }
     this.#host = host;
     const { pool } = host;
     for (const { metric, name, type, help } of WORKER_FAMILIES) {
@@ -223,6 +254,14 @@ export class ModelMetrics {
       ["model_name"],
     );
     pool.onDriftEvents = (events) => this.#deliver(events);
+    // A watch goes with its series: its name is free again.
+    pool.onWatchRemoved = (shard, id) => {
+      for (const watch of this.#watches) {
+        if (!watch.isMonitor(shard, id)) continue;
+        this.#watches.delete(watch);
+        this.#handles.delete(watch.name);
+      }
+    };
   }
 
   /** The models, in creation order, without the watches. */
@@ -243,6 +282,11 @@ export class ModelMetrics {
   /** Creates a model, its monitor on a worker and its confidence series. */
   create(options: ModelOptions): ModelHandle {
     const model = checkModelOptions(options);
+    if (this.#host.pool.batchSize < 2) {
+      throw new RangeError(
+        `Cannot create model "${model.name}": a prediction takes two observations' room in a batch, and aggregation.batchSize is ${this.#host.pool.batchSize}`,
+      );
+    }
     return this.#start(model, this.#host.pool.placeModel());
   }
 

@@ -291,25 +291,38 @@ export class ModelHandle implements Model {
       const p = this.#number(prediction, "prediction");
       const a = this.#number(actual, "actual");
       if (p - p !== 0 || a - a !== 0) return this.#context.refuse("value");
-      return this.#write(p, a, q);
+      this.#write(p, a, q);
+      return;
     }
     // Small integer labels known already: two typed-array reads.
     const small = this.#small;
     const ps = typeof prediction === "number" ? small[prediction] : undefined;
     const as = typeof actual === "number" ? small[actual] : undefined;
     if (ps !== undefined && ps > 0 && as !== undefined && as > 0) {
-      return this.#write(ps - 1, as - 1, q);
+      this.#write(ps - 1, as - 1, q);
+      return;
+    }
+    // A class is learned only if its prediction goes into a batch.
+    if (this.#shard.roomFor(MODEL_RECORD) < 1) {
+      this.#shard.drop();
+      return;
     }
     const classes = this.#classesOf(prediction, actual);
     if (classes !== undefined) this.#write(classes[0], classes[1], q);
   }
 
-  #write(prediction: number, actual: number, proba: number): void {
+  /** Writes a record into the batch; false when it was dropped (and counted). */
+  #write(prediction: number, actual: number, proba: number): boolean {
     const shard = this.#shard;
     let pos = shard.pos;
     if (pos + MODEL_RECORD > shard.end) {
       pos = shard.rotate();
-      if (pos < 0 || pos + MODEL_RECORD > shard.end) return;
+      if (pos < 0) return false;
+      // A batch too short for a record: `batchSize` 1, which model() refuses.
+      if (pos + MODEL_RECORD > shard.end) {
+        shard.drop();
+        return false;
+      }
     }
     const buf = shard.buf;
     buf[pos] = this.#id;
@@ -317,6 +330,7 @@ export class ModelHandle implements Model {
     buf[pos + 2] = actual;
     buf[pos + 3] = proba;
     shard.pos = pos + MODEL_RECORD;
+    return true;
   }
 
   recordAll(updates: readonly ModelUpdate[]): void {
@@ -389,12 +403,10 @@ export class ModelHandle implements Model {
         );
       }
     });
-    const needed = updates.length * MODEL_RECORD;
-    if (this.#shard.room < needed) {
+    const room = this.#shard.roomFor(MODEL_RECORD);
+    if (room < updates.length) {
       throw new RangeError(
-        `Cannot record ${updates.length} predictions of model "${this.name}": its worker's batches have room for ${
-          Math.floor(this.#shard.room / MODEL_RECORD)
-        } now; retry shortly`,
+        `Cannot record ${updates.length} predictions of model "${this.name}": its worker's batches have room for ${room} now; retry shortly`,
       );
     }
     for (const { prediction, actual, proba } of updates) {
@@ -408,7 +420,11 @@ export class ModelHandle implements Model {
 
   async reset(): Promise<void> {
     // In the batches, so a restarted worker replays it in its place.
-    this.#write(NaN, 0, NaN);
+    if (!this.#write(NaN, 0, NaN)) {
+      throw new RangeError(
+        `Cannot reset model "${this.name}": its worker's batches are full; retry shortly`,
+      );
+    }
     await this.status();
   }
 
@@ -428,6 +444,15 @@ export class ModelHandle implements Model {
 
   trackTraining(run: TrainingRun): void {
     this.#context.train(run);
+  }
+
+  /**
+   * Whether this handle's monitor is `id` on `shard`.
+   *
+   * @ignore
+   */
+  isMonitor(shard: Shard, id: number): boolean {
+    return this.#shard === shard && this.#id === id;
   }
 
   /**

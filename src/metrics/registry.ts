@@ -485,6 +485,7 @@ export class Registry {
     return this.#models ??= new ModelMetrics({
       pool: this.#aggregator(),
       context: this.#context,
+      checkFree: (name, sampleNames) => this.#checkNames(name, sampleNames),
       register: (family) => this.#register(family),
       counter: (name, help, labelNames) =>
         this.counter({ name, help, labelNames }),

@@ -155,6 +155,7 @@ function modelMetrics(pool: AggregationPool, logger = recordingLogger()) {
   const metrics = new ModelMetrics({
     pool,
     context: contextFor(logger),
+    checkFree: () => {},
     register: () => {},
     counter: (name, help, labelNames) =>
       side.counter({ name, help, labelNames }),
@@ -287,5 +288,56 @@ Deno.test("a regression model feeds |prediction - actual| to its residual detect
     assert.equal(status.detectors[0]!.score, pure.score);
   } finally {
     await registry.close();
+  }
+});
+
+Deno.test("classes learned after the last snapshot survive a killed worker", async () => {
+  const connections: Connection[] = [];
+  const logger = recordingLogger();
+  const pool = new AggregationPool(
+    { workers: 1, batchSize: 256, batchSlots: 4, spillBatches: 4096 },
+    logger,
+    (onFailure) => {
+      const connection = workerConnection(onFailure);
+      connections.push(connection);
+      return connection;
+    },
+  );
+  const { metrics, close } = modelMetrics(pool, logger);
+  try {
+    // Learned classes; "yes" is the positive class, learned late.
+    const model = metrics.create({ name: "m", positiveClass: "yes" });
+    for (let i = 0; i < 2000; i++) model.record("no", "no");
+    pool.flush();
+    // Until a snapshot covers every batch so far.
+    while (pool.shards[0]!.retainedBatches > 0) await delay(10);
+    // After the snapshot: two new classes, then the worker dies.
+    model.record("yes", "yes");
+    model.record("maybe", "yes");
+    pool.flush();
+    assert.ok(pool.shards[0]!.retainedBatches > 0, "a batch to replay");
+    connections.at(-1)!.port.postMessage({
+      type: "batch",
+      seq: -7,
+      slot: 0,
+      length: 2,
+    });
+    model.record("yes", "no");
+    const status = await model.status();
+    assert.equal(connections.length, 2, "one restart");
+    assert.deepEqual(status.classes, ["no", "yes", "maybe"]);
+    assert.equal(status.predictions, 2003);
+    // Three classes: macro averages over the lifetime's classes. "yes":
+    // predicted twice, right once (precision 1/2), actual twice, found once
+    // (recall 1/2); "maybe": predicted once, wrong (0, 0); "no": predicted
+    // 2000 times, right every time (precision 1), actual 2001 (recall
+    // 2000/2001).
+    const lifetime = status.quality!.lifetime;
+    assert.equal(lifetime.precision, (1 + 1 / 2 + 0) / 3);
+    assert.equal(lifetime.recall, (2000 / 2001 + 1 / 2 + 0) / 3);
+    assert.equal(status.binary, false);
+  } finally {
+    pool.close();
+    await close();
   }
 });
