@@ -168,6 +168,42 @@ function modelMetrics(pool: AggregationPool, logger = recordingLogger()) {
   return { metrics, close: () => side.close() };
 }
 
+/**
+ * Model metrics on one worker that a test can kill, with a small ring so
+ * the kill finds batches to replay beside the snapshot.
+ */
+function killable() {
+  const connections: Connection[] = [];
+  const logger = recordingLogger();
+  const pool = new AggregationPool(
+    { workers: 1, batchSize: 256, batchSlots: 4, spillBatches: 4096 },
+    logger,
+    (onFailure) => {
+      const connection = workerConnection(onFailure);
+      connections.push(connection);
+      return connection;
+    },
+  );
+  const { metrics, close } = modelMetrics(pool, logger);
+  return {
+    pool,
+    metrics,
+    /** A batch its slot does not hold: the worker throws and is replaced. */
+    kill: () =>
+      connections.at(-1)!.port.postMessage({
+        type: "batch",
+        seq: -7,
+        slot: 0,
+        length: 2,
+      }),
+    restarts: () => connections.length - 1,
+    close: async () => {
+      pool.close();
+      await close();
+    },
+  };
+}
+
 Deno.test("a worker killed mid-stream is restored and replayed: the same figures and each event once", async () => {
   const updates = stream(20_000);
   // The reference: the same stream aggregated on the main thread.
@@ -194,19 +230,7 @@ Deno.test("a worker killed mid-stream is restored and replayed: the same figures
     "the stream drifts",
   );
 
-  const connections: Connection[] = [];
-  const logger = recordingLogger();
-  // A small ring, so the kill finds batches to replay beside the snapshot.
-  const pool = new AggregationPool(
-    { workers: 1, batchSize: 256, batchSlots: 4, spillBatches: 4096 },
-    logger,
-    (onFailure) => {
-      const connection = workerConnection(onFailure);
-      connections.push(connection);
-      return connection;
-    },
-  );
-  const { metrics, close } = modelMetrics(pool, logger);
+  const { pool, metrics, kill, restarts, close } = killable();
   try {
     const model = metrics.create({
       name: "m",
@@ -229,18 +253,12 @@ Deno.test("a worker killed mid-stream is restored and replayed: the same figures
     }
     pool.flush();
     assert.ok(pool.shards[0]!.retainedBatches > 0, "batches to replay");
-    // A batch its slot does not hold: the worker throws and is replaced.
-    connections.at(-1)!.port.postMessage({
-      type: "batch",
-      seq: -7,
-      slot: 0,
-      length: 2,
-    });
+    kill();
     for (const u of updates.slice(half + 2000)) {
       model.record(u.prediction, u.actual, u.proba);
     }
     const status = await model.status();
-    assert.equal(connections.length, 2, "one restart");
+    assert.equal(restarts(), 1, "one restart");
     assert.equal(pool.restarts, 1);
     assert.equal(pool.dropped, 0);
     assert.deepEqual(timeless(status), timeless(expected));
@@ -252,7 +270,6 @@ Deno.test("a worker killed mid-stream is restored and replayed: the same figures
     });
     assert.deepEqual(events.map(key), expectedEvents.map(key));
   } finally {
-    pool.close();
     await close();
   }
 });
@@ -292,18 +309,7 @@ Deno.test("a regression model feeds |prediction - actual| to its residual detect
 });
 
 Deno.test("classes learned after the last snapshot survive a killed worker", async () => {
-  const connections: Connection[] = [];
-  const logger = recordingLogger();
-  const pool = new AggregationPool(
-    { workers: 1, batchSize: 256, batchSlots: 4, spillBatches: 4096 },
-    logger,
-    (onFailure) => {
-      const connection = workerConnection(onFailure);
-      connections.push(connection);
-      return connection;
-    },
-  );
-  const { metrics, close } = modelMetrics(pool, logger);
+  const { pool, metrics, kill, restarts, close } = killable();
   try {
     // Learned classes; "yes" is the positive class, learned late.
     const model = metrics.create({ name: "m", positiveClass: "yes" });
@@ -316,15 +322,10 @@ Deno.test("classes learned after the last snapshot survive a killed worker", asy
     model.record("maybe", "yes");
     pool.flush();
     assert.ok(pool.shards[0]!.retainedBatches > 0, "a batch to replay");
-    connections.at(-1)!.port.postMessage({
-      type: "batch",
-      seq: -7,
-      slot: 0,
-      length: 2,
-    });
+    kill();
     model.record("yes", "no");
     const status = await model.status();
-    assert.equal(connections.length, 2, "one restart");
+    assert.equal(restarts(), 1, "one restart");
     assert.deepEqual(status.classes, ["no", "yes", "maybe"]);
     assert.equal(status.predictions, 2003);
     // Three classes: macro averages over the lifetime's classes. "yes":
@@ -337,7 +338,6 @@ Deno.test("classes learned after the last snapshot survive a killed worker", asy
     assert.equal(lifetime.recall, (2000 / 2001 + 1 / 2 + 0) / 3);
     assert.equal(status.binary, false);
   } finally {
-    pool.close();
     await close();
   }
 });
