@@ -29,6 +29,11 @@ import { registerHealthMetrics } from "./health/metrics.ts";
 import { type HttpMetrics, httpMetrics } from "./http/instrument.ts";
 import { serve, type VigilServer } from "./http/server.ts";
 import { createLogger, type Logger } from "./base/log.ts";
+import {
+  type LoggingHandle,
+  type LoggingOptions,
+  registerLoggingMetrics,
+} from "./logging/mod.ts";
 import { registerProcessMetrics } from "./metrics/process.ts";
 import { Registry } from "./metrics/registry.ts";
 import {
@@ -160,6 +165,16 @@ export function missingPermissions(config: VigilConfig): MissingPermission[] {
       );
     }
   }
+  const { directory } = config.logging.file;
+  if (directory !== "") {
+    for (const name of ["read", "write"] as const) {
+      need(
+        `log files in ${directory}`,
+        { name, path: directory },
+        `--allow-${name}=${directory}`,
+      );
+    }
+  }
   return missing;
 }
 
@@ -170,13 +185,60 @@ function hostPort(host: string, port: number | undefined): string {
   return port === undefined ? shown : `${shown}:${port}`;
 }
 
+/**
+ * The options of `configureLogging()` a configuration's `logging` and
+ * `service` sections give: what `deno task start` sets up before it starts.
+ *
+ * @param config The configuration.
+ * @returns The logging options.
+ *
+ * @example Log as the configuration says
+ * ```ts
+ * import { defaultConfig } from "@vigil/observe/config";
+ * import { loggingOptions } from "@vigil/observe/app";
+ * import { configureLogging } from "@vigil/observe/logging";
+ *
+ * const logging = await configureLogging(loggingOptions(defaultConfig()));
+ * await logging.close();
+ * ```
+ */
+export function loggingOptions(config: VigilConfig): LoggingOptions {
+  const { logging, service } = config;
+  return {
+    level: logging.level,
+    levels: logging.levels,
+    format: logging.format,
+    service: {
+      name: service.name,
+      environment: service.environment,
+      version: service.version,
+    },
+    maxFieldLength: logging.maxFieldLength,
+    queueSize: logging.queueSize,
+    ...(logging.file.directory === "" ? {} : {
+      file: {
+        directory: logging.file.directory,
+        retentionDays: logging.file.retentionDays,
+      },
+    }),
+  };
+}
+
 /** Options of {@linkcode startVigil}. */
 export interface StartOptions {
   /**
    * Where Vigil logs.
-   * @default {a JSON logger at the configured level, on standard error}
+   * @default {Vigil's logger (category `vigil.app`), written where LogTape is configured}
    */
   logger?: Logger;
+  /**
+   * What `configureLogging(loggingOptions(config))` returned, if the program
+   * set up logging for this configuration (`deno task start` does): its
+   * losses are exposed (`vigil_log_lines_dropped_total`,
+   * `vigil_log_sink_errors_total`) and its lines flushed at shutdown.
+   * @default {no logging handle}
+   */
+  logging?: LoggingHandle;
   /**
    * Called once the server listens.
    * @default {nothing is called}
@@ -243,10 +305,7 @@ export function startVigil(
       }`,
     );
   }
-  const logger = options.logger ?? createLogger({
-    level: config.logging.level,
-    fields: { service: config.service.name },
-  });
+  const logger = options.logger ?? createLogger("app");
   const registry = new Registry({
     logger,
     defaultLabels: config.metrics.defaultLabels,
@@ -255,6 +314,9 @@ export function startVigil(
       ? {}
       : { aggregation: { workers: config.metrics.workers } }),
   });
+  if (options.logging !== undefined) {
+    registerLoggingMetrics(registry, options.logging);
+  }
   if (config.metrics.processMetrics) registerProcessMetrics(registry);
   const runtime = config.metrics.eventLoopIntervalMs > 0
     ? registerRuntimeMetrics(registry, {
@@ -300,6 +362,9 @@ export function startVigil(
       aliases: settings.aliases,
       auth: settings.auth,
       writeToken: config.drift.writeToken,
+      accessLog: config.logging.accessLog.enabled && {
+        successSampleRate: config.logging.accessLog.successSampleRate,
+      },
       maxBodyBytes: settings.maxBodyBytes,
       requestTimeoutMs: settings.requestTimeoutMs,
       config: () => maskSecrets(config),
@@ -313,12 +378,18 @@ export function startVigil(
     throw listenFailure(error, settings.hostname, settings.port);
   }
   health.start();
+  logger.info("Started", {
+    event: "app.started",
+    hostname: server.addr.hostname,
+    port: server.addr.port,
+  });
 
   let stopping: Promise<void> | undefined;
   const shutdown = (): Promise<void> => {
     stopping ??= (async () => {
       health.markShuttingDown();
       logger.info("Shutting down: readiness now fails", {
+        event: "app.shutting_down",
         drainDelayMs: settings.drainDelayMs,
       });
       await new Promise((resolve) =>
@@ -328,7 +399,8 @@ export function startVigil(
       runtime?.stop();
       await health.stop();
       await registry.close();
-      logger.info("Shut down");
+      logger.info("Shut down", { event: "app.stopped" });
+      await options.logging?.flush();
     })();
     return stopping;
   };

@@ -15,8 +15,8 @@
  * start-up and exits 2):
  *
  * ```sh
- * deno run --allow-net --allow-read \
- *   --allow-env=VIGIL_PORT,VIGIL_HOSTNAME,VIGIL_SERVICE_NAME,VIGIL_ENVIRONMENT,VIGIL_LOG_LEVEL,VIGIL_AUTH_TOKEN,VIGIL_SENTRY_DSN,VIGIL_TRACING_ENDPOINT \
+ * deno run --allow-net --allow-read --allow-write \
+ *   --allow-env=VIGIL_PORT,VIGIL_HOSTNAME,VIGIL_SERVICE_NAME,VIGIL_ENVIRONMENT,VIGIL_LOG_LEVEL,VIGIL_LOG_FORMAT,VIGIL_AUTH_TOKEN,VIGIL_SENTRY_DSN,VIGIL_TRACING_ENDPOINT,VIGIL_WRITE_TOKEN \
  *   --ignore-env=LOG_TOKENS,LOG_STREAM --allow-sys=loadavg,systemMemoryInfo,statfs \
  *   jsr:@vigil/observe/cli --config vigil.yaml --port 9464 --hostname 127.0.0.1
  * ```
@@ -38,7 +38,14 @@ import {
   loadConfig,
 } from "./config/mod.ts";
 import type { VigilConfig } from "./config/types.ts";
-import { StartupError, startVigil, type VigilApp } from "./app.ts";
+import {
+  loggingOptions,
+  missingPermissions,
+  StartupError,
+  startVigil,
+  type VigilApp,
+} from "./app.ts";
+import { configureLogging, type LoggingHandle } from "./logging/mod.ts";
 import { ROUTE_TABLE } from "./base/routes.ts";
 import { VERSION } from "./base/version.ts";
 
@@ -203,10 +210,11 @@ export async function main(args: readonly string[]): Promise<number> {
   // signal as soon as it reads the line. The first signal drains; a second
   // one, from an operator who will not wait, exits at once.
   let app: VigilApp | undefined;
+  let logging: LoggingHandle | undefined;
   let first: number | undefined;
   const signalled = new Promise<void>((resolve) => {
     for (const signal of ["SIGINT", "SIGTERM"] as const) {
-      Deno.addSignalListener(signal, () => {
+      Deno.addSignalListener(signal, async () => {
         const now = performance.now();
         if (first === undefined) {
           first = now;
@@ -214,14 +222,23 @@ export async function main(args: readonly string[]): Promise<number> {
         }
         if (now - first < DUPLICATE_SIGNAL_MS) return;
         app?.logger.warn("Second signal during shutdown: exiting at once", {
+          event: "app.second_signal",
           signal,
         });
+        // The line is queued: written before the process goes.
+        await logging?.flush();
         Deno.exit(1);
       });
     }
   });
+  // The log sinks first, so start-up problems are logged as configured.
+  const missing = missingPermissions(config);
+  if (missing.length === 0) {
+    logging = await configureLogging(loggingOptions(config));
+  }
   try {
     app = startVigil(config, {
+      ...(logging === undefined ? {} : { logging }),
       onListen: ({ hostname, port }) => {
         const host = hostname.includes(":") ? `[${hostname}]` : hostname;
         console.log(
@@ -230,6 +247,7 @@ export async function main(args: readonly string[]): Promise<number> {
       },
     });
   } catch (error) {
+    await logging?.close();
     if (!(error instanceof StartupError)) throw error;
     console.error(`vigil: ${error.message}`);
     return 2;
@@ -244,10 +262,13 @@ export async function main(args: readonly string[]): Promise<number> {
   clearTimeout(timer);
   if (outcome === "overrun") {
     app.logger.error("Shutdown took too long: exiting anyway", {
+      event: "app.shutdown_overrun",
       shutdownTimeoutMs: limit,
     });
+    await logging?.close();
     return 1;
   }
+  await logging?.close();
   return 0;
 }
 

@@ -17,28 +17,65 @@ function start(args: string[], env: Record<string, string> = {}) {
   }).spawn();
 }
 
-/** Reads standard output until the first full line ("" if it ends first). */
-async function firstLine(stream: ReadableStream<Uint8Array>): Promise<string> {
-  const reader = stream.pipeThrough(new TextDecoderStream()).getReader();
-  let text = "";
-  while (!text.includes("\n")) {
-    const { value, done } = await reader.read();
-    if (done) break;
-    text += value;
+/** A line the server logs: `deno task start` writes JSON lines to stdout. */
+type LogLine = Record<string, unknown>;
+
+/**
+ * A child's standard output read line by line, nothing lost between reads:
+ * the listening line, then the server's JSON log lines.
+ */
+class OutputLines {
+  readonly #reader: ReadableStreamDefaultReader<string>;
+  #text = "";
+  #done = false;
+
+  constructor(stream: ReadableStream<Uint8Array>) {
+    this.#reader = stream.pipeThrough(new TextDecoderStream()).getReader();
   }
-  reader.releaseLock();
-  return text.split("\n")[0]!;
+
+  /** The next full line; at the end, what is left ("" if nothing). */
+  async next(): Promise<string> {
+    while (!this.#done && !this.#text.includes("\n")) {
+      const { value, done } = await this.#reader.read();
+      if (done) this.#done = true;
+      else this.#text += value;
+    }
+    const end = this.#text.indexOf("\n");
+    const line = end === -1 ? this.#text : this.#text.slice(0, end);
+    this.#text = end === -1 ? "" : this.#text.slice(end + 1);
+    return line;
+  }
+
+  /** Every line left once the output ends, each parsed as a log line. */
+  async logs(): Promise<LogLine[]> {
+    const logs: LogLine[] = [];
+    for (let line = await this.next(); line !== ""; line = await this.next()) {
+      logs.push(JSON.parse(line));
+    }
+    return logs;
+  }
+}
+
+/** The log line with this message, checked to be the only one. */
+function logged(logs: LogLine[], message: string): LogLine {
+  const found = logs.filter((entry) => entry.message === message);
+  assert.equal(found.length, 1, JSON.stringify(logs));
+  return found[0]!;
 }
 
 const TEST_CONFIG = "fixtures/config/cli_test.yaml";
 
-/** The first line and base URL of a server; its exit and log if it failed. */
+/**
+ * The first line and base URL of a server, and the rest of its standard
+ * output; its exit and errors if it failed.
+ */
 async function listening(
   child: Deno.ChildProcess,
-): Promise<{ line: string; base: string }> {
-  const line = await firstLine(child.stdout);
+): Promise<{ line: string; base: string; output: OutputLines }> {
+  const output = new OutputLines(child.stdout);
+  const line = await output.next();
   const base = /listening on (http:\/\/\S+) /.exec(line)?.[1];
-  if (base !== undefined) return { line, base };
+  if (base !== undefined) return { line, base, output };
   const { code } = await child.status;
   const log = await new Response(child.stderr).text();
   throw new Error(`The server did not start (exit ${code}): ${line}\n${log}`);
@@ -46,7 +83,8 @@ async function listening(
 
 Deno.test("The CLI serves /metrics and /health/live, and exits 0 on SIGTERM", async () => {
   const child = start(["--config", TEST_CONFIG]);
-  const line = await firstLine(child.stdout);
+  const output = new OutputLines(child.stdout);
+  const line = await output.next();
   const match = /^Vigil \S+ listening on (http:\/\/127\.0\.0\.1:\d+) /.exec(
     line,
   );
@@ -77,9 +115,19 @@ Deno.test("The CLI serves /metrics and /health/live, and exits 0 on SIGTERM", as
   await stillLive.body?.cancel();
   const status = await child.status;
   assert.equal(status.code, 0);
-  const log = await new Response(child.stderr).text();
-  assert.match(log, /"msg":"Shutting down: readiness now fails"/);
-  assert.match(log, /"msg":"Shut down"/);
+  assert.equal(await new Response(child.stderr).text(), "");
+  const logs = await output.logs();
+  const stopping = logged(logs, "Shutting down: readiness now fails");
+  assert.equal(stopping.event, "app.shutting_down");
+  assert.equal(stopping.level, "info");
+  assert.equal(stopping.logger, "vigil.app");
+  assert.equal(stopping.service, "cli-test");
+  assert.equal(stopping.environment, "test");
+  assert.equal(stopping.drainDelayMs, 400);
+  const stopped = logged(logs, "Shut down");
+  assert.equal(stopped.event, "app.stopped");
+  assert.equal(stopped.level, "info");
+  assert.ok(logs.indexOf(stopping) < logs.indexOf(stopped));
 });
 
 Deno.test("The CLI refuses an invalid config with its line, column and key", async () => {
@@ -105,7 +153,7 @@ Deno.test("The CLI reads VIGIL_PORT and VIGIL_HOSTNAME, and flags beat them", as
     VIGIL_PORT: "0",
     VIGIL_HOSTNAME: "0.0.0.0",
   });
-  const line = await firstLine(child.stdout);
+  const line = await new OutputLines(child.stdout).next();
   assert.match(line, /listening on http:\/\/127\.0\.0\.1:\d+ /);
   child.kill("SIGINT");
   assert.equal((await child.status).code, 0);
@@ -156,8 +204,8 @@ function runCli(flags: string[], args: string[], cwd = ROOT) {
 async function serveOnce(
   child: Deno.ChildProcess,
   path = "/health/live",
-): Promise<{ line: string; body: string; log: string }> {
-  const { line, base } = await listening(child);
+): Promise<{ line: string; body: string; logs: LogLine[] }> {
+  const { line, base, output } = await listening(child);
   let body = "";
   if (base.startsWith("http://127.0.0.1:")) {
     const response = await fetch(`${base}${path}`);
@@ -165,9 +213,10 @@ async function serveOnce(
   }
   child.kill("SIGTERM");
   const status = await child.status;
-  const log = await new Response(child.stderr).text();
-  assert.equal(status.code, 0, log);
-  return { line, body, log };
+  const stderr = await new Response(child.stderr).text();
+  const logs = await output.logs();
+  assert.equal(status.code, 0, `${stderr}\n${JSON.stringify(logs)}`);
+  return { line, body, logs };
 }
 
 async function writeConfig(dir: string, name: string, yaml: string) {
@@ -342,7 +391,7 @@ Deno.test("Without read access to its workers the CLI aggregates on the main thr
       : flag
   );
   const child = runCli(flags, ["--config", TEST_CONFIG]);
-  const { base } = await listening(child);
+  const { base, output } = await listening(child);
   // The server's own request-latency histogram needs the aggregation.
   await (await fetch(`${base}/health`)).body?.cancel();
   const metrics = await (await fetch(`${base}/metrics`)).text();
@@ -353,15 +402,17 @@ Deno.test("Without read access to its workers the CLI aggregates on the main thr
   assert.match(metrics, /^vigil_worker_restarts_total 0$/m);
   child.kill("SIGTERM");
   assert.equal((await child.status).code, 0);
-  const log = (await new Response(child.stderr).text()).trim().split("\n")
-    .map((entry) => JSON.parse(entry));
+  assert.equal(await new Response(child.stderr).text(), "");
+  const logs = await output.logs();
   // One message from the pool; the workers check then warns, as it does
   // for any shard on the main thread, and says why.
-  const warnings = log.filter((entry) => entry.level !== "info");
-  assert.equal(warnings.length, 2, JSON.stringify(log));
-  assert.match(warnings[0].msg, /--allow-read=\S+src,\S+workers/);
+  const warnings = logs.filter((entry) => entry.level !== "info");
+  assert.equal(warnings.length, 2, JSON.stringify(logs));
+  assert.equal(warnings[0]!.event, "aggregation.worker_unreadable");
+  assert.match(String(warnings[0]!.message), /--allow-read=\S+src,\S+workers/);
+  assert.equal(warnings[1]!.event, "health.status_changed");
   assert.equal(
-    warnings[1].output,
+    warnings[1]!.output,
     "on the main thread: shard 0 (its modules may not be read)",
   );
 });
@@ -376,7 +427,7 @@ Deno.test("A second SIGTERM during the drain exits at once", async () => {
       "server:\n  port: 0\n  drainDelayMs: 600000\n  shutdownTimeoutMs: 900000\n",
     );
     const child = start(["--config", file]);
-    const { base } = await listening(child);
+    const { base, output } = await listening(child);
     child.kill("SIGTERM");
     let ready: Response;
     do {
@@ -388,8 +439,15 @@ Deno.test("A second SIGTERM during the drain exits at once", async () => {
     await new Promise((resolve) => setTimeout(resolve, 1100));
     child.kill("SIGTERM");
     assert.equal((await child.status).code, 1);
-    const log = await new Response(child.stderr).text();
-    assert.match(log, /"msg":"Second signal during shutdown: exiting at once"/);
+    assert.equal(await new Response(child.stderr).text(), "");
+    const logs = await output.logs();
+    const second = logged(
+      logs,
+      "Second signal during shutdown: exiting at once",
+    );
+    assert.equal(second.event, "app.second_signal");
+    assert.equal(second.level, "warning");
+    assert.equal(second.signal, "SIGTERM");
   } finally {
     await Deno.remove(dir, { recursive: true });
   }

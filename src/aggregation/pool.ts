@@ -156,7 +156,7 @@ export class AggregationPool {
         }: aggregating on the main thread instead; add --allow-read=${
           unreadable.join(",")
         } to use workers`,
-        { paths: unreadable },
+        { event: "aggregation.worker_unreadable", paths: unreadable },
       );
     }
     this.#restartTimes = Array.from({ length: count }, () => []);
@@ -455,7 +455,7 @@ export class AggregationPool {
     const name = this.#families.get(family)?.name;
     this.#logger.warn(
       `Cannot observe a value in "${name}": it would make the sum of its series infinite: refusing and counting such values`,
-      { metric: name },
+      { event: "aggregation.value_refused", metric: name },
     );
   }
 
@@ -468,7 +468,11 @@ export class AggregationPool {
         this.#unloadableLogged = true;
         this.#logger.error(
           `Cannot load the aggregation worker: ${reason}: its shard aggregates on the main thread instead`,
-          { shard: shard.index, reason },
+          {
+            event: "aggregation.worker_unloadable",
+            shard: shard.index,
+            reason,
+          },
         );
       }
       shard.connect(inThreadConnection);
@@ -490,7 +494,14 @@ export class AggregationPool {
       overCap
         ? "Aggregation worker failed too often: its shard now aggregates on the main thread"
         : "Aggregation worker failed: restarting it, restoring its snapshot and replaying its batches",
-      { shard: shard.index, reason, restartInMs: overCap ? 0 : backoff },
+      {
+        event: overCap
+          ? "aggregation.worker_fallback"
+          : "aggregation.worker_restarted",
+        shard: shard.index,
+        reason,
+        restartInMs: overCap ? 0 : backoff,
+      },
     );
     if (overCap) {
       this.#fallbacks.set(shard.index, "its worker failed too often");

@@ -3,7 +3,7 @@
 // buckets from the base validators, timers from MAX_TIMER_MS, check
 // defaults from the health package), so a value the file passes is one the
 // server starts with. Internal: not re-exported.
-import { LogLevel } from "../base/log.ts";
+import { LOG_LEVELS, type LogLevel, parseLogLevel } from "../base/log.ts";
 import { ROUTES } from "../base/routes.ts";
 import {
   bucketsProblem,
@@ -95,14 +95,26 @@ export const DSN: Schema<string> = scalar(
   'an http(s) URL or ""',
   (v): v is string => v === "" || isHttpUrl(v),
 );
-/** A level of {@linkcode LogLevel}. */
-export const LOG_LEVEL: Schema<LogLevel> = oneOf(Object.values(LogLevel));
+const LEVEL_NAME = oneOf([...LOG_LEVELS, "warn"]);
+
+/** A level of {@linkcode LOG_LEVELS}, or `warn` for `warning`. */
+export const LOG_LEVEL: Schema<LogLevel> = {
+  expected: LEVEL_NAME.expected,
+  read: (node, path, reader) =>
+    parseLogLevel(LEVEL_NAME.read(node, path, reader))!,
+};
 
 const LABEL = scalar(
   `a label name matching ${LABEL_NAME.source}`,
   (v): v is string => typeof v === "string" && LABEL_NAME.test(v),
   labelNameProblem,
 );
+/** A dotted log category such as `vigil.http` or `app`. */
+const CATEGORY: Schema<string> = scalar(
+  "a dotted category such as vigil.http",
+  (v): v is string => typeof v === "string" && /^[^.\s]+(\.[^.\s]+)*$/.test(v),
+);
+
 const ALIAS = scalar(
   'a path starting with "/"',
   (v): v is string => typeof v === "string" && /^\/[^\s?#]*$/.test(v),
@@ -359,7 +371,21 @@ export const CONFIG: Schema<VigilConfig> = object<VigilConfig>(
       models: array(MODEL, { refine: uniqueNames("model") }),
       writeToken: WRITE_TOKEN,
     }),
-    logging: object<Section<"logging">>("a mapping", { level: LOG_LEVEL }),
+    logging: object<Section<"logging">>("a mapping", {
+      level: LOG_LEVEL,
+      format: oneOf(["json", "pretty"]),
+      levels: record(CATEGORY, LOG_LEVEL),
+      file: object<Section<"logging">["file"]>("a mapping", {
+        directory: scalar("a string", isString),
+        retentionDays: POSITIVE_INT,
+      }),
+      maxFieldLength: POSITIVE_INT,
+      queueSize: POSITIVE_INT,
+      accessLog: object<Section<"logging">["accessLog"]>("a mapping", {
+        enabled: BOOLEAN,
+        successSampleRate: RATIO,
+      }),
+    }),
     tracing: object<Section<"tracing">>("a mapping", {
       enabled: BOOLEAN,
       endpoint: HTTP_URL,

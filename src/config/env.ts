@@ -1,5 +1,5 @@
 // Environment overrides: `VIGIL_*` variables, checked like the file's values.
-import { Reader, type Schema } from "./_schema.ts";
+import { oneOf, Reader, type Schema } from "./_schema.ts";
 import {
   DSN,
   HTTP_URL,
@@ -56,8 +56,14 @@ const ENV_RULES: readonly EnvRule[] = [
   })),
   envRule("VIGIL_LOG_LEVEL", "logging.level", LOG_LEVEL, (c, level) => ({
     ...c,
-    logging: { level },
+    logging: { ...c.logging, level },
   })),
+  envRule(
+    "VIGIL_LOG_FORMAT",
+    "logging.format",
+    oneOf(["json", "pretty"]),
+    (c, format) => ({ ...c, logging: { ...c.logging, format } }),
+  ),
   envRule("VIGIL_AUTH_TOKEN", "server.auth.token", TEXT, (c, token) => ({
     ...c,
     server: { ...c.server, auth: { type: "bearer", token } },

@@ -116,7 +116,8 @@ export function defaultConfig(): VigilConfig {
  *
  * assert.throws(() => parseConfig("logging:\n  lvl: debug\n", "vigil.yaml"), {
  *   name: "ConfigError",
- *   message: "vigil.yaml:2:3: logging.lvl: unknown key (expected one of: level)",
+ *   message:
+ *     "vigil.yaml:2:3: logging.lvl: unknown key (expected one of: level, format, levels, file, maxFieldLength, queueSize, accessLog)",
  * });
  * ```
  *

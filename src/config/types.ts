@@ -115,8 +115,30 @@ export interface VigilConfig {
      */
     readonly writeToken: string;
   };
-  /** Structured logs. */
-  readonly logging: { readonly level: LogLevel };
+  /** Structured logs, on LogTape (see `configureLogging()`). */
+  readonly logging: {
+    /** Lines below this level are not written (`warn` reads as `warning`). */
+    readonly level: LogLevel;
+    /** `json`, one object a line, or `pretty` for a terminal. */
+    readonly format: "json" | "pretty";
+    /** Levels by dotted category, such as `{ "vigil.http": "debug" }`. */
+    readonly levels: Readonly<Record<string, LogLevel>>;
+    /** Daily files besides standard output; an empty directory turns them off. */
+    readonly file: {
+      readonly directory: string;
+      readonly retentionDays: number;
+    };
+    /** Longest string value written; longer ones are cut with a marker. */
+    readonly maxFieldLength: number;
+    /** Lines a sink may have waiting; past them, lines are dropped and counted. */
+    readonly queueSize: number;
+    /** One line per request the server serves (probes and /metrics aside). */
+    readonly accessLog: {
+      readonly enabled: boolean;
+      /** Share of successful (below 400) requests logged, 0 to 1; all others are. */
+      readonly successSampleRate: number;
+    };
+  };
   /** OpenTelemetry tracing. */
   readonly tracing: {
     readonly enabled: boolean;

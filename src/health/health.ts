@@ -13,6 +13,14 @@ export const CheckStatus = {
 /** One of the values of {@linkcode CheckStatus}. */
 export type CheckStatus = typeof CheckStatus[keyof typeof CheckStatus];
 
+/** A check's status as the `health.status_changed` log line names it. */
+const COMPONENT_STATUS: Readonly<Record<CheckStatus | "pending", string>> = {
+  pending: "pending",
+  pass: "healthy",
+  warn: "degraded",
+  fail: "unhealthy",
+};
+
 /** The status of a whole service, from the statuses of its checks. */
 export const HealthStatus = {
   Healthy: "healthy",
@@ -124,7 +132,7 @@ export interface HealthOptions {
   now?: () => number;
   /**
    * Where changes of a check's status are logged.
-   * @default {a JSON logger on standard error}
+   * @default {Vigil's logger (category `vigil.health`), written where LogTape is configured}
    */
   logger?: Logger;
 }
@@ -220,7 +228,7 @@ export class Health {
    */
   constructor(options: HealthOptions = {}) {
     this.#now = options.now ?? Date.now;
-    this.#logger = options.logger ?? createLogger();
+    this.#logger = options.logger ?? createLogger("health");
   }
 
   /**
@@ -598,9 +606,10 @@ export class Health {
     if (previous === result.status) return;
     if (previous === "pending" && result.status === "pass") return;
     const fields = {
-      check: entry.name,
-      status: result.status,
-      previous,
+      event: "health.status_changed",
+      component: entry.name,
+      from: COMPONENT_STATUS[previous],
+      to: COMPONENT_STATUS[result.status],
       critical: entry.critical,
       ...(result.output === undefined ? {} : { output: result.output }),
     };

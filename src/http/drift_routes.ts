@@ -130,7 +130,7 @@ export interface DriftRoutesOptions {
   readonly requestTimeoutMs?: number;
   /**
    * Where failures to read a status or to reset are logged.
-   * @default {createLogger(): JSON lines on standard error}
+   * @default {Vigil's logger of category `vigil.drift`, written where LogTape is configured}
    */
   readonly logger?: Logger;
 }
@@ -333,7 +333,7 @@ export function driftRoutes(
     registry,
     maxBodyBytes = 1024 * 1024,
     requestTimeoutMs = 10_000,
-    logger = createLogger(),
+    logger = createLogger("drift"),
   } = options;
   const selected = (request: Request): readonly Model[] | Refusal => {
     const name = new URL(request.url).searchParams.get("model");
@@ -349,7 +349,10 @@ export function driftRoutes(
       try {
         statuses = await Promise.all(models.map((model) => model.status()));
       } catch (error) {
-        logger.error("Reading drift status failed", { error });
+        logger.error("Reading drift status failed", {
+          event: "drift.status_failed",
+          error,
+        });
         return json({ error: "Reading drift status failed" }, 500);
       }
       // JSON writes NaN (a figure of an empty window) as null.
@@ -453,7 +456,10 @@ export function driftRoutes(
             { "retry-after": "1" },
           );
         }
-        logger.error("Resetting drift detectors failed", { error });
+        logger.error("Resetting drift detectors failed", {
+          event: "drift.reset_failed",
+          error,
+        });
         return json({ error: "Resetting drift detectors failed" }, 500);
       }
       return json({ reset: models.map((model) => model.name) }, 200);

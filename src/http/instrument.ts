@@ -3,6 +3,7 @@ import type { Gauge } from "../metrics/gauge.ts";
 import type { Histogram } from "../metrics/histogram.ts";
 import type { Registry } from "../metrics/registry.ts";
 import { createLogger, type Logger } from "../base/log.ts";
+import { withLogContext } from "../logging/context.ts";
 import { json } from "./handlers.ts";
 
 /** The route label of requests no route matched. */
@@ -112,9 +113,18 @@ export interface InstrumentOptions {
     | ((request: Request) => string | undefined);
   /**
    * Where handler errors are logged, with the request id.
-   * @default {createLogger(): JSON lines on standard error}
+   * @default {Vigil's logger of category `vigil.http`, written where LogTape is configured}
    */
   logger?: Logger;
+  /**
+   * One line per request (`event: "http.request"`: method, route, path
+   * without the query, status, duration, bytes, with the request and trace
+   * ids of the context), at `info` in category `vigil.http.access`.
+   * `true` logs every request; `successSampleRate` logs that share of the
+   * successful ones (below 400) and every other.
+   * @default {false}
+   */
+  accessLog?: boolean | { readonly successSampleRate?: number };
 }
 
 /** A request's route label and URL parameters. */
@@ -205,14 +215,27 @@ export function instrument(
     ? options.metrics
     : httpMetrics(options.metrics);
   const findRoute = routeFinder(options.routes);
-  const logger = options.logger ?? createLogger();
-  return async (request, info) => {
-    const start = performance.now();
-    const method = METHODS.has(request.method) ? request.method : "OTHER";
+  const logger = options.logger ?? createLogger("http");
+  const access = accessLogger(options.accessLog);
+  return (request, info) => {
     const incoming = request.headers.get("x-request-id");
     const requestId = incoming !== null && REQUEST_ID.test(incoming)
       ? incoming
       : crypto.randomUUID();
+    // Every line logged while serving it carries its id, across awaits.
+    return withLogContext(
+      { request_id: requestId },
+      () => serve(request, info, requestId),
+    );
+  };
+
+  async function serve(
+    request: Request,
+    info: Deno.ServeHandlerInfo | undefined,
+    requestId: string,
+  ): Promise<Response> {
+    const start = performance.now();
+    const method = METHODS.has(request.method) ? request.method : "OTHER";
     const { route, params } = findRoute(request);
     metrics.inProgress.inc();
     let response: Response;
@@ -222,7 +245,9 @@ export function instrument(
       const type = error instanceof Error ? error.name : typeof error;
       metrics.errors.labels({ method, route, error: type }).inc();
       logger.error("Request handler failed", {
-        requestId,
+        event: "http.request_failed",
+        // In the context too; here for a logger that reads no context.
+        request_id: requestId,
         method,
         route,
         error,
@@ -231,12 +256,56 @@ export function instrument(
     } finally {
       metrics.inProgress.dec();
     }
-    metrics.duration.labels({ method, route }).observe(
-      (performance.now() - start) / 1000,
-    );
+    const seconds = (performance.now() - start) / 1000;
+    metrics.duration.labels({ method, route }).observe(seconds);
     metrics.requests.labels({ method, route, status: response.status }).inc();
+    access?.(request, method, route, response, seconds);
     return withRequestId(response, requestId);
+  }
+}
+
+/** The access log's writer, or undefined when it is off. */
+function accessLogger(
+  option: InstrumentOptions["accessLog"],
+):
+  | ((
+    request: Request,
+    method: string,
+    route: string,
+    response: Response,
+    seconds: number,
+  ) => void)
+  | undefined {
+  if (option === undefined || option === false) return undefined;
+  const rate = option === true ? 1 : option.successSampleRate ?? 1;
+  if (!(rate >= 0 && rate <= 1)) {
+    throw new RangeError(
+      `Cannot instrument: accessLog.successSampleRate must be from 0 to 1, got ${rate}`,
+    );
+  }
+  const log = createLogger(["http", "access"]);
+  return (request, method, route, response, seconds) => {
+    const { status } = response;
+    if (status < 400 && rate < 1 && !(Math.random() < rate)) return;
+    const length = response.headers.get("content-length");
+    log.info(`${method} ${route} ${status}`, {
+      event: "http.request",
+      method,
+      route,
+      // The path only: a query string may hold secrets.
+      path: pathOnly(request.url),
+      status,
+      duration_ms: Math.round(seconds * 1e6) / 1e3,
+      ...(length === null ? {} : { bytes: Number(length) }),
+    });
   };
+}
+
+function pathOnly(url: string): string {
+  const start = url.indexOf("/", url.indexOf("//") + 2);
+  if (start < 0) return "/";
+  const end = url.search(/[?#]/);
+  return url.slice(start, end < 0 ? undefined : end);
 }
 
 function withRequestId(response: Response, requestId: string): Response {

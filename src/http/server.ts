@@ -1,6 +1,10 @@
 import { type Handler, json, metricsHandler } from "./handlers.ts";
 import { healthRoutes, type ServiceInfo } from "./health_routes.ts";
-import { type HttpMetrics, instrument } from "./instrument.ts";
+import {
+  type HttpMetrics,
+  instrument,
+  type InstrumentOptions,
+} from "./instrument.ts";
 import { type AuthConfig, authorize } from "./auth.ts";
 import { authorizeWrite, driftRoutes, writeAccess } from "./drift_routes.ts";
 import {
@@ -51,6 +55,12 @@ export interface HandlerOptions {
    */
   writeToken?: string;
   /**
+   * The access log of the measured routes (probes aside), as
+   * `instrument()`'s option; needs `http`.
+   * @default {false}
+   */
+  accessLog?: InstrumentOptions["accessLog"];
+  /**
    * The address the handler is served on, which decides whether the drift
    * write routes are open without a `writeToken` (see `writeAccess()`).
    * @default {unknown: without a writeToken they are refused}
@@ -81,7 +91,7 @@ export interface HandlerOptions {
   config?: () => unknown;
   /**
    * Where request failures (a failed render, a thrown handler) are logged.
-   * @default {createLogger(): JSON lines on standard error}
+   * @default {Vigil's logger of category `vigil.http`, written where LogTape is configured}
    */
   logger?: Logger;
 }
@@ -150,7 +160,7 @@ export interface VigilServer {
  * ```
  */
 export function createHandler(options: HandlerOptions): Handler {
-  const logger = options.logger ?? createLogger();
+  const logger = options.logger ?? createLogger("http");
   const auth = options.auth ?? { type: "none" };
   const maxBodyBytes = options.maxBodyBytes ?? 1024 * 1024;
   const routes = new Map<string, Handler>(Object.entries({
@@ -231,6 +241,9 @@ export function createHandler(options: HandlerOptions): Handler {
         return routes.has(path) ? canonical.get(path) ?? path : undefined;
       },
       logger,
+      ...(options.accessLog === undefined
+        ? {}
+        : { accessLog: options.accessLog }),
     },
   );
   return (request) => {

@@ -26,7 +26,7 @@ import {
  * @example Check a line's leading fields
  * ```ts
  * import assert from "node:assert/strict";
- * import { LOG_FIELDS } from "@vigil/observe/logging";
+ * import { LOG_FIELDS } from "./format.ts";
  *
  * assert.deepEqual(LOG_FIELDS.slice(0, 4), ["timestamp", "level", "logger", "message"]);
  * ```
@@ -79,7 +79,7 @@ export interface PrettyFormatOptions extends JsonFormatOptions {
  * @example
  * ```ts
  * import assert from "node:assert/strict";
- * import { REDACTED } from "@vigil/observe/logging";
+ * import { REDACTED } from "./format.ts";
  *
  * assert.equal(REDACTED, "[REDACTED]");
  * ```
@@ -100,7 +100,7 @@ export const REDACTED = "[REDACTED]";
  * @example
  * ```ts
  * import assert from "node:assert/strict";
- * import { SECRET_FIELDS } from "@vigil/observe/logging";
+ * import { SECRET_FIELDS } from "./format.ts";
  *
  * const secret = (key: string) => SECRET_FIELDS.some((re) => re.test(key));
  * assert.ok(secret("X-Api-Key") && secret("password") && !secret("token_count"));
@@ -120,7 +120,7 @@ export const SECRET_FIELDS: readonly RegExp[] = [
  * @example
  * ```ts
  * import assert from "node:assert/strict";
- * import { URL_SECRET_PATTERNS } from "@vigil/observe/logging";
+ * import { URL_SECRET_PATTERNS } from "./format.ts";
  *
  * let text = "https://u:p@db:5432/x?token=abc&x=1";
  * for (const { pattern, replacement } of URL_SECRET_PATTERNS) {
@@ -188,7 +188,7 @@ const UNSAFE_CHARS_ALL = /[\u007f-\u009f\u2028\u2029]/g;
  * @example Format a record
  * ```ts
  * import assert from "node:assert/strict";
- * import { jsonFormatter } from "@vigil/observe/logging";
+ * import { jsonFormatter } from "./format.ts";
  *
  * const format = jsonFormatter({ service: "api", environment: "test", version: "1.0.0" });
  * const line = format({
@@ -281,7 +281,7 @@ export function jsonFormatter(options: JsonFormatOptions): TextFormatter {
  * @example Format a record without colours
  * ```ts
  * import assert from "node:assert/strict";
- * import { prettyFormatter } from "@vigil/observe/logging";
+ * import { prettyFormatter } from "./format.ts";
  *
  * const format = prettyFormatter({
  *   service: "api",
@@ -351,7 +351,7 @@ export function prettyFormatter(options: PrettyFormatOptions): TextFormatter {
  * ```ts
  * import assert from "node:assert/strict";
  * import type { LogRecord } from "@logtape/logtape";
- * import { redactSecrets } from "@vigil/observe/logging";
+ * import { redactSecrets } from "./format.ts";
  *
  * const seen: LogRecord[] = [];
  * const sink = redactSecrets((record) => seen.push(record));
@@ -415,7 +415,7 @@ export function redactSecrets(sink: Sink): Sink {
  * @example Mask a password in a URL
  * ```ts
  * import assert from "node:assert/strict";
- * import { jsonFormatter, maskUrlSecrets } from "@vigil/observe/logging";
+ * import { jsonFormatter, maskUrlSecrets } from "./format.ts";
  *
  * const format = maskUrlSecrets(
  *   jsonFormatter({ service: "api", environment: "test", version: "1" }),

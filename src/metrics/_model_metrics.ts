@@ -340,7 +340,7 @@ export class ModelMetrics {
           refused.set(reason, inc);
           context.logger.warn(
             "Model prediction refused: it is counted in vigil_model_predictions_refused_total",
-            { model: name, reason },
+            { event: "model.prediction_refused", model: name, reason },
           );
         }
         inc();
@@ -349,6 +349,7 @@ export class ModelMetrics {
       subscriberFailed: (error) => {
         this.#subscriberErrors.labels(labels).inc();
         context.logger.error("onDrift subscriber threw", {
+          event: "drift.subscriber_failed",
           model: name,
           error,
         });

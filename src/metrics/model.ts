@@ -466,6 +466,7 @@ export class ModelHandle implements Model {
     if (last === undefined || event.updates <= last) return;
     this.#delivered[event.detectorIndex] = event.updates;
     const fields = {
+      event: event.severity === "drift" ? "drift.detected" : "drift.warning",
       model: event.model,
       detector: event.detector,
       input: event.input,

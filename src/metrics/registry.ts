@@ -66,7 +66,7 @@ export interface RegistryOptions {
   maxLabelValueLength?: number;
   /**
    * Where the registry logs overflows and failed collect callbacks.
-   * @default {a JSON logger on standard error}
+   * @default {Vigil's logger (category `vigil.metrics`), written where LogTape is configured}
    */
   logger?: Logger;
   /**
@@ -190,7 +190,7 @@ export class Registry {
       // Stored well-formed, as metric label values are.
       return value.toWellFormed();
     });
-    this.#logger = options.logger ?? createLogger();
+    this.#logger = options.logger ?? createLogger("metrics");
     this.#aggregation = options.aggregation ?? {};
     this.#context = {
       defaultLabelNames: names,
@@ -785,13 +785,21 @@ export class Registry {
       this.#warnOnce(
         `overflow:${reason}:${metric}`,
         "Metric reached its cardinality limit: new label sets go to the overflow series",
-        { metric, limit: this.#context.cardinalityLimit },
+        {
+          event: "metrics.cardinality_overflow",
+          metric,
+          limit: this.#context.cardinalityLimit,
+        },
       );
     } else {
       this.#warnOnce(
         `overflow:${reason}:${metric}`,
         "Label value longer than maxLabelValueLength: its label set goes to the overflow series",
-        { metric, limit: this.#context.maxLabelValueLength },
+        {
+          event: "metrics.label_value_too_long",
+          metric,
+          limit: this.#context.maxLabelValueLength,
+        },
       );
     }
   }
@@ -814,7 +822,7 @@ export class Registry {
     this.#warnOnce(
       `refused:${metric}`,
       "Value change refused: it would have made the metric's value infinite",
-      { metric },
+      { event: "metrics.value_refused", metric },
     );
   }
 
@@ -823,7 +831,7 @@ export class Registry {
     this.#warnOnce(
       `collect:${metric}`,
       "Collect callback failed: the metric keeps its last values",
-      { metric, error },
+      { event: "metrics.collect_failed", metric, error },
     );
   }
 

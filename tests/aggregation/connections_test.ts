@@ -25,7 +25,9 @@ const SCRIPT = `${SCRIPT_DIR}/_service.ts`;
 interface ChildResult {
   text: string;
   workers: { inThread: boolean; fallback: boolean }[];
-  /** Everything the child wrote to stderr: its log lines, and Deno's errors. */
+  /** The child's log lines: the JSON lines on stdout before its result. */
+  logs: Record<string, unknown>[];
+  /** Everything the child wrote to stderr: Deno's errors, if any. */
   stderr: string;
 }
 
@@ -51,7 +53,9 @@ async function runChild(extraReads: string[]): Promise<ChildResult> {
   const decoder = new TextDecoder();
   const err = decoder.decode(stderr);
   assert.equal(code, 0, err);
-  return { ...JSON.parse(decoder.decode(stdout)), stderr: err };
+  const lines = decoder.decode(stdout).split("\n").filter((l) => l !== "");
+  const result = JSON.parse(lines.pop() ?? "null");
+  return { ...result, logs: lines.map((l) => JSON.parse(l)), stderr: err };
 }
 
 function assertCounted(text: string): void {
@@ -68,36 +72,41 @@ function assertCounted(text: string): void {
   assert.match(text, /^vigil_worker_restarts_total 0$/m);
 }
 
-function assertOneMessageNaming(stderr: string, paths: string[]): void {
-  const lines = stderr.split("\n").filter((line) => line !== "");
-  assert.equal(lines.length, 1, stderr);
-  const record = JSON.parse(lines[0]!);
-  assert.equal(record.level, "warn");
-  assert.ok(
-    record.msg.includes(`--allow-read=${paths.join(",")}`),
-    record.msg,
-  );
+function assertOneMessageNaming(
+  logs: Record<string, unknown>[],
+  paths: string[],
+): void {
+  assert.equal(logs.length, 1, JSON.stringify(logs));
+  const record = logs[0]!;
+  assert.equal(record.level, "warning");
+  assert.equal(record.logger, "vigil.metrics");
+  assert.equal(record.event, "aggregation.worker_unreadable");
+  const message = String(record.message);
+  assert.ok(message.includes(`--allow-read=${paths.join(",")}`), message);
   assert.deepEqual(record.paths, paths);
 }
 
 Deno.test("Workers Deno may not read: the child aggregates on the main thread at once, with one message naming the flag", async (t) => {
   await t.step("--allow-read of the script's folder only", async () => {
-    const { text, workers, stderr } = await runChild([]);
+    const { text, workers, logs, stderr } = await runChild([]);
     assertCounted(text);
     assert.equal(workers.length, 2);
     assert.ok(workers.every((w) => w.inThread && w.fallback));
-    assertOneMessageNaming(stderr, [SRC, WORKERS]);
+    assertOneMessageNaming(logs, [SRC, WORKERS]);
+    assert.equal(stderr, "");
   });
   await t.step("src/ readable, workers/ not", async () => {
-    const { text, workers, stderr } = await runChild([SRC]);
+    const { text, workers, logs, stderr } = await runChild([SRC]);
     assertCounted(text);
     assert.ok(workers.every((w) => w.inThread && w.fallback));
-    assertOneMessageNaming(stderr, [WORKERS]);
+    assertOneMessageNaming(logs, [WORKERS]);
+    assert.equal(stderr, "");
   });
   await t.step("both readable: workers run, nothing logged", async () => {
-    const { text, workers, stderr } = await runChild([SRC, WORKERS]);
+    const { text, workers, logs, stderr } = await runChild([SRC, WORKERS]);
     assertCounted(text);
     assert.ok(workers.every((w) => !w.inThread && !w.fallback));
+    assert.deepEqual(logs, []);
     assert.equal(stderr, "");
   });
 });

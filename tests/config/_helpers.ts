@@ -78,7 +78,15 @@ export const DEFAULTS: VigilConfig = {
     ],
   },
   drift: { models: [], writeToken: "" },
-  logging: { level: "info" },
+  logging: {
+    level: "info",
+    format: "json",
+    levels: {},
+    file: { directory: "", retentionDays: 30 },
+    maxFieldLength: 8192,
+    queueSize: 10000,
+    accessLog: { enabled: true, successSampleRate: 1 },
+  },
   tracing: {
     enabled: false,
     endpoint: "http://127.0.0.1:4318",

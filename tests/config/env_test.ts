@@ -14,6 +14,7 @@ Deno.test("applyEnv() overrides the configuration from VIGIL_* variables", () =>
     VIGIL_SERVICE_NAME: "checkout",
     VIGIL_ENVIRONMENT: "staging",
     VIGIL_LOG_LEVEL: "debug",
+    VIGIL_LOG_FORMAT: "pretty",
     VIGIL_AUTH_TOKEN: "s3cret",
     VIGIL_SENTRY_DSN: "https://k@sentry.internal/1",
     VIGIL_TRACING_ENDPOINT: "http://collector:4318",
@@ -31,7 +32,7 @@ Deno.test("applyEnv() overrides the configuration from VIGIL_* variables", () =>
       hostname: "0.0.0.0",
       auth: { type: "bearer", token: "s3cret" },
     },
-    logging: { level: "debug" },
+    logging: { ...DEFAULTS.logging, level: "debug", format: "pretty" },
     tracing: {
       ...DEFAULTS.tracing,
       endpoint: "http://collector:4318",
@@ -72,7 +73,12 @@ Deno.test("applyEnv() reports an invalid value with the variable as source", asy
     [
       "VIGIL_LOG_LEVEL",
       "loud",
-      'VIGIL_LOG_LEVEL: logging.level: expected "debug", "info", "warn" or "error", got "loud"',
+      'VIGIL_LOG_LEVEL: logging.level: expected "debug", "info", "warning", "error", "fatal" or "warn", got "loud"',
+    ],
+    [
+      "VIGIL_LOG_FORMAT",
+      "colour",
+      'VIGIL_LOG_FORMAT: logging.format: expected "json" or "pretty", got "colour"',
     ],
     [
       "VIGIL_AUTH_TOKEN",
@@ -113,6 +119,13 @@ Deno.test("applyEnv() reports an invalid value with the variable as source", asy
       assert.equal(error.column, undefined);
     });
   }
+  await t.step("VIGIL_LOG_LEVEL=warn reads as warning", () => {
+    const config = applyEnv(
+      defaultConfig(),
+      (n) => n === "VIGIL_LOG_LEVEL" ? "warn" : undefined,
+    );
+    assert.equal(config.logging.level, "warning");
+  });
   await t.step("a service name that looks like a number stays a string", () => {
     const config = applyEnv(
       defaultConfig(),

@@ -116,7 +116,7 @@ Deno.test("loadConfig() reads production.yaml with every section set", async () 
       ],
       writeToken: "prod-write-9c1e",
     },
-    logging: { level: "warn" },
+    logging: { ...DEFAULTS.logging, level: "warning" },
     tracing: {
       enabled: true,
       endpoint: "http://otel-collector:4318",
@@ -501,7 +501,7 @@ const INVALID_FIXTURES: readonly [string, number, number, string, string][] = [
     2,
     10,
     "logging.level",
-    'expected "debug", "info", "warn" or "error", got "verbose"',
+    'expected "debug", "info", "warning", "error", "fatal" or "warn", got "verbose"',
   ],
   [
     "bad_url.yaml",

@@ -674,11 +674,19 @@ Deno.test("record() does not apply bad predictions and counts them by reason", a
         r.message.startsWith("Model prediction refused")
       );
       assert.deepEqual(warnings.map((r) => r.fields), [
-        { model: "declared", reason: "undeclared_class" },
-        { model: "learned", reason: "class_overflow" },
-        { model: "proba", reason: "proba" },
-        { model: "reg", reason: "value" },
-        { model: "inf", reason: "value" },
+        {
+          event: "model.prediction_refused",
+          model: "declared",
+          reason: "undeclared_class",
+        },
+        {
+          event: "model.prediction_refused",
+          model: "learned",
+          reason: "class_overflow",
+        },
+        { event: "model.prediction_refused", model: "proba", reason: "proba" },
+        { event: "model.prediction_refused", model: "reg", reason: "value" },
+        { event: "model.prediction_refused", model: "inf", reason: "value" },
       ]);
     });
 

@@ -54,8 +54,20 @@ Deno.test("tcpCheck() passes while a port accepts connections and fails once it 
     assert.equal(component?.output, "connection refused");
     assert.equal(component?.observedValue, undefined);
     assert.deepEqual(
-      logger.records.map((r) => [r.message, r.fields?.previous]),
-      [["Health check failing", "pass"]],
+      logger.records.map((r) => [
+        r.message,
+        r.fields?.event,
+        r.fields?.component,
+        r.fields?.from,
+        r.fields?.to,
+      ]),
+      [[
+        "Health check failing",
+        "health.status_changed",
+        "postgres",
+        "healthy",
+        "unhealthy",
+      ]],
     );
   } finally {
     if (listening) listener.close();

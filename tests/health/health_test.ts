@@ -453,17 +453,20 @@ Deno.test("Status changes are logged once per transition, not on every run", asy
     logger.records.map((r) => [
       r.level,
       r.message,
-      r.fields?.check,
-      r.fields?.previous,
-      r.fields?.status,
+      r.fields?.component,
+      r.fields?.from,
+      r.fields?.to,
     ]),
     [
-      ["warn", "Health check failing", "cache", "pending", "fail"],
-      ["error", "Health check failing", "db", "pass", "fail"],
-      ["info", "Health check passing again", "db", "fail", "pass"],
-      ["warn", "Health check warning", "db", "pass", "warn"],
-      ["error", "Health check failing", "db", "warn", "fail"],
+      ["warn", "Health check failing", "cache", "pending", "unhealthy"],
+      ["error", "Health check failing", "db", "healthy", "unhealthy"],
+      ["info", "Health check passing again", "db", "unhealthy", "healthy"],
+      ["warn", "Health check warning", "db", "healthy", "degraded"],
+      ["error", "Health check failing", "db", "degraded", "unhealthy"],
     ],
+  );
+  assert.ok(
+    logger.records.every((r) => r.fields?.event === "health.status_changed"),
   );
   assert.equal(logger.records[1]?.fields?.output, "run 2");
 });

@@ -1,4 +1,6 @@
 import assert from "node:assert/strict";
+import type { LogRecord } from "@logtape/logtape";
+import { configureLogging } from "../../src/logging/mod.ts";
 import { Registry } from "../../src/metrics/mod.ts";
 import {
   httpMetrics,
@@ -178,7 +180,7 @@ Deno.test("A thrown handler error becomes a 500 without a stack, counted and log
       text,
       /^http_requests_total\{method="GET",route="\/boom",status="500"\} 1$/m,
     );
-    assert.equal(logger.records[0]?.fields?.requestId, "req-1");
+    assert.equal(logger.records[0]?.fields?.request_id, "req-1");
   } finally {
     await r.close();
   }
@@ -222,12 +224,13 @@ Deno.test("instrument() on a real Deno.serve server on 127.0.0.1", async () => {
   }
 });
 
-Deno.test("instrument() logs a thrown handler error by default, on standard error", async () => {
+Deno.test("instrument() logs a thrown handler error through LogTape, with the request id of its context", async () => {
   const r = registry();
-  const lines: string[] = [];
-  const original = console.error;
-  // createLogger() writes each record with console.error.
-  console.error = (line: unknown) => lines.push(String(line));
+  const records: LogRecord[] = [];
+  const logging = await configureLogging({
+    stdout: false,
+    sinks: [(record) => records.push(record)],
+  });
   try {
     const handler = instrument(() => {
       throw new TypeError("broken handler");
@@ -240,19 +243,18 @@ Deno.test("instrument() logs a thrown handler error by default, on standard erro
     assert.equal(response.status, 500);
     await response.body?.cancel();
   } finally {
-    console.error = original;
+    await logging.close();
     await r.close();
   }
-  assert.equal(lines.length, 1);
-  const record = JSON.parse(lines[0]!);
-  assert.equal(record.level, "error");
-  assert.equal(record.msg, "Request handler failed");
-  assert.equal(record.requestId, "req-9");
-  assert.equal(record.route, "/boom");
-  assert.deepEqual(record.error, {
-    name: "TypeError",
-    message: "broken handler",
-  });
+  assert.equal(records.length, 1);
+  const [record] = records;
+  assert.equal(record!.level, "error");
+  assert.deepEqual(record!.category, ["vigil", "http"]);
+  assert.equal(record!.message.join(""), "Request handler failed");
+  assert.equal(record!.properties.request_id, "req-9");
+  assert.equal(record!.properties.event, "http.request_failed");
+  assert.equal(record!.properties.route, "/boom");
+  assert.ok(record!.properties.error instanceof TypeError);
 });
 
 Deno.test("instrument() passes the matched route's URL parameters to the handler", async (t) => {

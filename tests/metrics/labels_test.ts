@@ -133,7 +133,11 @@ Deno.test("A label value longer than maxLabelValueLength is never stored: the ov
     );
     const warnings = logger.records.filter((record) => record.level === "warn");
     assert.equal(warnings.length, 1);
-    assert.deepEqual(warnings[0]?.fields, { metric: "req", limit: 8 });
+    assert.deepEqual(warnings[0]?.fields, {
+      event: "metrics.label_value_too_long",
+      metric: "req",
+      limit: 8,
+    });
   } finally {
     await r.close();
   }
