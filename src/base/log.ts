@@ -72,13 +72,91 @@ function verbatim(message: string): string {
     : message;
 }
 
-/** Wraps a LogTape logger so that messages are written verbatim. */
+/**
+ * Bumped by `configureLogging()` each time it sets up (or closes) LogTape:
+ * while it stays the same, whether a level of a logger is written stays the
+ * same, so a logger may remember it. 0 means LogTape was not configured by
+ * Vigil (perhaps by the application): nothing is remembered then.
+ */
+let generation = 0;
+
+/** A record as LogTape's sinks take it. */
+export interface DirectRecord {
+  readonly category: readonly string[];
+  readonly level: "debug" | "info" | "warning" | "error" | "fatal";
+  readonly message: readonly unknown[];
+  readonly rawMessage: string;
+  readonly timestamp: number;
+  readonly properties: Record<string, unknown>;
+}
+
+/** Where Vigil's loggers hand their records, and the context they merge. */
+interface Direct {
+  readonly sink: (record: DirectRecord) => void;
+  readonly context: () => Record<string, unknown> | undefined;
+}
+
+let direct: Direct | undefined;
+
+/**
+ * Tells Vigil's loggers that LogTape's configuration changed. With
+ * `target`, set up by `configureLogging()`, they hand their records to its
+ * sink themselves, past LogTape's dispatcher: every category goes to that
+ * one sink there, and LogTape's dispatch (its context storage read twice,
+ * a record built with getters, its properties copied) is most of a line's
+ * cost. Levels are still LogTape's, read through `isEnabledFor()`.
+ */
+export function logConfigurationChanged(target?: Direct): void {
+  generation++;
+  direct = target;
+}
+
+const LEVEL_INDEX = { debug: 0, info: 1, warning: 2, error: 3, fatal: 4 };
+
+/**
+ * Wraps a LogTape logger so that messages are written verbatim. A call of a
+ * level that is not written costs a comparison: LogTape's own check reads
+ * its context storage twice (about 150 ns), so the answer is kept per level
+ * until `configureLogging()` changes the configuration.
+ */
 export function verbatimLogger(logger: LogTapeLogger): CategoryLogger {
+  const category = logger.category;
+  let seen = -1;
+  const enabled = [true, true, true, true, true];
   const log = (
     level: "debug" | "info" | "warning" | "error" | "fatal",
-  ) =>
-  (message: string, fields?: LogFields): void => {
-    logger[level](verbatim(message), fields as Record<string, unknown>);
+  ) => {
+    const index = LEVEL_INDEX[level];
+    return (message: string, fields?: LogFields): void => {
+      if (seen !== generation) {
+        seen = generation;
+        for (const [name, i] of Object.entries(LEVEL_INDEX)) {
+          enabled[i] = generation === 0 ||
+            logger.isEnabledFor(name as keyof typeof LEVEL_INDEX);
+        }
+      }
+      if (!enabled[index]) return;
+      if (direct === undefined) {
+        logger[level](verbatim(message), fields as Record<string, unknown>);
+        return;
+      }
+      const context = direct.context();
+      try {
+        direct.sink({
+          category,
+          level,
+          message: [message],
+          rawMessage: message,
+          timestamp: Date.now(),
+          properties: context === undefined
+            ? { ...fields }
+            : { ...context, ...fields },
+        });
+      } catch (error) {
+        // As LogTape does with a sink that throws: never into the caller.
+        reportError(error);
+      }
+    };
   };
   const warning = log("warning");
   return {

@@ -10,6 +10,7 @@ import {
 } from "@logtape/logtape";
 import {
   type CategoryLogger,
+  logConfigurationChanged,
   type LogLevel,
   parseLogLevel,
   verbatimLogger,
@@ -130,6 +131,9 @@ export interface LoggingHandle {
 }
 
 const DEFAULT_QUEUE = 10_000;
+
+/** LogTape's mark of a sink that is done with a record when it returns. */
+const IMMEDIATE = Symbol.for("LogTape.sinkSnapshotPolicy.immediate");
 
 function level(value: unknown, key: string): LogLevel {
   const parsed = parseLogLevel(value);
@@ -276,10 +280,15 @@ export async function configureLogging(
     sinks: ["vigil" as const],
     parentSinks: "override" as const,
   }));
+  const vigil = withTraceIds(redactSecrets(fanOut(sinks)));
+  // Every sink of ours formats the record before it returns, so LogTape
+  // need not copy its properties first (it does for sinks that may read
+  // them later): LogTape's documented snapshot policy, by its symbol.
+  Object.defineProperty(vigil, IMMEDIATE, { value: true });
   await configure({
     reset: true,
     contextLocalStorage: logContextStorage,
-    sinks: { vigil: withTraceIds(redactSecrets(fanOut(sinks))) },
+    sinks: { vigil },
     loggers: [
       { category: [], sinks: ["vigil"], lowestLevel: lowest },
       // LogTape's own warnings, such as a sink that threw.
@@ -291,6 +300,10 @@ export async function configureLogging(
       ...levels,
     ],
   });
+  logConfigurationChanged({
+    sink: vigil,
+    context: () => logContextStorage.getStore(),
+  });
   let closed = false;
   const handle: LoggingHandle = {
     flush: async () => {
@@ -301,6 +314,7 @@ export async function configureLogging(
       closed = true;
       if (active === handle) active = undefined;
       await reset();
+      logConfigurationChanged();
       await Promise.all(closers.map((close) => close()));
     },
     stats: () =>
