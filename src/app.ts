@@ -29,6 +29,7 @@ import { registerHealthMetrics } from "./health/metrics.ts";
 import { type HttpMetrics, httpMetrics } from "./http/instrument.ts";
 import { serve, type VigilServer } from "./http/server.ts";
 import { createLogger, type Logger } from "./base/log.ts";
+import { LOG_FLUSH_MS, within } from "./base/_within.ts";
 import {
   type LoggingHandle,
   type LoggingOptions,
@@ -364,6 +365,7 @@ export function startVigil(
       writeToken: config.drift.writeToken,
       accessLog: config.logging.accessLog.enabled && {
         successSampleRate: config.logging.accessLog.successSampleRate,
+        skipRoutes: ["/metrics"],
       },
       maxBodyBytes: settings.maxBodyBytes,
       requestTimeoutMs: settings.requestTimeoutMs,
@@ -400,7 +402,8 @@ export function startVigil(
       await health.stop();
       await registry.close();
       logger.info("Shut down", { event: "app.stopped" });
-      await options.logging?.flush();
+      // Bounded: a standard output nobody reads must not hold the exit.
+      await within(options.logging?.flush(), LOG_FLUSH_MS);
     })();
     return stopping;
   };

@@ -45,6 +45,10 @@ import {
   startVigil,
   type VigilApp,
 } from "./app.ts";
+import { LOG_FLUSH_MS, within } from "./base/_within.ts";
+
+/** How long a second signal waits for its own log line to be written. */
+const SECOND_SIGNAL_FLUSH_MS = 200;
 import { configureLogging, type LoggingHandle } from "./logging/mod.ts";
 import { ROUTE_TABLE } from "./base/routes.ts";
 import { VERSION } from "./base/version.ts";
@@ -225,8 +229,9 @@ export async function main(args: readonly string[]): Promise<number> {
           event: "app.second_signal",
           signal,
         });
-        // The line is queued: written before the process goes.
-        await logging?.flush();
+        // The line is queued: written before the process goes, unless
+        // standard output is blocked (the operator will not wait).
+        await within(logging?.flush(), SECOND_SIGNAL_FLUSH_MS);
         Deno.exit(1);
       });
     }
@@ -247,7 +252,7 @@ export async function main(args: readonly string[]): Promise<number> {
       },
     });
   } catch (error) {
-    await logging?.close();
+    await within(logging?.close(), LOG_FLUSH_MS);
     if (!(error instanceof StartupError)) throw error;
     console.error(`vigil: ${error.message}`);
     return 2;
@@ -265,10 +270,10 @@ export async function main(args: readonly string[]): Promise<number> {
       event: "app.shutdown_overrun",
       shutdownTimeoutMs: limit,
     });
-    await logging?.close();
+    await within(logging?.close(), LOG_FLUSH_MS);
     return 1;
   }
-  await logging?.close();
+  await within(logging?.close(), LOG_FLUSH_MS);
   return 0;
 }
 

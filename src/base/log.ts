@@ -73,10 +73,9 @@ function verbatim(message: string): string {
 }
 
 /**
- * Bumped by `configureLogging()` each time it sets up (or closes) LogTape:
- * while it stays the same, whether a level of a logger is written stays the
- * same, so a logger may remember it. 0 means LogTape was not configured by
- * Vigil (perhaps by the application): nothing is remembered then.
+ * Bumped each time `configureLogging()` sets up (or closes) LogTape: while
+ * it stays the same, which levels of a category are written stays the same,
+ * so a logger remembers it.
  */
 let generation = 0;
 
@@ -94,6 +93,10 @@ export interface DirectRecord {
 interface Direct {
   readonly sink: (record: DirectRecord) => void;
   readonly context: () => Record<string, unknown> | undefined;
+  /** The lowest level written for a category, as the configuration says. */
+  readonly levelOf: (category: readonly string[]) => LogLevel;
+  /** Whether LogTape still runs this configuration (nobody replaced it). */
+  readonly current: () => boolean;
 }
 
 let direct: Direct | undefined;
@@ -114,32 +117,32 @@ export function logConfigurationChanged(target?: Direct): void {
 const LEVEL_INDEX = { debug: 0, info: 1, warning: 2, error: 3, fatal: 4 };
 
 /**
- * Wraps a LogTape logger so that messages are written verbatim. A call of a
- * level that is not written costs a comparison: LogTape's own check reads
- * its context storage twice (about 150 ns), so the answer is kept per level
- * until `configureLogging()` changes the configuration.
+ * Wraps a LogTape logger so that messages are written verbatim. While the
+ * configuration `configureLogging()` made is LogTape's, a call of a level
+ * not written costs a comparison (LogTape's own check reads its context
+ * storage twice, about 150 ns): the category's level is kept until the
+ * configuration changes.
  */
 export function verbatimLogger(logger: LogTapeLogger): CategoryLogger {
   const category = logger.category;
   let seen = -1;
-  const enabled = [true, true, true, true, true];
+  let lowest = 0;
   const log = (
     level: "debug" | "info" | "warning" | "error" | "fatal",
   ) => {
     const index = LEVEL_INDEX[level];
     return (message: string, fields?: LogFields): void => {
-      if (seen !== generation) {
-        seen = generation;
-        for (const [name, i] of Object.entries(LEVEL_INDEX)) {
-          enabled[i] = generation === 0 ||
-            logger.isEnabledFor(name as keyof typeof LEVEL_INDEX);
-        }
-      }
-      if (!enabled[index]) return;
-      if (direct === undefined) {
+      // LogTape configured otherwise (by the application, or in a scope):
+      // LogTape decides, and dispatches.
+      if (direct === undefined || !direct.current()) {
         logger[level](verbatim(message), fields as Record<string, unknown>);
         return;
       }
+      if (seen !== generation) {
+        seen = generation;
+        lowest = LEVEL_INDEX[direct.levelOf(category)];
+      }
+      if (index < lowest) return;
       const context = direct.context();
       try {
         direct.sink({

@@ -49,7 +49,10 @@ export function metricsHandler(
     try {
       parts = await registry.metricsParts({ format });
     } catch (error) {
-      options.logger?.error("Rendering metrics failed", { error });
+      options.logger?.error("Rendering metrics failed", {
+        event: "metrics.render_failed",
+        error,
+      });
       return json({ error: "Rendering metrics failed" }, 500);
     }
     return new Response(responseBody(parts), {

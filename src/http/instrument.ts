@@ -121,10 +121,15 @@ export interface InstrumentOptions {
    * without the query, status, duration, bytes, with the request and trace
    * ids of the context), at `info` in category `vigil.http.access`.
    * `true` logs every request; `successSampleRate` logs that share of the
-   * successful ones (below 400) and every other.
+   * successful ones (below 400) and every other; `skipRoutes` are not
+   * logged (the server skips `/metrics`, which scrapers call every few
+   * seconds).
    * @default {false}
    */
-  accessLog?: boolean | { readonly successSampleRate?: number };
+  accessLog?: boolean | {
+    readonly successSampleRate?: number;
+    readonly skipRoutes?: readonly string[];
+  };
 }
 
 /** A request's route label and URL parameters. */
@@ -278,6 +283,7 @@ function accessLogger(
   | undefined {
   if (option === undefined || option === false) return undefined;
   const rate = option === true ? 1 : option.successSampleRate ?? 1;
+  const skip = new Set(option === true ? [] : option.skipRoutes ?? []);
   if (!(rate >= 0 && rate <= 1)) {
     throw new RangeError(
       `Cannot instrument: accessLog.successSampleRate must be from 0 to 1, got ${rate}`,
@@ -286,6 +292,7 @@ function accessLogger(
   const log = createLogger(["http", "access"]);
   return (request, method, route, response, seconds) => {
     const { status } = response;
+    if (skip.has(route)) return;
     if (status < 400 && rate < 1 && !(Math.random() < rate)) return;
     const length = response.headers.get("content-length");
     log.info(`${method} ${route} ${status}`, {

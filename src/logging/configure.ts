@@ -3,6 +3,7 @@
 // that embed Vigil.
 import {
   configure,
+  getConfig,
   getLogger as getLogTapeLogger,
   type LogRecord,
   reset,
@@ -21,6 +22,7 @@ import {
   maskUrlSecrets,
   prettyFormatter,
   redactSecrets,
+  URL_SECRET_PATTERNS,
 } from "./format.ts";
 import type { LineQueue } from "./queue.ts";
 import { dailyFileSink, stdoutSink } from "./sinks.ts";
@@ -183,7 +185,33 @@ function fanOut(sinks: readonly Sink[]): Sink {
   };
 }
 
-let active: { close(): Promise<void> } | undefined;
+/** The setup in force: its sinks, closed when another replaces it. */
+let active: { closeSinks(): Promise<void>; handle: LoggingHandle } | undefined;
+
+/** Masks URL credentials in every string of a record, for a sink of the caller's. */
+function maskRecord(record: LogRecord): LogRecord {
+  const mask = (text: string): string => {
+    for (const { pattern, replacement } of URL_SECRET_PATTERNS) {
+      text = text.replace(pattern, replacement as string);
+    }
+    return text;
+  };
+  const walk = (value: unknown, depth: number): unknown => {
+    if (typeof value === "string") return mask(value);
+    if (depth > 20 || value === null || typeof value !== "object") return value;
+    if (Array.isArray(value)) return value.map((item) => walk(item, depth + 1));
+    const proto = Object.getPrototypeOf(value);
+    if (proto !== Object.prototype && proto !== null) return value;
+    return Object.fromEntries(
+      Object.entries(value).map(([key, item]) => [key, walk(item, depth + 1)]),
+    );
+  };
+  return {
+    ...record,
+    message: record.message.map((part) => walk(part, 0)),
+    properties: walk(record.properties, 0) as Record<string, unknown>,
+  };
+}
 
 /**
  * Sets up LogTape for the whole process: one JSON line per record (or the
@@ -191,12 +219,18 @@ let active: { close(): Promise<void> } | undefined;
  * secrets redacted, URL credentials masked, the log context's fields
  * (`withLogContext()`, `instrument()`'s `request_id`) and the active span's
  * ids on every line. Writes never wait on the calling path; each sink's
- * queue is bounded and counts what it drops. Calling it again replaces the
- * previous setup (closing its files).
+ * queue is bounded and counts what it drops.
+ *
+ * The configuration is LogTape's until `close()`: calling it again replaces
+ * it (the new one is in force before the old sinks close, so no line falls
+ * between), and one the application sets with LogTape's `configure()` takes
+ * over. An application configuring LogTape itself gets the request ids too
+ * by passing `contextLocalStorage: logContextStorage`.
  *
  * @param options The `logging` section's fields.
  * @returns The handle: `flush()`, `close()`, `stats()`.
- * @throws {RangeError} When a level, the queue size or the field length is invalid.
+ * @throws {RangeError} When a level, the queue size or the field length is
+ * invalid; the setup in force then stays.
  *
  * @example Log JSON to standard output
  * ```ts
@@ -213,19 +247,35 @@ let active: { close(): Promise<void> } | undefined;
 export async function configureLogging(
   options: LoggingOptions = {},
 ): Promise<LoggingHandle> {
+  // Every option checked before anything opens or closes.
   const lowest = level(options.level ?? "info", "level");
   const queueSize = positiveInteger(
     options.queueSize ?? DEFAULT_QUEUE,
     "queueSize",
   );
+  const maxFieldLength = positiveInteger(
+    options.maxFieldLength ?? 8192,
+    "maxFieldLength",
+  );
+  const retentionDays = positiveInteger(
+    options.file?.retentionDays ?? 30,
+    "file.retentionDays",
+  );
+  const levels = Object.entries(options.levels ?? {}).map((
+    [category, value],
+  ) => ({
+    category: category.split("."),
+    lowestLevel: level(value, `levels["${category}"]`),
+    // Its own level and the sink, not the root's: a category may be more
+    // verbose than the root as well as quieter.
+    sinks: ["vigil" as const],
+    parentSinks: "override" as const,
+  }));
   const formatOptions = {
     service: options.service?.name ?? "vigil",
     environment: options.service?.environment ?? "development",
     version: options.service?.version ?? "unknown",
-    maxFieldLength: positiveInteger(
-      options.maxFieldLength ?? 8192,
-      "maxFieldLength",
-    ),
+    maxFieldLength,
   };
   const colors = options.format === "pretty" && Deno.stdout.isTerminal();
   const formatter = maskUrlSecrets(
@@ -233,11 +283,9 @@ export async function configureLogging(
       ? prettyFormatter({ ...formatOptions, colors })
       : jsonFormatter(formatOptions),
   );
-  const reported = new Set<string>();
+  // The queue calls this once per failure episode of a sink. Not through
+  // LogTape: a failing sink must not log into itself.
   const onError = (sink: string, error: unknown): void => {
-    // Not through LogTape: a failing sink must not log into itself.
-    if (reported.has(sink)) return;
-    reported.add(sink);
     console.error(
       `Vigil: log sink "${sink}" failed: ${
         error instanceof Error ? error.message : String(error)
@@ -258,30 +306,19 @@ export async function configureLogging(
       directory: options.file.directory,
       formatter: maskUrlSecrets(jsonFormatter(formatOptions)),
       capacity: queueSize,
-      retentionDays: positiveInteger(
-        options.file.retentionDays ?? 30,
-        "file.retentionDays",
-      ),
+      retentionDays,
       onError,
     });
     queues.push(...sink.queues);
     closers.push(() => sink[Symbol.asyncDispose]());
     sinks.push(sink);
   }
-  sinks.push(...(options.sinks ?? []));
-  await active?.close();
-  const levels = Object.entries(options.levels ?? {}).map((
-    [category, value],
-  ) => ({
-    category: category.split("."),
-    lowestLevel: level(value, `levels["${category}"]`),
-    // Its own level and the sink, not the root's: a category may be more
-    // verbose than the root as well as quieter.
-    sinks: ["vigil" as const],
-    parentSinks: "override" as const,
-  }));
+  // The caller's sinks get records, not lines: URLs are masked in them here.
+  for (const extra of options.sinks ?? []) {
+    sinks.push((record) => extra(maskRecord(record)));
+  }
   const vigil = withTraceIds(redactSecrets(fanOut(sinks)));
-  // Every sink of ours formats the record before it returns, so LogTape
+  // Every sink of ours is done with a record when it returns, so LogTape
   // need not copy its properties first (it does for sinks that may read
   // them later): LogTape's documented snapshot policy, by its symbol.
   Object.defineProperty(vigil, IMMEDIATE, { value: true });
@@ -291,20 +328,45 @@ export async function configureLogging(
     sinks: { vigil },
     loggers: [
       { category: [], sinks: ["vigil"], lowestLevel: lowest },
-      // LogTape's own warnings, such as a sink that threw.
+      // LogTape's own warnings, such as a sink that threw: once.
       {
         category: ["logtape", "meta"],
         sinks: ["vigil"],
+        parentSinks: "override",
         lowestLevel: "warning",
       },
       ...levels,
     ],
   });
+  const config = getConfig();
+  const levelOf = (category: readonly string[]): LogLevel => {
+    let best = -1;
+    let found = lowest;
+    for (const entry of levels) {
+      const n = entry.category.length;
+      if (
+        n > best && n <= category.length &&
+        entry.category.every((part, i) => category[i] === part)
+      ) {
+        best = n;
+        found = entry.lowestLevel;
+      }
+    }
+    return found;
+  };
   logConfigurationChanged({
     sink: vigil,
     context: () => logContextStorage.getStore(),
+    levelOf,
+    current: () => getConfig() === config,
   });
+  const previous = active;
   let closed = false;
+  let sinksClosed: Promise<void> | undefined;
+  const closeSinks = () =>
+    sinksClosed ??= Promise.all(closers.map((close) => close())).then(
+      () => {},
+    );
   const handle: LoggingHandle = {
     flush: async () => {
       await Promise.all(queues.map((queue) => queue.flush()));
@@ -312,10 +374,12 @@ export async function configureLogging(
     close: async () => {
       if (closed) return;
       closed = true;
-      if (active === handle) active = undefined;
-      await reset();
-      logConfigurationChanged();
-      await Promise.all(closers.map((close) => close()));
+      if (active?.handle === handle) {
+        active = undefined;
+        if (getConfig() === config) await reset();
+        logConfigurationChanged();
+      }
+      await closeSinks();
     },
     stats: () =>
       queues.map((queue) => ({
@@ -324,7 +388,9 @@ export async function configureLogging(
         errors: queue.errors,
       })),
   };
-  active = handle;
+  active = { closeSinks, handle };
+  // The old sinks close after the new ones took over: nothing falls between.
+  await previous?.closeSinks();
   return handle;
 }
 

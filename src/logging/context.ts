@@ -11,6 +11,22 @@ export type LogContext = Record<string, unknown>;
 /**
  * The store LogTape's `contextLocalStorage` reads: one mutable object per
  * scope, so {@linkcode setLogContext} adds to the scope it is called in.
+ * `configureLogging()` hands it to LogTape; an application that configures
+ * LogTape itself passes it as `contextLocalStorage` to get the request ids
+ * `instrument()` sets.
+ *
+ * @example LogTape configured by the application, with Vigil's context
+ * ```ts
+ * import { configure, getConsoleSink } from "@logtape/logtape";
+ * import { logContextStorage } from "@vigil/observe/logging";
+ *
+ * await configure({
+ *   reset: true,
+ *   contextLocalStorage: logContextStorage,
+ *   sinks: { console: getConsoleSink() },
+ *   loggers: [{ category: [], sinks: ["console"], lowestLevel: "info" }],
+ * });
+ * ```
  */
 export const logContextStorage: AsyncLocalStorage<LogContext> =
   new AsyncLocalStorage<LogContext>();

@@ -131,12 +131,13 @@ export const SECRET_FIELDS: readonly RegExp[] = [
  */
 export const URL_SECRET_PATTERNS: RedactionPatterns = [
   // The user information ends at the last `@` before the authority ends; a
-  // quote or backslash ends it too, since in a JSON line that is the end of
-  // the string or an escape.
-  { pattern: /:\/\/[^\s/?#"'\\]*@/g, replacement: `://${REDACTED}@` },
+  // double quote or backslash ends it too, since in a JSON line that is the
+  // end of the string or an escape (a single quote is a valid character of
+  // a password in a URL, and masked with it).
+  { pattern: /:\/\/[^\s/?#"\\]*@/g, replacement: `://${REDACTED}@` },
   {
     pattern:
-      /([?&;](?:access_token|refresh_token|token|api_key|apikey|password|secret|key|signature|sig)=)[^&#;\s"'\\]*/gi,
+      /([?&;](?:access_token|refresh_token|id_token|token|client_secret|api_key|apikey|password|passwd|secret|key|signature|sig|x-amz-security-token|x-amz-signature|x-amz-credential)=)[^&#;\s"'\\]*/gi,
     replacement: `$1${REDACTED}`,
   },
 ];
@@ -371,15 +372,7 @@ export function redactSecrets(sink: Sink): Sink {
     fieldPatterns: [...SECRET_FIELDS],
     action: () => REDACTED,
   });
-  const verdicts = new Map<string, boolean>();
-  const isSecret = (key: string): boolean => {
-    let secret = verdicts.get(key);
-    if (secret === undefined) {
-      secret = SECRET_FIELDS.some((pattern) => pattern.test(key));
-      if (verdicts.size < 4096) verdicts.set(key, secret);
-    }
-    return secret;
-  };
+  const isSecret = isSecretKey;
   const wrapped: Sink & Partial<Drainable & Disposable & AsyncDisposable> = (
     record,
   ) => {
@@ -453,7 +446,7 @@ export function maskUrlSecrets(formatter: TextFormatter): TextFormatter {
 // --- Internals ---------------------------------------------------------
 
 function newWalk(max: number): Walk {
-  return { max, left: MAX_RECORD_ENTRIES, stack: [] };
+  return { max, left: MAX_RECORD_ENTRIES, stack: [], opaque: 0 };
 }
 
 /** Per-record state of the value writer. */
@@ -463,6 +456,12 @@ interface Walk {
   left: number;
   /** The containers being written, outermost first: a cycle's test. */
   readonly stack: unknown[];
+  /**
+   * Containers being written that LogTape's redaction does not look into
+   * (maps, sets, `toJSON()` results, class instances): inside one, keys are
+   * checked here.
+   */
+  opaque: number;
 }
 
 function fieldLength(value: number | undefined): number {
@@ -615,6 +614,18 @@ function objectJson(value: object, walk: Walk, depth: number): string {
       : '"Invalid Date"';
   }
   if (value instanceof Error) return errorJson(value, walk, inner);
+  // LogTape's redaction leaves the insides of these alone: their keys are
+  // checked as they are written.
+  walk.opaque++;
+  try {
+    return opaqueJson(value, walk, inner);
+  } finally {
+    walk.opaque--;
+  }
+}
+
+/** A map, set, buffer or class instance as JSON. */
+function opaqueJson(value: object, walk: Walk, inner: number): string {
   if (value instanceof Map) {
     // Keys as text (an object key as its JSON); keys alike in text merge.
     const record: Record<string, unknown> = Object.create(null);
@@ -703,7 +714,9 @@ function recordJson(
   for (; written < keys.length && written < MAX_ENTRIES; written++) {
     if (walk.left-- <= 0) break;
     const key = keys[written]!;
-    const itemJson = toJson(record[key], walk, depth);
+    const itemJson = walk.opaque > 0 && isSecretKey(key)
+      ? `"${REDACTED}"`
+      : toJson(record[key], walk, depth);
     if (itemJson === undefined) continue;
     json += `${first ? "" : ","}${quote(key, walk.max)}:${itemJson}`;
     first = false;
@@ -740,6 +753,18 @@ function errorJson(error: Error, walk: Walk, depth: number): string {
     if (causeJson !== undefined) json += `,"cause":${causeJson}`;
   }
   return `${json}}`;
+}
+
+const secretVerdicts = new Map<string, boolean>();
+
+/** Whether a key names a secret (of {@linkcode SECRET_FIELDS}), cached. */
+function isSecretKey(key: string): boolean {
+  let secret = secretVerdicts.get(key);
+  if (secret === undefined) {
+    secret = SECRET_FIELDS.some((pattern) => pattern.test(key));
+    if (secretVerdicts.size < 4096) secretVerdicts.set(key, secret);
+  }
+  return secret;
 }
 
 /**

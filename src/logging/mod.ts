@@ -42,6 +42,7 @@ export {
 export {
   currentTraceIds,
   type LogContext,
+  logContextStorage,
   setLogContext,
   type TraceIds,
   withLogContext,

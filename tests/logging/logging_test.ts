@@ -308,3 +308,106 @@ Deno.test("with OTEL_DENO=true, a line logged in a traced handler carries the sp
   const { traceparent } = lines.at(-1)!;
   assert.equal(traceparent.split("-")[1], logged.trace_id);
 });
+
+Deno.test("secrets inside maps, toJSON() results and quoted or cloud-signed URLs are masked, in files and in the caller's sinks", async () => {
+  const received: LogRecord[] = [];
+  const { logging, directory, lines } = await filesLogging({
+    sinks: [(record) => received.push(record)],
+  });
+  try {
+    getLogger("app").info("Fetching", {
+      headers: new Map([["authorization", "Bearer m4p-secret"]]),
+      user: { toJSON: () => ({ name: "ann", password: "tojs0n" }) },
+      dsn: "postgres://app:it's-s3cret@db:5432/x",
+      presigned:
+        "https://bucket.s3/o?X-Amz-Credential=AKIA1&X-Amz-Security-Token=t0k&X-Amz-Signature=s1g&client_secret=cs3",
+    });
+    const text = JSON.stringify(await lines());
+    for (
+      const secret of [
+        "m4p-secret",
+        "tojs0n",
+        "s3cret",
+        "AKIA1",
+        "t0k",
+        "s1g",
+        "cs3",
+      ]
+    ) {
+      assert.ok(!text.includes(secret), `${secret} leaked: ${text}`);
+    }
+    assert.match(text, /"name":"ann"/);
+    const extra = JSON.stringify(
+      received.find((r) => r.category.join(".") === "app")?.properties,
+    );
+    for (const secret of ["s3cret", "t0k", "s1g", "cs3"]) {
+      assert.ok(!extra.includes(secret), `${secret} reached the caller's sink`);
+    }
+  } finally {
+    await logging.close();
+    await Deno.remove(directory, { recursive: true });
+  }
+});
+
+Deno.test("a configuration the application sets with LogTape's configure() takes over from configureLogging()'s, and after close() too", async () => {
+  const { configure, reset } = await import("@logtape/logtape");
+  const mine: LogRecord[] = [];
+  const log = createLogger("takeover");
+  const logging = await configureLogging({
+    stdout: false,
+    sinks: [(record) => mine.push(record)],
+  });
+  log.debug("below info: not written");
+  log.info("to Vigil's sinks");
+  const theirs: LogRecord[] = [];
+  try {
+    // The application takes LogTape over, more verbose, without close().
+    await configure({
+      reset: true,
+      sinks: { app: (record) => theirs.push(record) },
+      loggers: [{ category: [], sinks: ["app"], lowestLevel: "debug" }],
+    });
+    log.debug("to the application's sink");
+    await logging.close();
+    log.info("still to the application's sink after close()");
+  } finally {
+    await logging.close();
+    await reset();
+  }
+  assert.deepEqual(mine.map((r) => r.message.join("")), ["to Vigil's sinks"]);
+  const ours = theirs.filter((r) => r.category.join(".") === "vigil.takeover");
+  assert.deepEqual(ours.map((r) => r.message.join("")), [
+    "to the application's sink",
+    "still to the application's sink after close()",
+  ]);
+});
+
+Deno.test("configureLogging() with a bad option keeps the setup in force; a second one replaces it without losing a line", async () => {
+  const first: LogRecord[] = [];
+  const second: LogRecord[] = [];
+  const log = createLogger("replace");
+  const one = await configureLogging({
+    stdout: false,
+    sinks: [(r) => first.push(r)],
+  });
+  try {
+    await assert.rejects(
+      () => configureLogging({ levels: { x: "verbose" as "info" } }),
+      (error) =>
+        error instanceof RangeError && /levels\["x"\]/.test(error.message),
+    );
+    log.info("still the first setup");
+    const two = await configureLogging({
+      stdout: false,
+      sinks: [(r) => second.push(r)],
+    });
+    log.info("the second setup");
+    await two.close();
+  } finally {
+    await one.close();
+  }
+  assert.deepEqual(first.map((r) => r.message.join("")), [
+    "still the first setup",
+  ]);
+  assert.deepEqual(second.map((r) => r.message.join("")), ["the second setup"]);
+});
