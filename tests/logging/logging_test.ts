@@ -7,6 +7,7 @@ import {
   configureLogging,
   createLogger,
   getLogger,
+  LOG_FIELDS,
   type LoggingHandle,
   registerLoggingMetrics,
   setLogContext,
@@ -58,17 +59,8 @@ Deno.test("a line is one JSON object with the service, the context and the call'
     });
     const [line] = await lines();
     assert.ok(line !== undefined);
-    assert.deepEqual(Object.keys(line).slice(0, 9), [
-      "timestamp",
-      "level",
-      "logger",
-      "message",
-      "service",
-      "environment",
-      "version",
-      "request_id",
-      "user_id",
-    ]);
+    // The fixed fields, then the context's (no trace ids here).
+    assert.deepEqual(Object.keys(line).slice(0, 9), LOG_FIELDS.slice(0, 9));
     assert.match(
       line.timestamp as string,
       /^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z$/,
