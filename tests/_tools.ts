@@ -84,6 +84,12 @@ export interface ParsedSample {
   labels: Record<string, string>;
   /** A number, or "NaN", "+Inf", "-Inf". */
   value: number | string;
+  /** The sample's exemplar, when it has one. */
+  exemplar?: {
+    labels: Record<string, string>;
+    value: number | string;
+    timestamp: number | null;
+  };
 }
 
 /** A family as the Python OpenMetrics parser returns it. */
@@ -102,8 +108,14 @@ def num(v):
     if math.isnan(v): return "NaN"
     if math.isinf(v): return "+Inf" if v > 0 else "-Inf"
     return v
+def sample(s):
+    out = {"name": s.name, "labels": s.labels, "value": num(s.value)}
+    if s.exemplar is not None:
+        out["exemplar"] = {"labels": s.exemplar.labels, "value": num(s.exemplar.value),
+                           "timestamp": None if s.exemplar.timestamp is None else float(s.exemplar.timestamp)}
+    return out
 out = [{"name": f.name, "type": f.type, "help": f.documentation,
-        "samples": [{"name": s.name, "labels": s.labels, "value": num(s.value)} for s in f.samples]}
+        "samples": [sample(s) for s in f.samples]}
        for f in text_string_to_metric_families(text)]
 sys.stdout.buffer.write(json.dumps(out).encode("utf-8"))
 `;

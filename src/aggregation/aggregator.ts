@@ -1,5 +1,6 @@
 // The aggregation state of one shard: pure, synchronous, testable without a
 // Worker. Internal.
+import { EXEMPLAR, EXEMPLAR_RECORD } from "./protocol.ts";
 import type {
   AnyFamilyDefinition,
   FamilyDefinition,
@@ -232,6 +233,24 @@ class HistogramState extends SeriesState {
   /** Non-cumulative counts per bucket, +Inf last. */
   #buckets: number[] | undefined;
   #hdr: SparseCounts | undefined;
+  /** The latest exemplar of each bucket, once one came: OpenMetrics text. */
+  #exemplars: (string | undefined)[] | undefined;
+
+  /** Keeps `exemplar` (` # {...} value time`) as its bucket's latest. */
+  exemplify(value: number, exemplar: Exemplar): void {
+    const family = this.family;
+    const bucket = value >= 0
+      ? family.lookup.bucket(
+        value,
+        hdrIndex(toUnits(value, family.perUnit)),
+      )
+      : family.lookup.search(value);
+    const exemplars = this.#exemplars ??= [];
+    exemplars[bucket] =
+      ` # {trace_id="${exemplar.traceId}",span_id="${exemplar.spanId}"} ${
+        formatValue(value, "openmetrics")
+      } ${formatValue(exemplar.time / 1000, "openmetrics")}`;
+  }
 
   record(value: number, sum: number): void {
     this.recordTotals(value, sum);
@@ -272,6 +291,10 @@ class HistogramState extends SeriesState {
       if (buckets !== undefined) cumulative += buckets[i]!;
       writer.text(bucketTails[i]!);
       writer.text(formatValue(cumulative, format));
+      const exemplar = this.#exemplars?.[i];
+      if (exemplar !== undefined && format === "openmetrics") {
+        writer.text(exemplar);
+      }
       writer.text("\n");
     }
     this.renderTotals(writer, format);
@@ -446,6 +469,26 @@ class SummaryState extends SeriesState {
     this.#rotateAt = this.#starts[head]! + this.#sliceMs();
     if (now >= this.#rotateAt) this.#rotate(now);
   }
+}
+
+/** A trace an observation was made in. */
+interface Exemplar {
+  readonly traceId: string;
+  readonly spanId: string;
+  /** Milliseconds since the Unix epoch. */
+  readonly time: number;
+}
+
+const hex8 = (n: number): string => (n >>> 0).toString(16).padStart(8, "0");
+
+/** Reads the trace of an exemplar record from its fourth value on. */
+function exemplarFrom(data: Float64Array, at: number): Exemplar {
+  return {
+    traceId: hex8(data[at]!) + hex8(data[at + 1]!) + hex8(data[at + 2]!) +
+      hex8(data[at + 3]!),
+    spanId: hex8(data[at + 4]!) + hex8(data[at + 5]!),
+    time: data[at + 6]!,
+  };
 }
 
 /** A model monitor on the aggregator, with what snapshots need of it. */
@@ -707,6 +750,11 @@ export class Aggregator {
     for (let i = start; i < end; i += 2) {
       const id = data[i]!;
       if (id < 0) {
+        if (id === EXEMPLAR) {
+          this.#applyExemplar(data, i, now, countRefusals);
+          i += EXEMPLAR_RECORD - 2;
+          continue;
+        }
         // A model record: four values.
         this.#applyModel(id, data[i + 1]!, data[i + 2]!, data[i + 3]!, now);
         i += 2;
@@ -746,6 +794,25 @@ export class Aggregator {
         watcher.monitor.observe(value, now, this.#events);
       }
     }
+  }
+
+  /**
+   * Applies an exemplar record: the observation, then, if it was applied,
+   * its trace as the latest exemplar of its bucket.
+   */
+  #applyExemplar(
+    data: Float64Array,
+    at: number,
+    now: number,
+    countRefusals: boolean,
+  ): void {
+    const state = this.#find(data[at + 1]!);
+    if (!(state instanceof HistogramState)) return;
+    const value = data[at + 2]!;
+    const count = state.count;
+    this.#observe(state, value, now, countRefusals);
+    if (state.count === count) return;
+    state.exemplify(value, exemplarFrom(data, at + 3));
   }
 
   /** Applies a model record; a `prediction` of NaN resets the model. */

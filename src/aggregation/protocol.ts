@@ -74,6 +74,18 @@ export type AnyFamilyDefinition = FamilyDefinition | ModelFamilyDefinition;
  */
 export const MODEL_RECORD = 4;
 
+/**
+ * The first value of an exemplar record: an observation that carries the
+ * trace it was made in. The record is
+ * `[EXEMPLAR, seriesId, value, t0, t1, t2, t3, s0, s1, time]`, ten values:
+ * the trace id's 128 bits and the span id's 64 in 32-bit parts, and the
+ * time in milliseconds since the Unix epoch.
+ */
+export const EXEMPLAR = -(2 ** 52);
+
+/** Values an exemplar record takes in a batch. */
+export const EXEMPLAR_RECORD = 10;
+
 /** One series: its id, family and rendered label pairs. */
 export interface SeriesDefinition {
   /** See {@linkcode GENERATION}. */

@@ -9,6 +9,7 @@ import { labelsRequired, SeriesSet } from "./_series.ts";
 import type { Labels, LabelsRequired, MetricOptions } from "./labels.ts";
 import { kindOf, stateValue } from "./_values.ts";
 import { braces, formatValue, renderHeader } from "../base/_text.ts";
+import { checkTrace, sampledSpan, type TraceRef } from "./trace.ts";
 import type { ExpositionFormat } from "../base/exposition.ts";
 
 /** Options of {@linkcode Registry.counter}. */
@@ -32,6 +33,7 @@ export interface CounterOptions<L extends string> extends MetricOptions<L> {
  */
 export class CounterChild {
   #value = 0;
+  #exemplar: string | undefined;
   #created: number;
   readonly #metric: string;
   readonly #now: () => number;
@@ -79,6 +81,39 @@ export class CounterChild {
     this.#unusual(value);
   }
 
+  /**
+   * Adds to the counter, as {@linkcode CounterChild.inc}, and keeps the
+   * trace it was made in as the series' exemplar (OpenMetrics output shows
+   * the latest: `x_total 7.0 # {trace_id="…",span_id="…"} 1.0 1764670000.1`).
+   * The trace is `trace` or, left out, the active span's if it is sampled;
+   * without either it is a plain `inc()`.
+   *
+   * @param value The increment, a finite number and not negative.
+   * @param trace The trace and span ids, lowercase hex (32 and 16 digits).
+   * @throws {TypeError} When `value` is not a number.
+   * @throws {RangeError} When `value` is negative, NaN or infinite, or a trace id is not hex of its length.
+   */
+  incWithTrace(value = 1, trace?: TraceRef): void {
+    const ids = trace === undefined
+      ? sampledSpan()
+      : checkTrace(this.#metric, trace);
+    const before = this.#value;
+    this.inc(value);
+    if (ids === undefined || this.#value === before && value !== 0) return;
+    this.#exemplar = ` # {trace_id="${ids.traceId}",span_id="${ids.spanId}"} ${
+      formatValue(value, "openmetrics")
+    } ${formatValue(this.#now() / 1000, "openmetrics")}`;
+  }
+
+  /**
+   * The latest exemplar as OpenMetrics writes it after the value.
+   *
+   * @ignore
+   */
+  get exemplar(): string | undefined {
+    return this.#exemplar;
+  }
+
   /** The current value. */
   get value(): number {
     return this.#value;
@@ -92,6 +127,7 @@ export class CounterChild {
   /** Sets the value back to zero and restarts the `_created` time. */
   reset(): void {
     this.#value = 0;
+    this.#exemplar = undefined;
     this.#created = this.#now() / 1000;
   }
 
@@ -256,7 +292,9 @@ export class Counter<L extends string = never> {
       );
       for (const { child, pairs } of this.#series) {
         const labels = braces(pairs);
-        out += `${sample}${labels} ${formatValue(child.value, format)}\n`;
+        out += `${sample}${labels} ${formatValue(child.value, format)}${
+          om ? child.exemplar ?? "" : ""
+        }\n`;
         if (om) {
           out += `${created}${labels} ${formatValue(child.created, format)}\n`;
         }

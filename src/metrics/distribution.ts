@@ -1,5 +1,10 @@
 import type { AggregationPool } from "../aggregation/pool.ts";
-import type { FamilyDefinition } from "../aggregation/protocol.ts";
+import {
+  EXEMPLAR,
+  EXEMPLAR_RECORD,
+  type FamilyDefinition,
+} from "../aggregation/protocol.ts";
+import { checkTrace, sampledSpan, type TraceRef } from "./trace.ts";
 import { FAMILY, type Family, type RegistryContext } from "./_family.ts";
 import { observedFamily, observedSeries, type Placement } from "./_observed.ts";
 import { labelsRequired, type SeriesSet } from "./_series.ts";
@@ -88,6 +93,69 @@ export class DistributionChild {
     buf[pos] = this.#id;
     buf[pos + 1] = value;
     shard.pos = pos + 2;
+  }
+
+  /**
+   * Records an observation with the trace it was made in as its bucket's
+   * exemplar (OpenMetrics output shows the latest of each bucket:
+   * `x_bucket{le="0.5"} 12 # {trace_id="…",span_id="…"} 0.42 1764670000.123`).
+   * The trace is `trace` or, left out, the active span's if it is sampled;
+   * without either it is a plain {@linkcode DistributionChild.observe}.
+   * It costs a few hundred nanoseconds more than `observe()`: call it for
+   * the observations worth linking to a trace (a request's duration), not
+   * in a tight loop.
+   *
+   * @param value A finite number, in the metric's unit.
+   * @param trace The trace and span ids, lowercase hex (32 and 16 digits).
+   * @throws {TypeError} When `value` is not a number.
+   * @throws {RangeError} When `value` is NaN or infinite, or a trace id is not hex of its length.
+   *
+   * @example An exemplar from given ids
+   * ```ts
+   * import { Registry } from "@vigil/observe/metrics";
+   * import assert from "node:assert/strict";
+   *
+   * const registry = new Registry();
+   * const latency = registry.histogram({ name: "work_seconds", help: "Work", buckets: [0.1, 1] });
+   * latency.observeWithTrace(0.42, {
+   *   traceId: "4bf92f3577b34da6a3ce929d0e0e4736",
+   *   spanId: "00f067aa0ba902b7",
+   * });
+   * assert.match(
+   *   await registry.metrics({ format: "openmetrics" }),
+   *   /^work_seconds_bucket\{le="1\.0"\} 1\.0 # \{trace_id="4bf92f3577b34da6a3ce929d0e0e4736",span_id="00f067aa0ba902b7"\} 0\.42 \d+\.\d+$/m,
+   * );
+   * await registry.close();
+   * ```
+   */
+  observeWithTrace(
+    value: number,
+    trace?: TraceRef,
+  ): void {
+    if (!Number.isFinite(value)) this.#invalid(value);
+    const ids = trace === undefined
+      ? sampledSpan()
+      : checkTrace(this.#metric, trace);
+    if (ids === undefined) return this.observe(value);
+    const { traceId, spanId } = ids;
+    const shard = this.#shard;
+    let pos = shard.pos;
+    if (pos + EXEMPLAR_RECORD > shard.end) {
+      pos = shard.rotate();
+      if (pos < 0) return;
+      if (pos + EXEMPLAR_RECORD > shard.end) return shard.drop();
+    }
+    const buf = shard.buf;
+    buf[pos] = EXEMPLAR;
+    buf[pos + 1] = this.#id;
+    buf[pos + 2] = value;
+    for (let i = 0; i < 4; i++) {
+      buf[pos + 3 + i] = parseInt(traceId.slice(i * 8, i * 8 + 8), 16);
+    }
+    buf[pos + 7] = parseInt(spanId.slice(0, 8), 16);
+    buf[pos + 8] = parseInt(spanId.slice(8), 16);
+    buf[pos + 9] = Date.now();
+    shard.pos = pos + EXEMPLAR_RECORD;
   }
 
   /**
@@ -259,6 +327,22 @@ export class Distribution<L extends string = never> {
    */
   observe(this: Distribution<never>, value: number): void {
     (this.#single ?? this.#unlabelled()).observe(value);
+  }
+
+  /**
+   * Records an observation with its trace as exemplar in a label-less
+   * metric, as {@linkcode DistributionChild.observeWithTrace} does.
+   *
+   * @param value A finite number.
+   * @param trace The trace and span ids; the active sampled span's when left out.
+   * @throws {TypeError} When the metric has labels, or `value` is not a number.
+   */
+  observeWithTrace(
+    this: Distribution<never>,
+    value: number,
+    trace?: TraceRef,
+  ): void {
+    (this.#single ?? this.#unlabelled()).observeWithTrace(value, trace);
   }
 
   /**

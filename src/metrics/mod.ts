@@ -71,3 +71,4 @@ export {
   type RuntimeMonitor,
 } from "./runtime.ts";
 export type { Model, TrainingRun, Watch, WatchOptions } from "./model.ts";
+export type { TraceRef } from "./trace.ts";
