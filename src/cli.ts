@@ -236,6 +236,13 @@ export async function main(args: readonly string[]): Promise<number> {
       });
     }
   });
+  // Deno reads OTEL_DENO when it starts, never after: a file that turns
+  // tracing on cannot, so say how once.
+  if (config.tracing.enabled && !otelStarted()) {
+    console.error(
+      `vigil: tracing is enabled in the configuration, but Deno exports spans only when it starts with OTEL_DENO=true: run OTEL_DENO=true OTEL_EXPORTER_OTLP_ENDPOINT=${config.tracing.endpoint} deno task start`,
+    );
+  }
   // The log sinks first, so start-up problems are logged as configured.
   const missing = missingPermissions(config);
   if (missing.length === 0) {
@@ -275,6 +282,14 @@ export async function main(args: readonly string[]): Promise<number> {
   }
   await within(logging?.close(), LOG_FLUSH_MS);
   return 0;
+}
+
+/** Whether Deno was started with its OpenTelemetry export on. */
+function otelStarted(): boolean {
+  const granted =
+    Deno.permissions.querySync({ name: "env", variable: "OTEL_DENO" })
+      .state === "granted";
+  return granted && ["true", "1"].includes(Deno.env.get("OTEL_DENO") ?? "");
 }
 
 /**

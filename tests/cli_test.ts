@@ -452,3 +452,25 @@ Deno.test("A second SIGTERM during the drain exits at once", async () => {
     await Deno.remove(dir, { recursive: true });
   }
 });
+
+Deno.test("With tracing on in the file but OTEL_DENO off, deno task start says how to start it, in one line", async () => {
+  const dir = await Deno.makeTempDir({ prefix: "vigil-cli-tracing-" });
+  try {
+    const path = await writeConfig(
+      dir,
+      "vigil.yaml",
+      `${QUICK}tracing:\n  enabled: true\n  endpoint: http://127.0.0.1:4318\n`,
+    );
+    const child = start(["--config", path], { OTEL_DENO: "false" });
+    const { output } = await listening(child);
+    child.kill("SIGTERM");
+    assert.equal((await child.status).code, 0);
+    await output.logs();
+    assert.equal(
+      await new Response(child.stderr).text(),
+      "vigil: tracing is enabled in the configuration, but Deno exports spans only when it starts with OTEL_DENO=true: run OTEL_DENO=true OTEL_EXPORTER_OTLP_ENDPOINT=http://127.0.0.1:4318 deno task start\n",
+    );
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
+});
