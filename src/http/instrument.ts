@@ -4,6 +4,12 @@ import type { Histogram } from "../metrics/histogram.ts";
 import type { Registry } from "../metrics/registry.ts";
 import { createLogger, type Logger } from "../base/log.ts";
 import { withLogContext } from "../logging/context.ts";
+import {
+  recordSpanError,
+  type Span,
+  traceResponseHeader,
+} from "../tracing/span.ts";
+import { trace } from "@opentelemetry/api";
 import { json } from "./handlers.ts";
 
 /** The route label of requests no route matched. */
@@ -187,6 +193,12 @@ function definedGroups(
  * body holds the request id and no detail of the error; the error is logged
  * with the request id. The handler receives the route's URL parameters.
  *
+ * Under Deno's tracing (`OTEL_DENO=true`) the request's server span gets the
+ * matched route as `http.route` and is named `METHOD route` (`GET
+ * /users/:id`), a thrown error is recorded on it, and the response carries
+ * the span's ids in a `traceresponse` header (W3C Trace Context Level 2);
+ * the request's log lines carry the same `trace_id`.
+ *
  * @param handler The application's handler; it may take the context.
  * @param options The registry (or metrics), routes and logger.
  * @returns The handler to give `Deno.serve`.
@@ -242,11 +254,19 @@ export function instrument(
     const start = performance.now();
     const method = METHODS.has(request.method) ? request.method : "OTHER";
     const { route, params } = findRoute(request);
+    // Deno's server span (OTEL_DENO=true): named by method only, no route.
+    const span = serverSpan();
+    if (span !== undefined && route !== UNMATCHED_ROUTE) {
+      span.setAttribute("http.route", route);
+      span.updateName(`${method === "OTHER" ? "HTTP" : method} ${route}`);
+    }
     metrics.inProgress.inc();
     let response: Response;
     try {
       response = await handler(request, { requestId, route, params, info });
     } catch (error) {
+      // Deno marks the 500 as an error but keeps no exception.
+      if (span !== undefined) recordSpanError(span, error);
       const type = error instanceof Error ? error.name : typeof error;
       metrics.errors.labels({ method, route, error: type }).inc();
       logger.error("Request handler failed", {
@@ -265,8 +285,14 @@ export function instrument(
     metrics.duration.labels({ method, route }).observe(seconds);
     metrics.requests.labels({ method, route, status: response.status }).inc();
     access?.(request, method, route, response, seconds);
-    return withRequestId(response, requestId);
+    return withHeaders(response, requestId, span);
   }
+}
+
+/** The active span when it records (Deno's server span), else undefined. */
+function serverSpan(): Span | undefined {
+  const span = trace.getActiveSpan();
+  return span !== undefined && span.isRecording() ? span : undefined;
 }
 
 /** The access log's writer, or undefined when it is off. */
@@ -315,15 +341,30 @@ function pathOnly(url: string): string {
   return url.slice(start, end < 0 ? undefined : end);
 }
 
-function withRequestId(response: Response, requestId: string): Response {
+function withHeaders(
+  response: Response,
+  requestId: string,
+  span: Span | undefined,
+): Response {
+  // W3C Trace Context Level 2: the server's own span, for the caller to
+  // find the trace.
+  const traceresponse = span === undefined
+    ? undefined
+    : traceResponseHeader(span);
   try {
     response.headers.set("x-request-id", requestId);
+    if (traceresponse !== undefined) {
+      response.headers.set("traceresponse", traceresponse);
+    }
     return response;
   } catch (error) {
     // Some responses (Response.redirect, fetched ones) have immutable headers.
     if (!(error instanceof TypeError)) throw error;
     const headers = new Headers(response.headers);
     headers.set("x-request-id", requestId);
+    if (traceresponse !== undefined) {
+      headers.set("traceresponse", traceresponse);
+    }
     return new Response(response.body, {
       status: response.status,
       statusText: response.statusText,
