@@ -35,6 +35,7 @@
 export * from "./src/metrics/mod.ts";
 export * from "./src/http/mod.ts";
 export * from "./src/logging/mod.ts";
+export * from "./src/tracing/mod.ts";
 export * from "./src/config/mod.ts";
 export * from "./src/health/mod.ts";
 export * from "./src/drift/mod.ts";
