@@ -282,7 +282,8 @@ export function instrument(
       metrics.inProgress.dec();
     }
     const seconds = (performance.now() - start) / 1000;
-    metrics.duration.labels({ method, route }).observe(seconds);
+    // With the request's span, when sampled, as the bucket's exemplar.
+    metrics.duration.labels({ method, route }).observeWithTrace(seconds);
     metrics.requests.labels({ method, route, status: response.status }).inc();
     access?.(request, method, route, response, seconds);
     return withHeaders(response, requestId, span);

@@ -3,7 +3,9 @@ import { trace as otelTrace, TraceFlags } from "@opentelemetry/api";
 
 /** A trace and span id, lowercase hex (32 and 16 digits). */
 export interface TraceRef {
+  /** The trace id: 32 lowercase hex digits. */
   readonly traceId: string;
+  /** The span id: 16 lowercase hex digits. */
   readonly spanId: string;
 }
 

@@ -59,9 +59,16 @@ const server = Deno.serve(
 const response = await fetch(`http://127.0.0.1:${server.addr.port}/items/42`);
 await response.text();
 await server.shutdown();
+// The request's duration carries its span as exemplar, in OpenMetrics.
+const exemplar =
+  /^http_request_duration_seconds_bucket\{[^}]*\} \S+ # \{trace_id="([0-9a-f]{32})",span_id="([0-9a-f]{16})"\}/m
+    .exec(await registry.metrics({ format: "openmetrics" }));
 await registry.close();
 await logging.close();
 console.log(JSON.stringify({
   traceresponse: response.headers.get("traceresponse"),
+  exemplar: exemplar === null
+    ? null
+    : { traceId: exemplar[1], spanId: exemplar[2] },
   ...checks,
 }));

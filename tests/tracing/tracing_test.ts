@@ -203,6 +203,11 @@ Deno.test("with OTEL_DENO=true, instrument() names Deno's server span by route a
     assert.ok(logged !== undefined, text);
     assert.equal(logged.trace_id, serverSpan.traceId);
     assert.equal(logged.span_id, serverSpan.spanId);
+    // The request duration's exemplar names the exported server span.
+    assert.deepEqual(result.exemplar, {
+      traceId: serverSpan.traceId,
+      spanId: serverSpan.spanId,
+    });
   } finally {
     await server.shutdown();
   }
