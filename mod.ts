@@ -39,6 +39,7 @@ export * from "./src/tracing/mod.ts";
 export * from "./src/config/mod.ts";
 export * from "./src/health/mod.ts";
 export * from "./src/drift/mod.ts";
+export * from "./src/errors/mod.ts";
 export {
   type MissingPermission,
   missingPermissions,
