@@ -31,6 +31,11 @@ import { serve, type VigilServer } from "./http/server.ts";
 import { createLogger, type Logger } from "./base/log.ts";
 import { LOG_FLUSH_MS, within } from "./base/_within.ts";
 import {
+  breadcrumbLogger,
+  breadcrumbsFrom,
+  initErrorTracking,
+} from "./errors/mod.ts";
+import {
   type LoggingHandle,
   type LoggingOptions,
   registerLoggingMetrics,
@@ -325,7 +330,24 @@ export function startVigil(
     })
     : undefined;
   const http = httpMetrics(registry, config.metrics.buckets);
-  const health = new Health({ logger });
+  // Error tracking from the `errors` section (VIGIL_SENTRY_DSN): health
+  // status changes and drift events become its breadcrumbs.
+  const tracking = config.errors.sentryDsn === ""
+    ? undefined
+    : initErrorTracking({
+      dsn: config.errors.sentryDsn,
+      environment: config.service.environment,
+      release: config.service.version,
+      sampleRate: config.errors.sampleRate,
+      registry,
+      // The configuration is the only source here, not SENTRY_* variables.
+      env: () => undefined,
+    });
+  const health = new Health({
+    logger: tracking === undefined
+      ? logger
+      : breadcrumbLogger(tracking, logger),
+  });
   for (const check of config.health.checks) {
     const { name, critical, timeoutMs, intervalMs, componentType } = check;
     health.register(name, builtInCheck(check, registry, runtime), {
@@ -350,6 +372,9 @@ export function startVigil(
         { cause: error },
       );
     }
+  }
+  if (tracking !== undefined) {
+    breadcrumbsFrom(tracking, { registry, models: registry.models() });
   }
   const { server: settings } = config;
   let server: VigilServer;
@@ -401,6 +426,7 @@ export function startVigil(
       runtime?.stop();
       await health.stop();
       await registry.close();
+      await tracking?.close(LOG_FLUSH_MS);
       logger.info("Shut down", { event: "app.stopped" });
       // Bounded: a standard output nobody reads must not hold the exit.
       await within(options.logging?.flush(), LOG_FLUSH_MS);

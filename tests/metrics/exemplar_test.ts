@@ -94,7 +94,7 @@ Deno.test({
   },
 });
 
-async function freePort(): Promise<number> {
+function freePort(): number {
   const listener = Deno.listen({ hostname: "127.0.0.1", port: 0 });
   const port = (listener.addr as Deno.NetAddr).port;
   listener.close();
@@ -115,7 +115,7 @@ Deno.test({
       onListen: () => {},
     });
     const directory = await Deno.makeTempDir({ prefix: "vigil-prom-" });
-    const webPort = await freePort();
+    const webPort = freePort();
     await Deno.writeTextFile(
       `${directory}/prometheus.yml`,
       `global: { scrape_interval: 1s }
