@@ -374,7 +374,7 @@ export function startVigil(
     }
   }
   if (tracking !== undefined) {
-    breadcrumbsFrom(tracking, { registry, models: registry.models() });
+    breadcrumbsFrom(tracking, { models: registry.models() });
   }
   const { server: settings } = config;
   let server: VigilServer;
@@ -425,8 +425,11 @@ export function startVigil(
       await server.shutdown();
       runtime?.stop();
       await health.stop();
-      await registry.close();
-      await tracking?.close(LOG_FLUSH_MS);
+      try {
+        await registry.close();
+      } finally {
+        await tracking?.close(LOG_FLUSH_MS);
+      }
       logger.info("Shut down", { event: "app.stopped" });
       // Bounded: a standard output nobody reads must not hold the exit.
       await within(options.logging?.flush(), LOG_FLUSH_MS);

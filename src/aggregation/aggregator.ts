@@ -807,11 +807,12 @@ export class Aggregator {
     countRefusals: boolean,
   ): void {
     const state = this.#find(data[at + 1]!);
-    if (!(state instanceof HistogramState)) return;
+    if (state === undefined) return;
     const value = data[at + 2]!;
     const count = state.count;
     this.#observe(state, value, now, countRefusals);
-    if (state.count === count) return;
+    // Summaries have no buckets: the observation counts, its trace does not.
+    if (state.count === count || !(state instanceof HistogramState)) return;
     state.exemplify(value, exemplarFrom(data, at + 3));
   }
 

@@ -126,6 +126,13 @@ export function scrubEvent<T extends Event>(event: T): T {
   if (copy.breadcrumbs !== undefined) {
     copy.breadcrumbs = copy.breadcrumbs.map(scrubBreadcrumb);
   }
+  // A transaction's spans: their attributes (url.query, headers) and names.
+  if (copy.spans !== undefined) {
+    copy.spans = scrubValue(copy.spans) as NonNullable<T["spans"]>;
+  }
+  if (typeof copy.transaction === "string") {
+    copy.transaction = maskText(copy.transaction);
+  }
   if (copy.exception?.values !== undefined) {
     copy.exception = {
       ...copy.exception,

@@ -437,6 +437,8 @@ export function initErrorTracking(
     }),
     integrations: [integration],
     beforeSend: (event) => guarded(tracker, () => scrubEvent(event)),
+    // Transactions (with tracesSampleRate) carry URLs and headers too.
+    beforeSendTransaction: (event) => guarded(tracker, () => scrubEvent(event)),
     beforeBreadcrumb: (breadcrumb) =>
       guarded(tracker, () => scrubBreadcrumb(breadcrumb)),
   });

@@ -100,7 +100,9 @@ export class DistributionChild {
    * exemplar (OpenMetrics output shows the latest of each bucket:
    * `x_bucket{le="0.5"} 12 # {trace_id="…",span_id="…"} 0.42 1764670000.123`).
    * The trace is `trace` or, left out, the active span's if it is sampled;
-   * without either it is a plain {@linkcode DistributionChild.observe}.
+   * without either it is a plain {@linkcode DistributionChild.observe}. A
+   * summary counts the observation and keeps no exemplar (it has no
+   * buckets).
    * It costs a few hundred nanoseconds more than `observe()`: call it for
    * the observations worth linking to a trace (a request's duration), not
    * in a tight loop.
@@ -143,7 +145,9 @@ export class DistributionChild {
     if (pos + EXEMPLAR_RECORD > shard.end) {
       pos = shard.rotate();
       if (pos < 0) return;
-      if (pos + EXEMPLAR_RECORD > shard.end) return shard.drop();
+      // A batch too short for the record (batchSize under 5): the value
+      // without its trace.
+      if (pos + EXEMPLAR_RECORD > shard.end) return this.observe(value);
     }
     const buf = shard.buf;
     buf[pos] = EXEMPLAR;

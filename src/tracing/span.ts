@@ -50,13 +50,20 @@ export const TRACER_NAME = "@vigil/observe";
 
 /**
  * Vigil's tracer, or undefined when no tracer provider is registered (Deno
- * without `OTEL_DENO=true`): the API then answers with its own proxy, whose
- * spans record nothing.
+ * without `OTEL_DENO=true`, and no SDK): the API then answers with its own
+ * proxy, without a delegate, whose spans record nothing. A provider
+ * registered through the API (an OpenTelemetry SDK) is the proxy's
+ * delegate; Deno's is registered as itself.
  */
 function tracer(): Tracer | undefined {
-  return trace.getTracerProvider() instanceof ProxyTracerProvider
-    ? undefined
-    : trace.getTracer(TRACER_NAME, VERSION);
+  const provider = trace.getTracerProvider();
+  if (
+    provider instanceof ProxyTracerProvider &&
+    provider.getDelegateTracer(TRACER_NAME, VERSION) === undefined
+  ) {
+    return undefined;
+  }
+  return trace.getTracer(TRACER_NAME, VERSION);
 }
 
 /** Options of {@linkcode traced}. */

@@ -209,3 +209,27 @@ Deno.test("incWithTrace() keeps a counter's latest exemplar, in OpenMetrics only
     await registry.close();
   }
 });
+
+Deno.test("observeWithTrace() on a summary counts the value, and with batches too short for the record it observes without the trace", async () => {
+  const registry = new Registry({
+    logger: recordingLogger(),
+    aggregation: { workers: 1, batchSize: 4 },
+  });
+  try {
+    const summary = registry.summary({ name: "wait_seconds", help: "Wait" });
+    summary.observe(1);
+    summary.observeWithTrace(2, TRACE_A);
+    summary.observeWithTrace(3, TRACE_B);
+    assert.equal((await summary.snapshot()).count, 3);
+    const latency = registry.histogram({
+      name: "tiny_seconds",
+      help: "Tiny batches",
+      buckets: [1],
+    });
+    latency.observeWithTrace(0.5, TRACE_A);
+    latency.observe(0.5);
+    assert.equal((await latency.snapshot()).count, 2);
+  } finally {
+    await registry.close();
+  }
+});

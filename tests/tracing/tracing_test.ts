@@ -250,3 +250,58 @@ Deno.test("with OTEL_DENO=true, a handler's thrown error is recorded on the serv
     await server.shutdown();
   }
 });
+
+Deno.test("traced() wraps when a provider is registered through the API (an OpenTelemetry SDK), not only Deno's", async () => {
+  const { trace } = await import("@opentelemetry/api");
+  const { traced: wrapped } = await import("../../src/tracing/mod.ts");
+  const started: string[] = [];
+  const span = {
+    spanContext: () => ({
+      traceId: "4bf92f3577b34da6a3ce929d0e0e4736",
+      spanId: "00f067aa0ba902b7",
+      traceFlags: 1,
+    }),
+    setAttribute() {
+      return span;
+    },
+    setAttributes() {
+      return span;
+    },
+    addEvent() {
+      return span;
+    },
+    addLink() {
+      return span;
+    },
+    addLinks() {
+      return span;
+    },
+    setStatus() {
+      return span;
+    },
+    updateName() {
+      return span;
+    },
+    end() {},
+    isRecording: () => true,
+    recordException() {},
+  };
+  const tracer = {
+    startSpan: (name: string) => (started.push(name), span),
+    startActiveSpan: (name: string, ...args: unknown[]) => {
+      started.push(name);
+      return (args.at(-1) as (s: unknown) => unknown)(span);
+    },
+  };
+  // deno-lint-ignore no-explicit-any
+  trace.setGlobalTracerProvider({ getTracer: () => tracer as any });
+  try {
+    const add = (a: number, b: number) => a + b;
+    const tracedAdd = wrapped("add", add);
+    assert.notEqual(tracedAdd, add, "wrapped, since a provider is there");
+    assert.equal(tracedAdd(2, 3), 5);
+    assert.deepEqual(started, ["add"]);
+  } finally {
+    trace.disable();
+  }
+});
