@@ -1,11 +1,14 @@
 // Helpers shared by the tests: external tools and loggers.
 import type { LogFields, Logger } from "../src/base/log.ts";
 
-/** Whether a command runs here. */
-export async function hasCommand(command: string): Promise<boolean> {
+/** Whether a command runs here: `probe` (its version query) succeeds. */
+export async function hasCommand(
+  command: string,
+  probe: readonly string[] = ["--version"],
+): Promise<boolean> {
   try {
     const { success } = await new Deno.Command(command, {
-      args: ["--version"],
+      args: [...probe],
       stdout: "null",
       stderr: "null",
     }).output();
@@ -24,8 +27,9 @@ export async function hasCommand(command: string): Promise<boolean> {
 export async function ignoreWithout(
   command: string,
   install: string,
+  probe?: readonly string[],
 ): Promise<boolean> {
-  if (await hasCommand(command)) return false;
+  if (await hasCommand(command, probe)) return false;
   if (Deno.env.get("CI") === "true") return false;
   console.warn(
     `%cignoring tests that need ${command}: install it with ${install}`,
