@@ -1,0 +1,14 @@
+/**
+ * Grafana dashboards generated from a registry's metrics.
+ *
+ * @module
+ */
+export {
+  type DashboardOptions,
+  dashboardUid,
+  generateDashboards,
+  type MetricFamily,
+  type MetricsSource,
+  parseFamilies,
+  SCHEMA_VERSION,
+} from "./dashboards.ts";

@@ -1,0 +1,267 @@
+import assert from "node:assert/strict";
+import type { Dashboard, Panel } from "@grafana/schema";
+import { dashboardUid, generateDashboards } from "../../src/dashboards/mod.ts";
+import { httpMetrics } from "../../src/http/instrument.ts";
+import { Health, registerHealthMetrics } from "../../src/health/mod.ts";
+import { Registry } from "../../src/metrics/registry.ts";
+import { registerProcessMetrics } from "../../src/metrics/process.ts";
+import { registerRuntimeMetrics } from "../../src/metrics/runtime.ts";
+import { ignoreWithoutPromtool, run } from "../_tools.ts";
+
+/** A registry with every built-in family, a model and two custom metrics. */
+async function withFullRegistry(
+  fn: (registry: Registry, text: string) => Promise<void>,
+): Promise<void> {
+  const registry = new Registry();
+  const monitor = registerRuntimeMetrics(registry);
+  try {
+    httpMetrics(registry);
+    registerProcessMetrics(registry);
+    const health = new Health();
+    health.register("db", () => ({ status: "pass" }));
+    registerHealthMetrics(registry, health);
+    registry.model({
+      name: "fraud",
+      classes: [0, 1],
+      detectors: [{ kind: "ddm" }],
+    });
+    registry.counter({
+      name: "jobs_done_total",
+      help: "Jobs done, by queue",
+      labelNames: ["queue"],
+    });
+    registry.histogram({
+      name: "job_payload_bytes",
+      help: "Payload sizes of jobs",
+    });
+    await fn(registry, await registry.metrics());
+  } finally {
+    monitor.stop();
+    await registry.close();
+  }
+}
+
+function panelsOf(dashboard: Dashboard): Panel[] {
+  return (dashboard.panels ?? []).filter((p): p is Panel => p.type !== "row");
+}
+
+function exprsOf(dashboards: Dashboard[]): string[] {
+  return dashboards.flatMap(panelsOf).flatMap((panel) =>
+    (panel.targets ?? []).map((target) => String(target["expr"]))
+  );
+}
+
+function familyNames(text: string): Set<string> {
+  return new Set(
+    [...text.matchAll(/^# TYPE (\S+) \S+$/gm)].map((match) => match[1]!),
+  );
+}
+
+Deno.test("generateDashboards() builds every preset from a full registry", async (t) => {
+  await withFullRegistry(async (registry, text) => {
+    const dashboards = await generateDashboards(registry, {
+      service: "api",
+      datasourceUid: "prom",
+    });
+    const titles = dashboards.map((d) => d.title);
+    assert.deepEqual(titles, [
+      "api / Service overview",
+      "api / Model performance",
+      "api / Drift",
+      "api / Runtime",
+      "api / Metrics",
+    ]);
+
+    await t.step("schema version, uids and variables", () => {
+      const uids = new Set<string>();
+      for (const dashboard of dashboards) {
+        assert.equal(dashboard.schemaVersion, 42);
+        assert.ok(dashboard.uid !== undefined && dashboard.uid.length <= 40);
+        uids.add(dashboard.uid);
+        const list = dashboard.templating?.list ?? [];
+        assert.deepEqual(list.map((v) => v.name), [
+          "datasource",
+          "job",
+          "instance",
+        ]);
+        assert.equal(list[0]!.type, "datasource");
+        assert.equal(list[0]!.query, "prometheus");
+        assert.equal(list[0]!.current?.value, "prom");
+        assert.equal(list[1]!.query, "label_values(up, job)");
+        assert.equal(list[2]!.type, "query");
+        assert.match(
+          String(list[2]!.query),
+          /label_values\(up\{job=~"\$job"\}, instance\)/,
+        );
+        assert.ok(dashboard.panels!.some((p) => p.type === "row"));
+      }
+      assert.equal(uids.size, dashboards.length);
+    });
+
+    await t.step(
+      "every query filters by job and instance and names a registered family",
+      () => {
+        const families = familyNames(text);
+        const exprs = exprsOf(dashboards);
+        assert.ok(exprs.length > 30);
+        for (const expr of exprs) {
+          const selectors = [
+            ...expr.matchAll(/([a-zA-Z_:][\w:]*)\{([^}]*)\}/g),
+          ];
+          assert.ok(selectors.length > 0, expr);
+          for (const [, name, matchers] of selectors) {
+            assert.ok(
+              matchers!.startsWith('job=~"$job",instance=~"$instance"'),
+              expr,
+            );
+            const family = name!.replace(/_(bucket|sum|count)$/, "");
+            assert.ok(
+              families.has(name!) || families.has(family),
+              `${name} in ${expr}`,
+            );
+          }
+        }
+      },
+    );
+
+    await t.step("every family appears on some dashboard", () => {
+      const named = new Set(
+        exprsOf(dashboards).flatMap((e) =>
+          [...e.matchAll(/([a-zA-Z_:][\w:]*)\{/g)].map((m) =>
+            m[1]!.replace(/_bucket$/, "")
+          )
+        ),
+      );
+      for (const family of familyNames(text)) {
+        assert.ok(named.has(family), family);
+      }
+    });
+
+    await t.step("units and panel types", () => {
+      const byTitle = new Map(
+        dashboards.flatMap(panelsOf).map((p) => [p.title, p]),
+      );
+      const unit = (title: string) =>
+        byTitle.get(title)?.fieldConfig?.defaults.unit;
+      assert.equal(unit("Request rate by route"), "reqps");
+      assert.equal(unit("Error ratio (5xx)"), "percentunit");
+      assert.equal(unit("Latency p50 / p95 / p99"), "s");
+      assert.equal(unit("Memory"), "bytes");
+      assert.equal(unit("Worker restarts"), "ops");
+      assert.equal(unit("Accuracy per window"), "percentunit");
+      assert.equal(byTitle.get("Prediction confidence")?.type, "heatmap");
+      assert.equal(byTitle.get("Uptime")?.type, "stat");
+      assert.equal(unit("Jobs done"), "ops");
+      assert.equal(unit("Payload sizes of jobs"), "bytes");
+      assert.equal(
+        byTitle.get("Payload sizes of jobs (distribution)")?.type,
+        "heatmap",
+      );
+      const steps = byTitle.get("Error ratio (5xx)")?.fieldConfig?.defaults
+        .thresholds?.steps;
+      assert.deepEqual(steps?.map((s) => s.value), [null, 0.01, 0.05]);
+      const latency = byTitle.get("Latency p50 / p95 / p99")!.targets!.map((
+        t,
+      ) => t["expr"]);
+      assert.equal(latency.length, 3);
+      assert.match(
+        String(latency[2]),
+        /^histogram_quantile\(0\.99, sum by \(le\) \(rate\(http_request_duration_seconds_bucket\{/,
+      );
+    });
+
+    await t.step(
+      "the custom metrics, and only they, are on the automatic dashboard",
+      () => {
+        const exprs = exprsOf([dashboards[4]!]);
+        assert.deepEqual(
+          [
+            ...new Set(
+              exprs.flatMap((e) =>
+                [...e.matchAll(/([a-zA-Z_:][\w:]*)\{/g)].map((m) => m[1]!)
+              ),
+            ),
+          ].sort(),
+          ["job_payload_bytes_bucket", "jobs_done_total"],
+        );
+      },
+    );
+
+    await t.step("uids are stable, and JSON round-trips", async () => {
+      const again = await generateDashboards(registry, {
+        service: "api",
+        datasourceUid: "prom",
+      });
+      assert.deepEqual(again.map((d) => d.uid), dashboards.map((d) => d.uid));
+      assert.equal(dashboards[0]!.uid, dashboardUid("api", "Service overview"));
+      assert.notEqual(
+        dashboardUid("api", "Drift"),
+        dashboardUid("web", "Drift"),
+      );
+      assert.deepEqual(JSON.parse(JSON.stringify(dashboards)), dashboards);
+    });
+  });
+});
+
+Deno.test("generateDashboards() leaves out presets whose metrics are not registered", async () => {
+  const registry = new Registry();
+  try {
+    httpMetrics(registry);
+    const dashboards = await generateDashboards(registry);
+    assert.deepEqual(dashboards.map((d) => d.title), [
+      "vigil / Service overview",
+      "vigil / Runtime", // the registry's own counters
+    ]);
+    const titles = panelsOf(dashboards[0]!).map((p) => p.title);
+    assert.ok(!titles.includes("Uptime"));
+    assert.ok(!titles.includes("Health status per component"));
+    assert.equal(dashboards[0]!.templating!.list![0]!.current, undefined);
+    const empty = new Registry();
+    try {
+      const titles = (await generateDashboards(empty)).map((d) => d.title);
+      assert.deepEqual(titles, ["vigil / Runtime"]);
+    } finally {
+      await empty.close();
+    }
+  } finally {
+    await registry.close();
+  }
+});
+
+Deno.test({
+  name: "every generated query parses in promtool (as recording rules)",
+  ignore: await ignoreWithoutPromtool(),
+  async fn() {
+    await withFullRegistry(async (registry) => {
+      const exprs = exprsOf(await generateDashboards(registry));
+      // What Grafana substitutes before it sends a query.
+      const rules = exprs.map((expr, i) => {
+        const promql = expr.replaceAll("$__rate_interval", "5m")
+          .replaceAll("$__range", "1h").replaceAll("$job", ".*")
+          .replaceAll("$instance", ".*");
+        return `      - record: dashboard:check_${i}\n        expr: ${
+          JSON.stringify(promql)
+        }\n`;
+      });
+      const file = await Deno.makeTempFile({ suffix: ".yml" });
+      try {
+        await Deno.writeTextFile(
+          file,
+          `groups:\n  - name: dashboards\n    rules:\n${rules.join("")}`,
+        );
+        const { code, stdout, stderr } = await run("promtool", [
+          "check",
+          "rules",
+          file,
+        ], "");
+        assert.equal(code, 0, stdout + stderr);
+        assert.match(
+          stdout,
+          new RegExp(`SUCCESS: ${exprs.length} rules found`),
+        );
+      } finally {
+        await Deno.remove(file);
+      }
+    });
+  },
+});
