@@ -886,9 +886,10 @@ function claimedBy(spec: DashboardSpec): Set<string> {
  *
  * const registry = new Registry();
  * registry.counter({ name: "jobs_total", help: "Jobs done" });
- * const [custom] = await generateDashboards(registry, { service: "api" });
+ * const dashboards = await generateDashboards(registry, { service: "api" });
+ * const custom = dashboards.find((d) => d.title === "api / Metrics");
  * assert.equal(custom!.schemaVersion, 42);
- * assert.equal(custom!.panels!.length, 2);
+ * assert.equal(custom!.panels!.length, 2); // its row and its panel
  * await registry.close();
  * ```
  */
