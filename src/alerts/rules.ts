@@ -1,0 +1,801 @@
+// Prometheus alerting and recording rules generated from the families a
+// registry holds, with `promtool test rules` cases for every alert.
+import { stringify } from "yaml";
+import type { Registry } from "../metrics/registry.ts";
+import { durationSeconds, type Format, FORMATS } from "./_format.ts";
+
+/** Alert severities, as the `severity` label carries them. */
+export const Severity = {
+  critical: "critical",
+  warning: "warning",
+} as const;
+
+/** An alert severity. */
+export type Severity = typeof Severity[keyof typeof Severity];
+
+/** Options of {@linkcode generateAlertRules}. */
+export interface AlertRuleOptions {
+  /** The share of 5xx responses over 5m above which HighErrorRate fires, in (0, 1). @default {0.05} */
+  errorRatio?: number;
+  /** How long HighErrorRate's condition holds before it fires. @default {"5m"} */
+  errorFor?: string;
+  /** The p95 request latency in seconds above which HighLatencyP95 fires. @default {1} */
+  latencyP95Seconds?: number;
+  /** The p99 request latency in seconds above which HighLatencyP99 fires. @default {2.5} */
+  latencyP99Seconds?: number;
+  /** How long a latency condition holds before its alert fires. @default {"5m"} */
+  latencyFor?: string;
+  /** How long `up == 0` holds before ServiceDown fires. @default {"1m"} */
+  serviceDownFor?: string;
+  /** How long a health check fails before ComponentUnhealthy fires. @default {"2m"} */
+  componentFor?: string;
+  /** Drift warnings per model and detector over 10m above which HighDriftWarningRate fires. @default {3} */
+  driftWarnings?: number;
+  /** How long HighDriftWarningRate's condition holds before it fires. @default {"5m"} */
+  driftWarningFor?: string;
+  /** The recent accuracy below which LowModelAccuracy fires, in (0, 1]. @default {0.7} */
+  accuracy?: number;
+  /** How long LowModelAccuracy's condition holds before it fires. @default {"10m"} */
+  accuracyFor?: string;
+  /** The recent F1 score below which LowF1Score fires, in (0, 1]. @default {0.7} */
+  f1Score?: number;
+  /** How long LowF1Score's condition holds before it fires. @default {"10m"} */
+  f1ScoreFor?: string;
+  /** The age in seconds of the last training above which NoRecentTraining fires. @default {86400} */
+  trainingMaxAgeSeconds?: number;
+  /** How long NoRecentTraining's condition holds before it fires. @default {"10m"} */
+  trainingFor?: string;
+  /** Resident memory in bytes above which HighMemoryUsage fires. @default {1073741824} */
+  memoryBytes?: number;
+  /** How long HighMemoryUsage's condition holds before it fires. @default {"5m"} */
+  memoryFor?: string;
+  /** The p99 event-loop lag in seconds above which HighEventLoopLag fires. @default {0.2} */
+  eventLoopLagSeconds?: number;
+  /** How long HighEventLoopLag's condition holds before it fires. @default {"5m"} */
+  eventLoopLagFor?: string;
+  /** Where the runbook lives; each alert links to `<runbookBase>#<alertname in lower case>`. @default {"https://github.com/vigil-observe/vigil/blob/main/docs/runbook.md"} */
+  runbookBase?: string;
+  /** The file name the tests load the rules from. @default {"vigil.rules.yml"} */
+  rulesFile?: string;
+  /** The prefix of the rule group names (`<prefix>.recording`, `<prefix>.alerts`). @default {"vigil"} */
+  groupPrefix?: string;
+}
+
+/** What {@linkcode generateAlertRules} returns. */
+export interface AlertRules {
+  /** A Prometheus rule file, YAML. */
+  rules: string;
+  /** A `promtool test rules` file for it, YAML. */
+  tests: string;
+  /** The names of the alerts the rule file holds. */
+  alerts: string[];
+}
+
+/** The default of {@linkcode AlertRuleOptions.runbookBase}. */
+export const DEFAULT_RUNBOOK_BASE =
+  "https://github.com/vigil-observe/vigil/blob/main/docs/runbook.md";
+
+type Text = (label: (name: string) => string, value: string) => string;
+
+interface Series {
+  series: string;
+  values: string;
+}
+
+interface AlertSpec {
+  name: string;
+  requires: readonly string[];
+  expr: string;
+  for: string;
+  severity: Severity;
+  format: Format;
+  summary: Text;
+  description: Text;
+  /** The labels of the firing alert in the test, severity aside. */
+  labels: Record<string, string>;
+  /** The value the firing test's alert has. */
+  value: number;
+  firing: (n: number) => Series[];
+  healthy: (n: number) => Series[];
+  /** The longest range the expression reads, in minutes. */
+  rangeMinutes: number;
+}
+
+interface RecordingSpec {
+  record: string;
+  expr: string;
+  requires: readonly string[];
+}
+
+const TEST_LABELS = 'job="vigil",instance="vigil:9464"';
+const TEST_TARGET = { job: "vigil", instance: "vigil:9464" };
+
+function series(name: string, labels: string, values: string): Series {
+  const all = labels === "" ? TEST_LABELS : `${TEST_LABELS},${labels}`;
+  return { series: `${name}{${all}}`, values };
+}
+
+function checkRatio(value: number, field: string, max: number): number {
+  if (!(Number.isFinite(value) && value > 0 && value <= max)) {
+    throw new RangeError(
+      `Cannot generate alert rules: ${field} must be in (0, ${max}], got ${value}`,
+    );
+  }
+  return value;
+}
+
+function checkPositive(value: number, field: string): number {
+  if (!(Number.isFinite(value) && value > 0)) {
+    throw new RangeError(
+      `Cannot generate alert rules: ${field} must be a positive number, got ${value}`,
+    );
+  }
+  return value;
+}
+
+/** Histogram buckets for a test: all counts in `(threshold / 2, 2 * threshold]` or below. */
+function histogramSeries(
+  name: string,
+  labels: string,
+  threshold: number,
+  breach: boolean,
+  n: number,
+): Series[] {
+  const low = String(threshold / 2);
+  const high = String(threshold * 2);
+  const moving = `0+60x${n}`;
+  const still = `0x${n}`;
+  const join = (
+    le: string,
+  ) => (labels === "" ? `le="${le}"` : `${labels},le="${le}"`);
+  return [
+    series(`${name}_bucket`, join(low), breach ? still : moving),
+    series(`${name}_bucket`, join(high), breach ? still : moving),
+    series(`${name}_bucket`, join("+Inf"), moving),
+  ];
+}
+
+/** The family names in a registry's exposition (`# TYPE` lines). */
+export async function registeredFamilies(
+  registry: Registry,
+): Promise<Set<string>> {
+  const names = new Set<string>();
+  for (const line of (await registry.metrics()).split("\n")) {
+    const match = /^# TYPE (\S+) (\S+)$/.exec(line);
+    if (match?.[1] !== undefined) names.add(match[1]);
+  }
+  return names;
+}
+
+/**
+ * Generates Prometheus recording and alerting rules for the metric families
+ * a registry holds, and `promtool test rules` cases for them: each alert
+ * fires on a synthetic series that breaches it for its `for` duration and
+ * stays silent on a healthy one. An alert is present only when the families
+ * it reads are registered; ServiceDown (`up == 0`) always is.
+ *
+ * @param registry The registry whose families the rules cover.
+ * @param options Thresholds, `for` durations and the runbook's address.
+ * @returns The rule file, its tests (both YAML) and the alert names.
+ * @throws {RangeError} When a threshold is out of range.
+ * @throws {TypeError} When a duration is not a Prometheus duration.
+ *
+ * @example Rules for an HTTP service
+ * ```ts
+ * import { Registry } from "@vigil/observe/metrics";
+ * import { generateAlertRules } from "@vigil/observe/alerts";
+ * import assert from "node:assert/strict";
+ *
+ * const registry = new Registry();
+ * registry.counter({
+ *   name: "http_requests_total",
+ *   help: "Requests",
+ *   labelNames: ["status"],
+ * });
+ * const { rules, alerts } = await generateAlertRules(registry, { errorRatio: 0.01 });
+ * assert.deepEqual(alerts, ["HighErrorRate", "ServiceDown"]);
+ * assert.match(rules, /job:http_requests_error_ratio:rate5m > 0.01/);
+ * await registry.close();
+ * ```
+ */
+export async function generateAlertRules(
+  registry: Registry,
+  options: AlertRuleOptions = {},
+): Promise<AlertRules> {
+  const families = await registeredFamilies(registry);
+  return buildAlertRules(families, options);
+}
+
+/**
+ * Builds the rules and tests of {@linkcode generateAlertRules} from a set
+ * of family names (as `# TYPE` lines name them: counters with `_total`).
+ *
+ * @param families The registered family names.
+ * @param options Thresholds, `for` durations and the runbook's address.
+ * @returns The rule file, its tests (both YAML) and the alert names.
+ * @throws {RangeError} When a threshold is out of range.
+ * @throws {TypeError} When a duration is not a Prometheus duration.
+ *
+ * @example Rules from family names
+ * ```ts
+ * import { buildAlertRules } from "@vigil/observe/alerts";
+ * import assert from "node:assert/strict";
+ *
+ * const { alerts } = buildAlertRules(new Set(["process_resident_memory_bytes"]));
+ * assert.deepEqual(alerts, ["ServiceDown", "HighMemoryUsage"]);
+ * ```
+ */
+export function buildAlertRules(
+  families: ReadonlySet<string>,
+  options: AlertRuleOptions = {},
+): AlertRules {
+  const errorRatio = checkRatio(options.errorRatio ?? 0.05, "errorRatio", 0.99);
+  const p95 = checkPositive(
+    options.latencyP95Seconds ?? 1,
+    "latencyP95Seconds",
+  );
+  const p99 = checkPositive(
+    options.latencyP99Seconds ?? 2.5,
+    "latencyP99Seconds",
+  );
+  const driftWarnings = checkPositive(
+    options.driftWarnings ?? 3,
+    "driftWarnings",
+  );
+  const accuracy = checkRatio(options.accuracy ?? 0.7, "accuracy", 1);
+  const f1 = checkRatio(options.f1Score ?? 0.7, "f1Score", 1);
+  const maxAge = checkPositive(
+    options.trainingMaxAgeSeconds ?? 86400,
+    "trainingMaxAgeSeconds",
+  );
+  const memory = checkPositive(
+    options.memoryBytes ?? 1073741824,
+    "memoryBytes",
+  );
+  const lag = checkPositive(
+    options.eventLoopLagSeconds ?? 0.2,
+    "eventLoopLagSeconds",
+  );
+  const runbookBase = options.runbookBase ?? DEFAULT_RUNBOOK_BASE;
+  const rulesFile = options.rulesFile ?? "vigil.rules.yml";
+  const prefix = options.groupPrefix ?? "vigil";
+  const durations = {
+    error: options.errorFor ?? "5m",
+    latency: options.latencyFor ?? "5m",
+    down: options.serviceDownFor ?? "1m",
+    component: options.componentFor ?? "2m",
+    driftWarning: options.driftWarningFor ?? "5m",
+    accuracy: options.accuracyFor ?? "10m",
+    f1: options.f1ScoreFor ?? "10m",
+    training: options.trainingFor ?? "10m",
+    memory: options.memoryFor ?? "5m",
+    lag: options.eventLoopLagFor ?? "5m",
+  };
+  for (const [key, value] of Object.entries(durations)) {
+    durationSeconds(value, `${key}For`);
+  }
+
+  const HTTP = "http_requests_total";
+  const LATENCY = "http_request_duration_seconds";
+  const LAG = "deno_event_loop_lag_seconds";
+  const recording: RecordingSpec[] = [
+    {
+      record: "job:http_requests:rate5m",
+      expr: `sum by (job) (rate(${HTTP}[5m]))`,
+      requires: [HTTP],
+    },
+    {
+      record: "job:http_requests_errors:rate5m",
+      expr: `sum by (job) (rate(${HTTP}{status=~"5.."}[5m]))`,
+      requires: [HTTP],
+    },
+    {
+      // `or` keeps a zero error rate where no 5xx series exists yet.
+      record: "job:http_requests_error_ratio:rate5m",
+      expr:
+        "(job:http_requests_errors:rate5m or job:http_requests:rate5m * 0) / job:http_requests:rate5m",
+      requires: [HTTP],
+    },
+    {
+      record: `job:${LATENCY}_bucket:rate5m`,
+      expr: `sum by (job, le) (rate(${LATENCY}_bucket[5m]))`,
+      requires: [LATENCY],
+    },
+    {
+      record: `job:${LATENCY}:p50_5m`,
+      expr: `histogram_quantile(0.5, job:${LATENCY}_bucket:rate5m)`,
+      requires: [LATENCY],
+    },
+    {
+      record: `job:${LATENCY}:p95_5m`,
+      expr: `histogram_quantile(0.95, job:${LATENCY}_bucket:rate5m)`,
+      requires: [LATENCY],
+    },
+    {
+      record: `job:${LATENCY}:p99_5m`,
+      expr: `histogram_quantile(0.99, job:${LATENCY}_bucket:rate5m)`,
+      requires: [LATENCY],
+    },
+    {
+      record: `instance:${LAG}:p99_5m`,
+      expr:
+        `histogram_quantile(0.99, sum by (job, instance, le) (rate(${LAG}_bucket[5m])))`,
+      requires: [LAG],
+    },
+  ];
+
+  const job = { job: "vigil" };
+  const specs: AlertSpec[] = [
+    {
+      name: "HighErrorRate",
+      requires: [HTTP],
+      expr: `job:http_requests_error_ratio:rate5m > ${errorRatio}`,
+      for: durations.error,
+      severity: Severity.critical,
+      format: "humanizePercentage",
+      summary: (l) => `High HTTP error rate on ${l("job")}`,
+      description: (l, v) =>
+        `${v} of the requests to ${l("job")} answered 5xx over 5m (threshold ${
+          errorRatio * 100
+        }%)`,
+      labels: job,
+      value: 1,
+      firing: (
+        n,
+      ) => [series(HTTP, 'method="GET",route="/",status="500"', `0+60x${n}`)],
+      healthy: (n) => [
+        series(HTTP, 'method="GET",route="/",status="200"', `0+60x${n}`),
+      ],
+      rangeMinutes: 5,
+    },
+    {
+      name: "HighLatencyP95",
+      requires: [LATENCY],
+      expr: `job:${LATENCY}:p95_5m > ${p95}`,
+      for: durations.latency,
+      severity: Severity.warning,
+      format: "humanize",
+      summary: (l) => `High p95 latency on ${l("job")}`,
+      description: (l, v) =>
+        `The 95th percentile of request latency on ${
+          l("job")
+        } is ${v}s over 5m (threshold ${p95}s)`,
+      labels: job,
+      value: p95 * 2,
+      firing: (n) =>
+        histogramSeries(LATENCY, 'method="GET",route="/"', p95, true, n),
+      healthy: (n) =>
+        histogramSeries(LATENCY, 'method="GET",route="/"', p95, false, n),
+      rangeMinutes: 5,
+    },
+    {
+      name: "HighLatencyP99",
+      requires: [LATENCY],
+      expr: `job:${LATENCY}:p99_5m > ${p99}`,
+      for: durations.latency,
+      severity: Severity.critical,
+      format: "humanize",
+      summary: (l) => `High p99 latency on ${l("job")}`,
+      description: (l, v) =>
+        `The 99th percentile of request latency on ${
+          l("job")
+        } is ${v}s over 5m (threshold ${p99}s)`,
+      labels: job,
+      value: p99 * 2,
+      firing: (n) =>
+        histogramSeries(LATENCY, 'method="GET",route="/"', p99, true, n),
+      healthy: (n) =>
+        histogramSeries(LATENCY, 'method="GET",route="/"', p99, false, n),
+      rangeMinutes: 5,
+    },
+    {
+      name: "ServiceDown",
+      requires: [],
+      expr: "up == 0",
+      for: durations.down,
+      severity: Severity.critical,
+      format: "humanize",
+      summary: (l) => `${l("instance")} of ${l("job")} is down`,
+      description: (l, v) =>
+        `Prometheus cannot scrape ${l("instance")} of ${
+          l("job")
+        } (up = ${v}) for ${durations.down}`,
+      labels: TEST_TARGET,
+      value: 0,
+      firing: (n) => [series("up", "", `0x${n}`)],
+      healthy: (n) => [series("up", "", `1x${n}`)],
+      rangeMinutes: 0,
+    },
+    {
+      name: "ComponentUnhealthy",
+      requires: ["vigil_health_check_status"],
+      expr:
+        'max by (job, instance, check) (vigil_health_check_status{status="fail"}) == 1',
+      for: durations.component,
+      severity: Severity.critical,
+      format: "humanize",
+      summary: (l) => `Health check ${l("check")} fails on ${l("instance")}`,
+      description: (l, v) =>
+        `The health check ${l("check")} of ${l("job")} on ${
+          l("instance")
+        } has failed (status ${v}) for ${durations.component}`,
+      labels: { ...TEST_TARGET, check: "db" },
+      value: 1,
+      firing: (n) => [
+        series(
+          "vigil_health_check_status",
+          'check="db",status="fail"',
+          `1x${n}`,
+        ),
+        series(
+          "vigil_health_check_status",
+          'check="db",status="pass"',
+          `0x${n}`,
+        ),
+      ],
+      healthy: (n) => [
+        series(
+          "vigil_health_check_status",
+          'check="db",status="fail"',
+          `0x${n}`,
+        ),
+        series(
+          "vigil_health_check_status",
+          'check="db",status="pass"',
+          `1x${n}`,
+        ),
+      ],
+      rangeMinutes: 0,
+    },
+    {
+      name: "ConceptDriftDetected",
+      requires: ["ml_drift_detected_total"],
+      expr:
+        'sum by (job, instance, model_name, detector) (increase(ml_drift_detected_total{severity="drift"}[5m])) > 0',
+      for: "0s",
+      severity: Severity.warning,
+      format: "humanize",
+      summary: (l) => `Concept drift in model ${l("model_name")}`,
+      description: (l, v) =>
+        `The ${l("detector")} detector of model ${l("model_name")} on ${
+          l("instance")
+        } reported ${v} drifts over 5m`,
+      labels: { ...TEST_TARGET, model_name: "fraud", detector: "ddm" },
+      value: 5,
+      firing: (n) => [
+        series(
+          "ml_drift_detected_total",
+          'model_name="fraud",detector="ddm",severity="drift"',
+          `0+1x${n}`,
+        ),
+      ],
+      healthy: (n) => [
+        series(
+          "ml_drift_detected_total",
+          'model_name="fraud",detector="ddm",severity="drift"',
+          `0x${n}`,
+        ),
+      ],
+      rangeMinutes: 5,
+    },
+    {
+      name: "HighDriftWarningRate",
+      requires: ["ml_drift_detected_total"],
+      expr:
+        `sum by (job, instance, model_name, detector) (increase(ml_drift_detected_total{severity="warning"}[10m])) > ${driftWarnings}`,
+      for: durations.driftWarning,
+      severity: Severity.warning,
+      format: "humanize",
+      summary: (l) => `Frequent drift warnings in model ${l("model_name")}`,
+      description: (l, v) =>
+        `The ${l("detector")} detector of model ${l("model_name")} on ${
+          l("instance")
+        } entered its warning zone ${v} times over 10m (threshold ${driftWarnings})`,
+      labels: { ...TEST_TARGET, model_name: "fraud", detector: "ddm" },
+      value: 10 * (Math.floor(driftWarnings) + 1),
+      firing: (n) => [
+        series(
+          "ml_drift_detected_total",
+          'model_name="fraud",detector="ddm",severity="warning"',
+          `0+${Math.floor(driftWarnings) + 1}x${n}`,
+        ),
+      ],
+      healthy: (n) => [
+        series(
+          "ml_drift_detected_total",
+          'model_name="fraud",detector="ddm",severity="warning"',
+          `0x${n}`,
+        ),
+      ],
+      rangeMinutes: 10,
+    },
+    gaugeBelow(
+      "LowModelAccuracy",
+      "ml_model_accuracy",
+      "accuracy",
+      accuracy,
+      durations.accuracy,
+    ),
+    gaugeBelow("LowF1Score", "ml_model_f1_score", "F1 score", f1, durations.f1),
+    {
+      name: "NoRecentTraining",
+      requires: ["ml_last_training_timestamp_seconds"],
+      expr: `time() - ml_last_training_timestamp_seconds > ${maxAge}`,
+      for: durations.training,
+      severity: Severity.warning,
+      format: "humanize",
+      summary: (l) => `Model ${l("model_name")} has not been trained recently`,
+      description: (l, v) =>
+        `Model ${l("model_name")} on ${
+          l("instance")
+        } was last trained ${v}s ago (threshold ${maxAge}s)`,
+      labels: { ...TEST_TARGET, model_name: "fraud" },
+      value: 0, // set per evaluation time below
+      firing: (n) => [
+        series(
+          "ml_last_training_timestamp_seconds",
+          'model_name="fraud"',
+          `-${maxAge}x${n}`,
+        ),
+      ],
+      healthy: (n) => [
+        series(
+          "ml_last_training_timestamp_seconds",
+          'model_name="fraud"',
+          `0+60x${n}`,
+        ),
+      ],
+      rangeMinutes: 0,
+    },
+    {
+      name: "HighMemoryUsage",
+      requires: ["process_resident_memory_bytes"],
+      expr: `process_resident_memory_bytes > ${memory}`,
+      for: durations.memory,
+      severity: Severity.warning,
+      format: "humanize1024",
+      summary: (l) => `High memory use on ${l("instance")}`,
+      description: (l, v) =>
+        `${l("instance")} of ${
+          l("job")
+        } holds ${v}B of resident memory (threshold ${memory} bytes)`,
+      labels: TEST_TARGET,
+      value: memory * 2,
+      firing: (
+        n,
+      ) => [series("process_resident_memory_bytes", "", `${memory * 2}x${n}`)],
+      healthy: (
+        n,
+      ) => [
+        series(
+          "process_resident_memory_bytes",
+          "",
+          `${Math.floor(memory / 2)}x${n}`,
+        ),
+      ],
+      rangeMinutes: 0,
+    },
+    {
+      name: "HighEventLoopLag",
+      requires: [LAG],
+      expr: `instance:${LAG}:p99_5m > ${lag}`,
+      for: durations.lag,
+      severity: Severity.warning,
+      format: "humanize",
+      summary: (l) => `Event loop lags on ${l("instance")}`,
+      description: (l, v) =>
+        `The 99th percentile of event-loop lag on ${l("instance")} of ${
+          l("job")
+        } is ${v}s over 5m (threshold ${lag}s)`,
+      labels: TEST_TARGET,
+      value: lag * 2,
+      firing: (n) => histogramSeries(LAG, "", lag, true, n),
+      healthy: (n) => histogramSeries(LAG, "", lag, false, n),
+      rangeMinutes: 5,
+    },
+    counterIncreases(
+      "WorkerRestarting",
+      "vigil_worker_restarts_total",
+      10,
+      (l, v) =>
+        `${v} aggregation workers of ${l("instance")} restarted over 10m`,
+    ),
+    counterIncreases(
+      "ObservationsDropped",
+      "vigil_observations_dropped_total",
+      5,
+      (l, v) =>
+        `${
+          l("instance")
+        } dropped ${v} observations over 5m because every batch slot waited for its worker`,
+    ),
+    {
+      name: "CardinalityOverflow",
+      requires: ["vigil_cardinality_overflow_total"],
+      expr:
+        "sum by (job, instance, metric, reason) (increase(vigil_cardinality_overflow_total[5m])) > 0",
+      for: "0s",
+      severity: Severity.warning,
+      format: "humanize",
+      summary: (l) => `Metric ${l("metric")} overflows on ${l("instance")}`,
+      description: (l, v) =>
+        `${v} lookups of ${l("metric")} on ${
+          l("instance")
+        } went to its overflow series over 5m (reason ${l("reason")})`,
+      labels: {
+        ...TEST_TARGET,
+        metric: "requests_total",
+        reason: "cardinality",
+      },
+      value: 50,
+      firing: (n) => [
+        series(
+          "vigil_cardinality_overflow_total",
+          'metric="requests_total",reason="cardinality"',
+          `0+10x${n}`,
+        ),
+      ],
+      healthy: (n) => [
+        series(
+          "vigil_cardinality_overflow_total",
+          'metric="requests_total",reason="cardinality"',
+          `0x${n}`,
+        ),
+      ],
+      rangeMinutes: 5,
+    },
+  ];
+
+  const present = specs.filter((spec) =>
+    spec.requires.every((name) => families.has(name))
+  );
+  const records = recording.filter((spec) =>
+    spec.requires.every((name) => families.has(name))
+  );
+  const runbook = (name: string) => `${runbookBase}#${name.toLowerCase()}`;
+  const templateLabel = (name: string) => `{{ $labels.${name} }}`;
+
+  const groups: unknown[] = [];
+  if (records.length > 0) {
+    groups.push({
+      name: `${prefix}.recording`,
+      rules: records.map(({ record, expr }) => ({ record, expr })),
+    });
+  }
+  groups.push({
+    name: `${prefix}.alerts`,
+    rules: present.map((spec) => ({
+      alert: spec.name,
+      expr: spec.expr,
+      for: spec.for,
+      labels: { severity: spec.severity },
+      annotations: {
+        summary: spec.summary(templateLabel, ""),
+        description: spec.description(
+          templateLabel,
+          `{{ $value | ${spec.format} }}`,
+        ),
+        runbook_url: runbook(spec.name),
+      },
+    })),
+  });
+
+  const testCases = present.map((spec) => {
+    const forMinutes = Math.ceil(durationSeconds(spec.for, "for") / 60);
+    const evalMinutes = forMinutes + spec.rangeMinutes + 2;
+    const n = evalMinutes + 2;
+    const value = spec.name === "NoRecentTraining"
+      ? maxAge + evalMinutes * 60
+      : spec.value;
+    const label = (name: string) => spec.labels[name] ?? "";
+    return [
+      {
+        name: `${spec.name} fires`,
+        interval: "1m",
+        input_series: spec.firing(n),
+        alert_rule_test: [{
+          eval_time: `${evalMinutes}m`,
+          alertname: spec.name,
+          exp_alerts: [{
+            exp_labels: { ...spec.labels, severity: spec.severity },
+            exp_annotations: {
+              summary: spec.summary(label, ""),
+              description: spec.description(label, FORMATS[spec.format](value)),
+              runbook_url: runbook(spec.name),
+            },
+          }],
+        }],
+      },
+      {
+        name: `${spec.name} stays silent`,
+        interval: "1m",
+        input_series: spec.healthy(n),
+        alert_rule_test: [{
+          eval_time: `${evalMinutes}m`,
+          alertname: spec.name,
+          exp_alerts: [],
+        }],
+      },
+    ];
+  }).flat();
+
+  const yaml = { lineWidth: 0 } as const;
+  return {
+    rules: stringify({ groups }, yaml),
+    tests: stringify({
+      rule_files: [rulesFile],
+      evaluation_interval: "1m",
+      tests: testCases,
+    }, yaml),
+    alerts: present.map((spec) => spec.name),
+  };
+}
+
+function gaugeBelow(
+  name: string,
+  metric: string,
+  what: string,
+  threshold: number,
+  duration: string,
+): AlertSpec {
+  return {
+    name,
+    requires: [metric],
+    expr: `${metric}{window="recent"} < ${threshold}`,
+    for: duration,
+    severity: Severity.warning,
+    format: "humanizePercentage",
+    summary: (l) => `Low ${what} of model ${l("model_name")}`,
+    description: (l, v) =>
+      `The recent ${what} of model ${l("model_name")} on ${
+        l("instance")
+      } is ${v} (threshold ${threshold * 100}%)`,
+    labels: { ...TEST_TARGET, model_name: "fraud", window: "recent" },
+    value: threshold / 2,
+    firing: (
+      n,
+    ) => [
+      series(
+        metric,
+        'model_name="fraud",window="recent"',
+        `${threshold / 2}x${n}`,
+      ),
+    ],
+    healthy: (n) => [
+      series(
+        metric,
+        'model_name="fraud",window="recent"',
+        `${(1 + threshold) / 2}x${n}`,
+      ),
+      series(
+        metric,
+        'model_name="fraud",window="lifetime"',
+        `${threshold / 2}x${n}`,
+      ),
+    ],
+    rangeMinutes: 0,
+  };
+}
+
+function counterIncreases(
+  name: string,
+  metric: string,
+  minutes: number,
+  description: Text,
+): AlertSpec {
+  return {
+    name,
+    requires: [metric],
+    expr: `increase(${metric}[${minutes}m]) > 0`,
+    for: "0s",
+    severity: Severity.warning,
+    format: "humanize",
+    summary: (l) => `${name} on ${l("instance")}`,
+    description,
+    labels: TEST_TARGET,
+    value: 10 * minutes,
+    firing: (n) => [series(metric, "", `0+10x${n}`)],
+    healthy: (n) => [series(metric, "", `0x${n}`)],
+    rangeMinutes: minutes,
+  };
+}
