@@ -193,7 +193,7 @@ export async function registeredFamilies(
  *   labelNames: ["status"],
  * });
  * const { rules, alerts } = await generateAlertRules(registry, { errorRatio: 0.01 });
- * assert.deepEqual(alerts, ["HighErrorRate", "ServiceDown"]);
+ * assert.deepEqual(alerts, ["HighErrorRate", "ServiceDown", "CardinalityOverflow"]);
  * assert.match(rules, /job:http_requests_error_ratio:rate5m > 0.01/);
  * await registry.close();
  * ```

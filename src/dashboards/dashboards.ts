@@ -896,7 +896,7 @@ function claimedBy(spec: DashboardSpec): Set<string> {
 export async function generateDashboards(
   registry: MetricsSource,
   options: DashboardOptions = {},
-): Promise<Dashboard[]> {
+): Promise<DashboardJson[]> {
   const families = parseFamilies(await registry.metrics());
   const has: Has = (name) => families.has(name);
   const presets = [
@@ -917,5 +917,27 @@ export async function generateDashboards(
       })),
     });
   }
-  return presets.map((spec) => build(spec, options));
+  // Built as Grafana's Dashboard type (an unknown field fails `deno check`),
+  // handed out as JSON: Grafana's types are not part of Vigil's API.
+  return presets.map((spec) =>
+    build(spec, options) as unknown as DashboardJson
+  );
+}
+
+/**
+ * A dashboard as Grafana imports it: the JSON of Grafana's `Dashboard`
+ * model (`@grafana/schema` 13, schema version 42). Write it to a file with
+ * `JSON.stringify`, or post it to Grafana's `/api/dashboards/db`.
+ */
+export interface DashboardJson {
+  /** Stable: derived from the service and the dashboard's name. */
+  readonly uid: string;
+  /** `<service> / <name>`. */
+  readonly title: string;
+  /** 42. */
+  readonly schemaVersion: number;
+  /** Rows and panels, as Grafana's model has them. */
+  readonly panels?: readonly Readonly<Record<string, unknown>>[];
+  /** The rest of Grafana's model: templating, time, tags and so on. */
+  readonly [field: string]: unknown;
 }

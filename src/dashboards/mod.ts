@@ -4,6 +4,7 @@
  * @module
  */
 export {
+  type DashboardJson,
   type DashboardOptions,
   dashboardUid,
   generateDashboards,
