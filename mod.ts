@@ -8,7 +8,10 @@
  *
  * Subpaths load only what they need: `@vigil/observe/metrics`,
  * `@vigil/observe/server`, `@vigil/observe/config`, `@vigil/observe/health`,
- * `@vigil/observe/logging`, `@vigil/observe/cli`.
+ * `@vigil/observe/drift`, `@vigil/observe/logging`, `@vigil/observe/tracing`,
+ * `@vigil/observe/errors`, `@vigil/observe/dashboards`,
+ * `@vigil/observe/alerts`, `@vigil/observe/app`, `@vigil/observe/cli`,
+ * `@vigil/observe/probe`.
  *
  * @example Quick start: a registry, a counter and /metrics
  * ```ts
