@@ -26,3 +26,11 @@ export {
   registeredFamilies,
   Severity,
 } from "./rules.ts";
+export {
+  generateSloRules,
+  type Slo,
+  SLO_RATE_WINDOWS,
+  SloKind,
+  type SloOptions,
+  type SloRules,
+} from "./slo.ts";
