@@ -66,7 +66,6 @@ Deno.test({
       "apt-get install prometheus-alertmanager",
     ),
   fn: async () => {
-    const started = Date.now();
     const logger = recordingLogger();
     const base = defaultConfig();
     const app = startVigil({
@@ -342,7 +341,6 @@ Deno.test({
       assert.ok(queries > 20, `only ${queries} queries`);
       const silent = empty.filter((line) => !NOT_EXERCISED.test(line));
       assert.deepEqual(silent, [], "panels without data");
-      assert.ok(Date.now() - started < 90_000);
     } finally {
       for (const child of children) {
         try {
