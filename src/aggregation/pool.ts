@@ -281,8 +281,8 @@ export class AggregationPool {
     });
   }
 
-  /** The shard for a new model monitor, round robin with series. */
-  placeModel(): Shard {
+  /** The shard for a new series or model monitor: round robin. */
+  place(): Shard {
     const shard = this.shards[this.#nextShard]!;
     this.#nextShard = (this.#nextShard + 1) % this.shards.length;
     return shard;
@@ -310,8 +310,7 @@ export class AggregationPool {
     pairs: string,
     created: number,
   ): { shard: Shard; id: number } {
-    const shard = this.shards[this.#nextShard]!;
-    this.#nextShard = (this.#nextShard + 1) % this.shards.length;
+    const shard = this.place();
     return { shard, id: shard.defineSeries(family, pairs, created) };
   }
 

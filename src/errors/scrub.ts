@@ -3,47 +3,12 @@
 // from the logging layer, so a secret hidden in a log line is hidden in an
 // error report too.
 import type { Breadcrumb, Event, StackFrame } from "@sentry/deno";
-import {
-  REDACTED,
-  SECRET_FIELDS,
-  URL_SECRET_PATTERNS,
-} from "../logging/format.ts";
+import { isSecretKey, maskText, REDACTED } from "../logging/format.ts";
+
+export { maskText };
 
 /** Deeper values are replaced by a marker: Sentry normalises to depth 3. */
 const MAX_DEPTH = 32;
-
-function isSecretField(key: string): boolean {
-  return SECRET_FIELDS.some((pattern) => pattern.test(key));
-}
-
-/**
- * Masks credentials in URLs anywhere in a text, as the logs do:
- * `scheme://user:pass@host` and secret query parameters.
- *
- * @param text The text, such as an exception message or a URL.
- * @returns The text with its URL secrets replaced by `[REDACTED]`.
- *
- * @example Mask a token in a message
- * ```ts
- * import assert from "node:assert/strict";
- * import { maskText } from "@vigil/observe/errors";
- *
- * assert.equal(
- *   maskText("GET https://api/x?token=abc failed"),
- *   "GET https://api/x?token=[REDACTED] failed",
- * );
- * ```
- */
-export function maskText(text: string): string {
-  // Both patterns need a `@` or a `=`: most texts pass untouched.
-  if (!text.includes("@") && !text.includes("=")) return text;
-  let masked = text;
-  for (const { pattern, replacement } of URL_SECRET_PATTERNS) {
-    pattern.lastIndex = 0;
-    masked = masked.replace(pattern, replacement as string);
-  }
-  return masked;
-}
 
 /**
  * A copy of a JSON-like value with the values under secret keys replaced by
@@ -78,7 +43,7 @@ function scrub(value: unknown, depth: number, seen: WeakSet<object>): unknown {
     }
     const copy: Record<string, unknown> = {};
     for (const [key, item] of Object.entries(value)) {
-      copy[key] = isSecretField(key) ? REDACTED : scrub(item, depth + 1, seen);
+      copy[key] = isSecretKey(key) ? REDACTED : scrub(item, depth + 1, seen);
     }
     return copy;
   } finally {

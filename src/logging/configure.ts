@@ -19,10 +19,10 @@ import {
 import { currentTraceIds, logContextStorage } from "./context.ts";
 import {
   jsonFormatter,
+  maskText,
   maskUrlSecrets,
   prettyFormatter,
   redactSecrets,
-  URL_SECRET_PATTERNS,
 } from "./format.ts";
 import type { LineQueue } from "./queue.ts";
 import { dailyFileSink, stdoutSink } from "./sinks.ts";
@@ -190,14 +190,8 @@ let active: { closeSinks(): Promise<void>; handle: LoggingHandle } | undefined;
 
 /** Masks URL credentials in every string of a record, for a sink of the caller's. */
 function maskRecord(record: LogRecord): LogRecord {
-  const mask = (text: string): string => {
-    for (const { pattern, replacement } of URL_SECRET_PATTERNS) {
-      text = text.replace(pattern, replacement as string);
-    }
-    return text;
-  };
   const walk = (value: unknown, depth: number): unknown => {
-    if (typeof value === "string") return mask(value);
+    if (typeof value === "string") return maskText(value);
     if (depth > 20 || value === null || typeof value !== "object") return value;
     if (Array.isArray(value)) return value.map((item) => walk(item, depth + 1));
     const proto = Object.getPrototypeOf(value);

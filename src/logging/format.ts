@@ -142,6 +142,35 @@ export const URL_SECRET_PATTERNS: RedactionPatterns = [
   },
 ];
 
+/**
+ * Masks credentials in URLs anywhere in a text with
+ * {@linkcode URL_SECRET_PATTERNS}: `scheme://user:pass@host` and secret
+ * query parameters. What the logs' line mask does, for one string.
+ *
+ * @param text The text, such as an exception message or a URL.
+ * @returns The text with its URL secrets replaced by `[REDACTED]`.
+ *
+ * @example Mask a token in a message
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { maskText } from "./format.ts";
+ *
+ * assert.equal(
+ *   maskText("GET https://api/x?token=abc failed"),
+ *   "GET https://api/x?token=[REDACTED] failed",
+ * );
+ * ```
+ */
+export function maskText(text: string): string {
+  // Both patterns need a `@` or a `=`: most texts pass untouched.
+  if (!text.includes("@") && !text.includes("=")) return text;
+  let masked = text;
+  for (const { pattern, replacement } of URL_SECRET_PATTERNS) {
+    masked = masked.replace(pattern, replacement as string);
+  }
+  return masked;
+}
+
 const DEFAULT_MAX_FIELD_LENGTH = 8192;
 /** Objects nested deeper than this are written as a marker. */
 const MAX_DEPTH = 10;
@@ -372,12 +401,11 @@ export function redactSecrets(sink: Sink): Sink {
     fieldPatterns: [...SECRET_FIELDS],
     action: () => REDACTED,
   });
-  const isSecret = isSecretKey;
   const wrapped: Sink & Partial<Drainable & Disposable & AsyncDisposable> = (
     record,
   ) => {
     const mayChange = record.message.length > 1 ||
-      objectMayChange(record.properties, isSecret, 0, undefined);
+      objectMayChange(record.properties, isSecretKey, 0, undefined);
     (mayChange ? redacting : sink)(record);
   };
   const inner = sink as
@@ -757,8 +785,14 @@ function errorJson(error: Error, walk: Walk, depth: number): string {
 
 const secretVerdicts = new Map<string, boolean>();
 
-/** Whether a key names a secret (of {@linkcode SECRET_FIELDS}), cached. */
-function isSecretKey(key: string): boolean {
+/**
+ * Whether a key names a secret: one of {@linkcode SECRET_FIELDS} matches it
+ * (answers for the first 4096 keys seen are kept).
+ *
+ * @param key A field name, such as `Authorization` or `db_password`.
+ * @returns Whether its value is to be redacted.
+ */
+export function isSecretKey(key: string): boolean {
   let secret = secretVerdicts.get(key);
   if (secret === undefined) {
     secret = SECRET_FIELDS.some((pattern) => pattern.test(key));

@@ -287,7 +287,7 @@ export class ModelMetrics {
         `Cannot create model "${model.name}": a prediction takes two observations' room in a batch, and aggregation.batchSize is ${this.#host.pool.batchSize}`,
       );
     }
-    return this.#start(model, this.#host.pool.placeModel());
+    return this.#start(model, this.#host.pool.place());
   }
 
   /**

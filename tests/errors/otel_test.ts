@@ -1,50 +1,17 @@
 import assert from "node:assert/strict";
 import { startReceiver } from "./_receiver.ts";
-
-interface OtlpSpan {
-  readonly name: string;
-  readonly traceId: string;
-  readonly attributes?: { key: string; value: { stringValue?: string } }[];
-}
+import { otlpReceiver, runTracedChild } from "../_otlp.ts";
 
 Deno.test("with OTEL_DENO=true, Deno's tracing keeps working, events carry the span's trace_id, and Sentry's upload is not traced", async () => {
   const sentry = startReceiver();
-  const spans: OtlpSpan[] = [];
-  const otlp = Deno.serve(
-    { hostname: "127.0.0.1", port: 0, onListen() {} },
-    async (request) => {
-      const body = await request.json();
-      for (const resource of body.resourceSpans ?? []) {
-        for (const scope of resource.scopeSpans ?? []) {
-          spans.push(...scope.spans);
-        }
-      }
-      return Response.json({});
-    },
-  );
+  const { spans, server: otlp } = otlpReceiver();
   try {
-    const output = await new Deno.Command(Deno.execPath(), {
-      args: [
-        "run",
-        "--allow-net=127.0.0.1",
-        "--allow-read",
-        "--allow-env",
-        new URL("./_otel_child.ts", import.meta.url).pathname,
-        sentry.dsn,
-      ],
-      env: {
-        OTEL_DENO: "true",
-        OTEL_EXPORTER_OTLP_PROTOCOL: "http/json",
-        OTEL_EXPORTER_OTLP_ENDPOINT: `http://127.0.0.1:${otlp.addr.port}`,
-      },
-      stdout: "piped",
-      stderr: "piped",
-    }).output();
-    const stderr = new TextDecoder().decode(output.stderr);
-    assert.ok(output.success, stderr);
-    const { traceId, sent } = JSON.parse(
-      new TextDecoder().decode(output.stdout).trim().split("\n").at(-1)!,
+    const lines = await runTracedChild(
+      new URL("./_otel_child.ts", import.meta.url),
+      otlp.addr.port,
+      { args: [sentry.dsn] },
     );
+    const { traceId, sent } = JSON.parse(lines.at(-1)!);
     assert.equal(sent, true);
     assert.match(traceId, /^[0-9a-f]{32}$/);
     // Deno's own provider exported the span: Sentry did not replace it.

@@ -7,25 +7,7 @@ import {
   traced,
   withSpan,
 } from "../../src/tracing/mod.ts";
-
-/** An OTLP/JSON span as Deno exports it. */
-interface OtlpSpan {
-  traceId: string;
-  spanId: string;
-  parentSpanId: string;
-  name: string;
-  kind: number;
-  attributes: { key: string; value: Record<string, unknown> }[];
-  events: {
-    name: string;
-    attributes: { key: string; value: Record<string, unknown> }[];
-  }[];
-  status: { code: number; message: string };
-}
-
-interface TracesRequest {
-  resourceSpans: { scopeSpans: { spans: OtlpSpan[] }[] }[];
-}
+import { otlpReceiver, type OtlpSpan, runTracedChild } from "../_otlp.ts";
 
 function attribute(
   attributes: OtlpSpan["attributes"],
@@ -33,28 +15,6 @@ function attribute(
 ): unknown {
   const found = attributes.find((attribute) => attribute.key === key);
   return found === undefined ? undefined : Object.values(found.value)[0];
-}
-
-/** An OTLP/HTTP JSON receiver: POST /v1/traces, the spans kept. */
-function otlpReceiver() {
-  const spans: OtlpSpan[] = [];
-  const server = Deno.serve(
-    { hostname: "127.0.0.1", port: 0, onListen() {} },
-    async (request) => {
-      const body = await request.text();
-      if (
-        request.method === "POST" &&
-        new URL(request.url).pathname === "/v1/traces"
-      ) {
-        const traces = JSON.parse(body) as TracesRequest;
-        for (const resource of traces.resourceSpans) {
-          for (const scope of resource.scopeSpans) spans.push(...scope.spans);
-        }
-      }
-      return Response.json({});
-    },
-  );
-  return { spans, server };
 }
 
 Deno.test("without OTEL_DENO, traced() returns the function itself and the helpers change nothing", async (t) => {
@@ -121,25 +81,11 @@ Deno.test("without OTEL_DENO, traced() returns the function itself and the helpe
 Deno.test("with OTEL_DENO=true, instrument() names Deno's server span by route and traced spans are its children, exported over OTLP", async () => {
   const { spans, server } = otlpReceiver();
   try {
-    const output = await new Deno.Command(Deno.execPath(), {
-      args: [
-        "run",
-        "--allow-net=127.0.0.1",
-        "--allow-read",
-        "--allow-env",
-        new URL("./_otel_child.ts", import.meta.url).pathname,
-      ],
-      env: {
-        OTEL_DENO: "true",
-        OTEL_EXPORTER_OTLP_PROTOCOL: "http/json",
-        OTEL_EXPORTER_OTLP_ENDPOINT: `http://127.0.0.1:${server.addr.port}`,
-        OTEL_SERVICE_NAME: "tracing-test",
-      },
-      stdout: "piped",
-      stderr: "piped",
-    }).output();
-    const text = new TextDecoder().decode(output.stdout);
-    assert.ok(output.success, new TextDecoder().decode(output.stderr));
+    const text = (await runTracedChild(
+      new URL("./_otel_child.ts", import.meta.url),
+      server.addr.port,
+      { env: { OTEL_SERVICE_NAME: "tracing-test" } },
+    )).join("\n");
     const lines = text.trim().split("\n").map((line) => JSON.parse(line));
     const result = lines.at(-1)!;
     assert.deepEqual(
@@ -216,26 +162,11 @@ Deno.test("with OTEL_DENO=true, instrument() names Deno's server span by route a
 Deno.test("with OTEL_DENO=true, a handler's thrown error is recorded on the server span", async () => {
   const { spans, server } = otlpReceiver();
   try {
-    const output = await new Deno.Command(Deno.execPath(), {
-      args: [
-        "run",
-        "--allow-net=127.0.0.1",
-        "--allow-read",
-        "--allow-env",
-        new URL("./_otel_child_throw.ts", import.meta.url).pathname,
-      ],
-      env: {
-        OTEL_DENO: "true",
-        OTEL_EXPORTER_OTLP_PROTOCOL: "http/json",
-        OTEL_EXPORTER_OTLP_ENDPOINT: `http://127.0.0.1:${server.addr.port}`,
-      },
-      stdout: "piped",
-      stderr: "piped",
-    }).output();
-    assert.ok(output.success, new TextDecoder().decode(output.stderr));
-    const { status } = JSON.parse(
-      new TextDecoder().decode(output.stdout).trim().split("\n").at(-1)!,
+    const lines = await runTracedChild(
+      new URL("./_otel_child_throw.ts", import.meta.url),
+      server.addr.port,
     );
+    const { status } = JSON.parse(lines.at(-1)!);
     assert.equal(status, 500);
     const serverSpan = spans.find((span) => span.name === "POST /orders");
     assert.ok(serverSpan !== undefined, spans.map((s) => s.name).join());
