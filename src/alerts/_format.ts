@@ -88,3 +88,8 @@ export function durationSeconds(duration: string, field: string): number {
   }
   return seconds;
 }
+
+/** Rounds away binary noise (`1 - 0.999`) before a number goes into YAML. */
+export function clean(value: number): number {
+  return Number(value.toPrecision(12));
+}

@@ -18,9 +18,12 @@
  * @module
  */
 export {
+  ALERT_DEFAULTS,
   type AlertRuleOptions,
   type AlertRules,
+  type AlertThresholds,
   buildAlertRules,
+  checkAlertThresholds,
   DEFAULT_RUNBOOK_BASE,
   generateAlertRules,
   registeredFamilies,

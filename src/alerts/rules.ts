@@ -2,7 +2,8 @@
 // registry holds, with `promtool test rules` cases for every alert.
 import { stringify } from "yaml";
 import type { Registry } from "../metrics/registry.ts";
-import { durationSeconds, type Format, FORMATS } from "./_format.ts";
+import { clean, durationSeconds, type Format, FORMATS } from "./_format.ts";
+import { exposedBounds, scoped, seriesNames } from "./_promql.ts";
 
 /** Alert severities, as the `severity` label carries them. */
 export const Severity = {
@@ -13,9 +14,12 @@ export const Severity = {
 /** An alert severity. */
 export type Severity = typeof Severity[keyof typeof Severity];
 
-/** Options of {@linkcode generateAlertRules}. */
-export interface AlertRuleOptions {
-  /** The share of 5xx responses over 5m above which HighErrorRate fires, in (0, 1). @default {0.05} */
+/**
+ * The thresholds and `for` durations of the generated alerts, and where
+ * their runbook lives: what the `alerts` section of the config sets.
+ */
+export interface AlertThresholds {
+  /** The share of 5xx responses over 5m above which HighErrorRate fires, in (0, 0.99]. @default {0.05} */
   errorRatio?: number;
   /** How long HighErrorRate's condition holds before it fires. @default {"5m"} */
   errorFor?: string;
@@ -53,8 +57,24 @@ export interface AlertRuleOptions {
   eventLoopLagSeconds?: number;
   /** How long HighEventLoopLag's condition holds before it fires. @default {"5m"} */
   eventLoopLagFor?: string;
-  /** Where the runbook lives; each alert links to `<runbookBase>#<alertname in lower case>`. @default {"https://github.com/vigil-observe/vigil/blob/main/docs/runbook.md"} */
+  /** Where the runbook lives; each alert links to `<runbookBase>#<alertname in lower case>`. @default {"https://jsr.io/@vigil/observe"} */
   runbookBase?: string;
+}
+
+/** Options of {@linkcode generateAlertRules}. */
+export interface AlertRuleOptions extends AlertThresholds {
+  /**
+   * The job Prometheus scrapes Vigil as: every selector keeps to it, so the
+   * rules can share a Prometheus with other targets. Left out, the rules
+   * read every job.
+   */
+  job?: string;
+  /**
+   * The bucket bounds of `http_request_duration_seconds`, for a registry
+   * that has exposed none yet: a latency threshold must be below the
+   * largest, or `histogram_quantile` could never exceed it.
+   */
+  buckets?: readonly number[];
   /** The file name the tests load the rules from. @default {"vigil.rules.yml"} */
   rulesFile?: string;
   /** The prefix of the rule group names (`<prefix>.recording`, `<prefix>.alerts`). @default {"vigil"} */
@@ -71,9 +91,95 @@ export interface AlertRules {
   alerts: string[];
 }
 
-/** The default of {@linkcode AlertRuleOptions.runbookBase}. */
-export const DEFAULT_RUNBOOK_BASE =
-  "https://github.com/vigil-observe/vigil/blob/main/docs/runbook.md";
+/**
+ * The default of {@linkcode AlertThresholds.runbookBase}: the package's
+ * page, whose README has a runbook section for every alert.
+ */
+export const DEFAULT_RUNBOOK_BASE = "https://jsr.io/@vigil/observe";
+
+/** Every {@linkcode AlertThresholds} field at its default: the seeds' values. */
+export const ALERT_DEFAULTS: Readonly<Required<AlertThresholds>> = Object
+  .freeze({
+    errorRatio: 0.05,
+    errorFor: "5m",
+    latencyP95Seconds: 1,
+    latencyP99Seconds: 2.5,
+    latencyFor: "5m",
+    serviceDownFor: "1m",
+    componentFor: "2m",
+    driftWarnings: 3,
+    driftWarningFor: "5m",
+    accuracy: 0.7,
+    accuracyFor: "10m",
+    f1Score: 0.7,
+    f1ScoreFor: "10m",
+    trainingMaxAgeSeconds: 86400,
+    trainingFor: "10m",
+    memoryBytes: 1073741824,
+    memoryFor: "5m",
+    eventLoopLagSeconds: 0.2,
+    eventLoopLagFor: "5m",
+    runbookBase: DEFAULT_RUNBOOK_BASE,
+  });
+
+/** The largest value of each ratio field; the rest are positive numbers. */
+const RATIO_MAX: Partial<Record<keyof AlertThresholds, number>> = {
+  errorRatio: 0.99,
+  accuracy: 1,
+  f1Score: 1,
+};
+
+/**
+ * Fills in the defaults of alert thresholds and checks every field.
+ *
+ * @param options The thresholds to check; absent fields take their default.
+ * @returns Every field, checked.
+ * @throws {TypeError} When a field has the wrong type, a duration is not a
+ * Prometheus duration or the runbook is not an http(s) URL.
+ * @throws {RangeError} When a threshold is out of range.
+ *
+ * @example Checking thresholds
+ * ```ts
+ * import { checkAlertThresholds } from "@vigil/observe/alerts";
+ * import assert from "node:assert/strict";
+ *
+ * assert.equal(checkAlertThresholds({ errorRatio: 0.01 }).errorFor, "5m");
+ * assert.throws(() => checkAlertThresholds({ accuracy: 2 }), RangeError);
+ * ```
+ */
+export function checkAlertThresholds(
+  options: AlertThresholds,
+): Required<AlertThresholds> {
+  const resolved = { ...ALERT_DEFAULTS };
+  for (const key of Object.keys(ALERT_DEFAULTS) as (keyof AlertThresholds)[]) {
+    const value = options[key];
+    if (value === undefined) continue;
+    const fallback = ALERT_DEFAULTS[key];
+    if (typeof value !== typeof fallback) {
+      throw new TypeError(
+        `Cannot generate alert rules: ${key} must be a ${typeof fallback}, got ${
+          JSON.stringify(value)
+        }`,
+      );
+    }
+    if (key === "runbookBase") {
+      const url = URL.parse(value as string);
+      if (url === null || !/^https?:$/.test(url.protocol)) {
+        throw new TypeError(
+          `Cannot generate alert rules: runbookBase must be an http(s) URL, got "${value}"`,
+        );
+      }
+    } else if (typeof value === "string") {
+      durationSeconds(value, key); // "0s" fires at once, as in Prometheus
+    } else {
+      const max = RATIO_MAX[key];
+      if (max === undefined) checkPositive(value, key);
+      else checkRatio(value, key, max);
+    }
+    Object.assign(resolved, { [key]: value });
+  }
+  return resolved;
+}
 
 type Text = (label: (name: string) => string, value: string) => string;
 
@@ -107,12 +213,23 @@ interface RecordingSpec {
   requires: readonly string[];
 }
 
-const TEST_LABELS = 'job="vigil",instance="vigil:9464"';
-const TEST_TARGET = { job: "vigil", instance: "vigil:9464" };
+/** The `job` and `instance` of the target in the generated tests. */
+interface Target {
+  readonly job: string;
+  readonly instance: string;
+}
 
-function series(name: string, labels: string, values: string): Series {
-  const all = labels === "" ? TEST_LABELS : `${TEST_LABELS},${labels}`;
-  return { series: `${name}{${all}}`, values };
+function series(
+  target: Target,
+  name: string,
+  labels: string,
+  values: string,
+): Series {
+  const own = `job=${JSON.stringify(target.job)},instance="${target.instance}"`;
+  return {
+    series: `${name}{${labels === "" ? own : `${own},${labels}`}}`,
+    values,
+  };
 }
 
 function checkRatio(value: number, field: string, max: number): number {
@@ -133,25 +250,30 @@ function checkPositive(value: number, field: string): number {
   return value;
 }
 
-/** Histogram buckets for a test: all counts in `(threshold / 2, 2 * threshold]` or below. */
+/**
+ * Histogram buckets for a test: every count at or below 90 % of the
+ * threshold when healthy (a p95 of 85.5 % of it), or above 110 % when
+ * breaching (a quantile of 110 %, the highest finite bound).
+ */
 function histogramSeries(
+  target: Target,
   name: string,
   labels: string,
   threshold: number,
   breach: boolean,
   n: number,
 ): Series[] {
-  const low = String(threshold / 2);
-  const high = String(threshold * 2);
+  const low = String(clean(threshold * 0.9));
+  const high = String(clean(threshold * 1.1));
   const moving = `0+60x${n}`;
   const still = `0x${n}`;
   const join = (
     le: string,
   ) => (labels === "" ? `le="${le}"` : `${labels},le="${le}"`);
   return [
-    series(`${name}_bucket`, join(low), breach ? still : moving),
-    series(`${name}_bucket`, join(high), breach ? still : moving),
-    series(`${name}_bucket`, join("+Inf"), moving),
+    series(target, `${name}_bucket`, join(low), breach ? still : moving),
+    series(target, `${name}_bucket`, join(high), breach ? still : moving),
+    series(target, `${name}_bucket`, join("+Inf"), moving),
   ];
 }
 
@@ -159,8 +281,12 @@ function histogramSeries(
 export async function registeredFamilies(
   registry: Registry,
 ): Promise<Set<string>> {
+  return familiesOf(await registry.metrics());
+}
+
+function familiesOf(text: string): Set<string> {
   const names = new Set<string>();
-  for (const line of (await registry.metrics()).split("\n")) {
+  for (const line of text.split("\n")) {
     const match = /^# TYPE (\S+) (\S+)$/.exec(line);
     if (match?.[1] !== undefined) names.add(match[1]);
   }
@@ -202,8 +328,15 @@ export async function generateAlertRules(
   registry: Registry,
   options: AlertRuleOptions = {},
 ): Promise<AlertRules> {
-  const families = await registeredFamilies(registry);
-  return buildAlertRules(families, options);
+  const text = await registry.metrics();
+  const families = familiesOf(text);
+  const exposed = [
+    ...exposedBounds(text, "http_request_duration_seconds").keys(),
+  ];
+  return buildAlertRules(
+    families,
+    exposed.length > 0 ? { ...options, buckets: exposed } : options,
+  );
 }
 
 /**
@@ -229,51 +362,56 @@ export function buildAlertRules(
   families: ReadonlySet<string>,
   options: AlertRuleOptions = {},
 ): AlertRules {
-  const errorRatio = checkRatio(options.errorRatio ?? 0.05, "errorRatio", 0.99);
-  const p95 = checkPositive(
-    options.latencyP95Seconds ?? 1,
-    "latencyP95Seconds",
-  );
-  const p99 = checkPositive(
-    options.latencyP99Seconds ?? 2.5,
-    "latencyP99Seconds",
-  );
-  const driftWarnings = checkPositive(
-    options.driftWarnings ?? 3,
-    "driftWarnings",
-  );
-  const accuracy = checkRatio(options.accuracy ?? 0.7, "accuracy", 1);
-  const f1 = checkRatio(options.f1Score ?? 0.7, "f1Score", 1);
-  const maxAge = checkPositive(
-    options.trainingMaxAgeSeconds ?? 86400,
-    "trainingMaxAgeSeconds",
-  );
-  const memory = checkPositive(
-    options.memoryBytes ?? 1073741824,
-    "memoryBytes",
-  );
-  const lag = checkPositive(
-    options.eventLoopLagSeconds ?? 0.2,
-    "eventLoopLagSeconds",
-  );
-  const runbookBase = options.runbookBase ?? DEFAULT_RUNBOOK_BASE;
+  const t = checkAlertThresholds(options);
+  const errorRatio = t.errorRatio;
+  const p95 = t.latencyP95Seconds;
+  const p99 = t.latencyP99Seconds;
+  const driftWarnings = t.driftWarnings;
+  const accuracy = t.accuracy;
+  const f1 = t.f1Score;
+  const maxAge = t.trainingMaxAgeSeconds;
+  const memory = t.memoryBytes;
+  const lag = t.eventLoopLagSeconds;
+  const runbookBase = t.runbookBase;
   const rulesFile = options.rulesFile ?? "vigil.rules.yml";
   const prefix = options.groupPrefix ?? "vigil";
-  const durations = {
-    error: options.errorFor ?? "5m",
-    latency: options.latencyFor ?? "5m",
-    down: options.serviceDownFor ?? "1m",
-    component: options.componentFor ?? "2m",
-    driftWarning: options.driftWarningFor ?? "5m",
-    accuracy: options.accuracyFor ?? "10m",
-    f1: options.f1ScoreFor ?? "10m",
-    training: options.trainingFor ?? "10m",
-    memory: options.memoryFor ?? "5m",
-    lag: options.eventLoopLagFor ?? "5m",
-  };
-  for (const [key, value] of Object.entries(durations)) {
-    durationSeconds(value, `${key}For`);
+  if (options.job !== undefined && options.job === "") {
+    throw new RangeError(
+      'Cannot generate alert rules: job must be a non-empty string, got ""',
+    );
   }
+  const target: Target = {
+    job: options.job ?? "vigil",
+    instance: "vigil:9464",
+  };
+  const buckets = (options.buckets ?? []).filter(Number.isFinite);
+  if (buckets.length > 0) {
+    const top = Math.max(...buckets);
+    for (
+      const [key, value] of [
+        ["latencyP95Seconds", p95],
+        ["latencyP99Seconds", p99],
+      ] as const
+    ) {
+      if (value >= top) {
+        throw new RangeError(
+          `Cannot generate alert rules: ${key} must be below the largest latency bucket (${top}), since histogram_quantile never exceeds it, got ${value}`,
+        );
+      }
+    }
+  }
+  const durations = {
+    error: t.errorFor,
+    latency: t.latencyFor,
+    down: t.serviceDownFor,
+    component: t.componentFor,
+    driftWarning: t.driftWarningFor,
+    accuracy: t.accuracyFor,
+    f1: t.f1ScoreFor,
+    training: t.trainingFor,
+    memory: t.memoryFor,
+    lag: t.eventLoopLagFor,
+  };
 
   const HTTP = "http_requests_total";
   const LATENCY = "http_request_duration_seconds";
@@ -324,7 +462,7 @@ export function buildAlertRules(
     },
   ];
 
-  const job = { job: "vigil" };
+  const job = { job: target.job };
   const specs: AlertSpec[] = [
     {
       name: "HighErrorRate",
@@ -339,13 +477,10 @@ export function buildAlertRules(
           errorRatio * 100
         }%)`,
       labels: job,
-      value: 1,
-      firing: (
-        n,
-      ) => [series(HTTP, 'method="GET",route="/",status="500"', `0+60x${n}`)],
-      healthy: (n) => [
-        series(HTTP, 'method="GET",route="/",status="200"', `0+60x${n}`),
-      ],
+      // Just past the threshold (110 % of it), and just within it (90 %).
+      value: errorShare(errorRatio, 1.1),
+      firing: (n) => errorSeries(target, errorShare(errorRatio, 1.1), n),
+      healthy: (n) => errorSeries(target, errorShare(errorRatio, 0.9), n),
       rangeMinutes: 5,
     },
     {
@@ -361,11 +496,25 @@ export function buildAlertRules(
           l("job")
         } is ${v}s over 5m (threshold ${p95}s)`,
       labels: job,
-      value: p95 * 2,
+      value: clean(p95 * 1.1),
       firing: (n) =>
-        histogramSeries(LATENCY, 'method="GET",route="/"', p95, true, n),
+        histogramSeries(
+          target,
+          LATENCY,
+          'method="GET",route="/"',
+          p95,
+          true,
+          n,
+        ),
       healthy: (n) =>
-        histogramSeries(LATENCY, 'method="GET",route="/"', p95, false, n),
+        histogramSeries(
+          target,
+          LATENCY,
+          'method="GET",route="/"',
+          p95,
+          false,
+          n,
+        ),
       rangeMinutes: 5,
     },
     {
@@ -381,11 +530,25 @@ export function buildAlertRules(
           l("job")
         } is ${v}s over 5m (threshold ${p99}s)`,
       labels: job,
-      value: p99 * 2,
+      value: clean(p99 * 1.1),
       firing: (n) =>
-        histogramSeries(LATENCY, 'method="GET",route="/"', p99, true, n),
+        histogramSeries(
+          target,
+          LATENCY,
+          'method="GET",route="/"',
+          p99,
+          true,
+          n,
+        ),
       healthy: (n) =>
-        histogramSeries(LATENCY, 'method="GET",route="/"', p99, false, n),
+        histogramSeries(
+          target,
+          LATENCY,
+          'method="GET",route="/"',
+          p99,
+          false,
+          n,
+        ),
       rangeMinutes: 5,
     },
     {
@@ -400,10 +563,10 @@ export function buildAlertRules(
         `Prometheus cannot scrape ${l("instance")} of ${
           l("job")
         } (up = ${v}) for ${durations.down}`,
-      labels: TEST_TARGET,
+      labels: { ...target },
       value: 0,
-      firing: (n) => [series("up", "", `0x${n}`)],
-      healthy: (n) => [series("up", "", `1x${n}`)],
+      firing: (n) => [series(target, "up", "", `0x${n}`)],
+      healthy: (n) => [series(target, "up", "", `1x${n}`)],
       rangeMinutes: 0,
     },
     {
@@ -419,15 +582,17 @@ export function buildAlertRules(
         `The health check ${l("check")} of ${l("job")} on ${
           l("instance")
         } has failed (status ${v}) for ${durations.component}`,
-      labels: { ...TEST_TARGET, check: "db" },
+      labels: { ...target, check: "db" },
       value: 1,
       firing: (n) => [
         series(
+          target,
           "vigil_health_check_status",
           'check="db",status="fail"',
           `1x${n}`,
         ),
         series(
+          target,
           "vigil_health_check_status",
           'check="db",status="pass"',
           `0x${n}`,
@@ -435,11 +600,13 @@ export function buildAlertRules(
       ],
       healthy: (n) => [
         series(
+          target,
           "vigil_health_check_status",
           'check="db",status="fail"',
           `0x${n}`,
         ),
         series(
+          target,
           "vigil_health_check_status",
           'check="db",status="pass"',
           `1x${n}`,
@@ -451,28 +618,30 @@ export function buildAlertRules(
       name: "ConceptDriftDetected",
       requires: ["ml_drift_detected_total"],
       expr:
-        'sum by (job, instance, model_name, detector) (increase(ml_drift_detected_total{severity="drift"}[5m])) > 0',
+        'sum by (job, instance, model_name, detector_type) (increase(ml_drift_detected_total{severity="drift"}[5m])) > 0',
       for: "0s",
       severity: Severity.warning,
       format: "humanize",
       summary: (l) => `Concept drift in model ${l("model_name")}`,
       description: (l, v) =>
-        `The ${l("detector")} detector of model ${l("model_name")} on ${
+        `The ${l("detector_type")} detector of model ${l("model_name")} on ${
           l("instance")
         } reported ${v} drifts over 5m`,
-      labels: { ...TEST_TARGET, model_name: "fraud", detector: "ddm" },
+      labels: { ...target, model_name: "fraud", detector_type: "ddm" },
       value: 5,
       firing: (n) => [
         series(
+          target,
           "ml_drift_detected_total",
-          'model_name="fraud",detector="ddm",severity="drift"',
+          'model_name="fraud",detector_type="ddm",severity="drift"',
           `0+1x${n}`,
         ),
       ],
       healthy: (n) => [
         series(
+          target,
           "ml_drift_detected_total",
-          'model_name="fraud",detector="ddm",severity="drift"',
+          'model_name="fraud",detector_type="ddm",severity="drift"',
           `0x${n}`,
         ),
       ],
@@ -482,41 +651,51 @@ export function buildAlertRules(
       name: "HighDriftWarningRate",
       requires: ["ml_drift_detected_total"],
       expr:
-        `sum by (job, instance, model_name, detector) (increase(ml_drift_detected_total{severity="warning"}[10m])) > ${driftWarnings}`,
+        `sum by (job, instance, model_name, detector_type) (increase(ml_drift_detected_total{severity="warning"}[10m])) > ${driftWarnings}`,
       for: durations.driftWarning,
       severity: Severity.warning,
       format: "humanize",
       summary: (l) => `Frequent drift warnings in model ${l("model_name")}`,
       description: (l, v) =>
-        `The ${l("detector")} detector of model ${l("model_name")} on ${
+        `The ${l("detector_type")} detector of model ${l("model_name")} on ${
           l("instance")
         } entered its warning zone ${v} times over 10m (threshold ${driftWarnings})`,
-      labels: { ...TEST_TARGET, model_name: "fraud", detector: "ddm" },
+      labels: { ...target, model_name: "fraud", detector_type: "ddm" },
       value: 10 * (Math.floor(driftWarnings) + 1),
       firing: (n) => [
         series(
+          target,
           "ml_drift_detected_total",
-          'model_name="fraud",detector="ddm",severity="warning"',
+          'model_name="fraud",detector_type="ddm",severity="warning"',
           `0+${Math.floor(driftWarnings) + 1}x${n}`,
         ),
       ],
       healthy: (n) => [
         series(
+          target,
           "ml_drift_detected_total",
-          'model_name="fraud",detector="ddm",severity="warning"',
+          'model_name="fraud",detector_type="ddm",severity="warning"',
           `0x${n}`,
         ),
       ],
       rangeMinutes: 10,
     },
     gaugeBelow(
+      target,
       "LowModelAccuracy",
       "ml_model_accuracy",
       "accuracy",
       accuracy,
       durations.accuracy,
     ),
-    gaugeBelow("LowF1Score", "ml_model_f1_score", "F1 score", f1, durations.f1),
+    gaugeBelow(
+      target,
+      "LowF1Score",
+      "ml_model_f1_score",
+      "F1 score",
+      f1,
+      durations.f1,
+    ),
     {
       name: "NoRecentTraining",
       requires: ["ml_last_training_timestamp_seconds"],
@@ -529,10 +708,11 @@ export function buildAlertRules(
         `Model ${l("model_name")} on ${
           l("instance")
         } was last trained ${v}s ago (threshold ${maxAge}s)`,
-      labels: { ...TEST_TARGET, model_name: "fraud" },
+      labels: { ...target, model_name: "fraud" },
       value: 0, // set per evaluation time below
       firing: (n) => [
         series(
+          target,
           "ml_last_training_timestamp_seconds",
           'model_name="fraud"',
           `-${maxAge}x${n}`,
@@ -540,6 +720,7 @@ export function buildAlertRules(
       ],
       healthy: (n) => [
         series(
+          target,
           "ml_last_training_timestamp_seconds",
           'model_name="fraud"',
           `0+60x${n}`,
@@ -559,18 +740,26 @@ export function buildAlertRules(
         `${l("instance")} of ${
           l("job")
         } holds ${v}B of resident memory (threshold ${memory} bytes)`,
-      labels: TEST_TARGET,
-      value: memory * 2,
+      labels: { ...target },
+      value: Math.ceil(memory * 1.1),
       firing: (
         n,
-      ) => [series("process_resident_memory_bytes", "", `${memory * 2}x${n}`)],
+      ) => [
+        series(
+          target,
+          "process_resident_memory_bytes",
+          "",
+          `${Math.ceil(memory * 1.1)}x${n}`,
+        ),
+      ],
       healthy: (
         n,
       ) => [
         series(
+          target,
           "process_resident_memory_bytes",
           "",
-          `${Math.floor(memory / 2)}x${n}`,
+          `${Math.floor(memory * 0.9)}x${n}`,
         ),
       ],
       rangeMinutes: 0,
@@ -587,13 +776,14 @@ export function buildAlertRules(
         `The 99th percentile of event-loop lag on ${l("instance")} of ${
           l("job")
         } is ${v}s over 5m (threshold ${lag}s)`,
-      labels: TEST_TARGET,
-      value: lag * 2,
-      firing: (n) => histogramSeries(LAG, "", lag, true, n),
-      healthy: (n) => histogramSeries(LAG, "", lag, false, n),
+      labels: { ...target },
+      value: clean(lag * 1.1),
+      firing: (n) => histogramSeries(target, LAG, "", lag, true, n),
+      healthy: (n) => histogramSeries(target, LAG, "", lag, false, n),
       rangeMinutes: 5,
     },
     counterIncreases(
+      target,
       "WorkerRestarting",
       "vigil_worker_restarts_total",
       10,
@@ -601,6 +791,7 @@ export function buildAlertRules(
         `${v} aggregation workers of ${l("instance")} restarted over 10m`,
     ),
     counterIncreases(
+      target,
       "ObservationsDropped",
       "vigil_observations_dropped_total",
       5,
@@ -623,13 +814,14 @@ export function buildAlertRules(
           l("instance")
         } went to its overflow series over 5m (reason ${l("reason")})`,
       labels: {
-        ...TEST_TARGET,
+        ...target,
         metric: "requests_total",
         reason: "cardinality",
       },
       value: 50,
       firing: (n) => [
         series(
+          target,
           "vigil_cardinality_overflow_total",
           'metric="requests_total",reason="cardinality"',
           `0+10x${n}`,
@@ -637,6 +829,7 @@ export function buildAlertRules(
       ],
       healthy: (n) => [
         series(
+          target,
           "vigil_cardinality_overflow_total",
           'metric="requests_total",reason="cardinality"',
           `0x${n}`,
@@ -652,6 +845,10 @@ export function buildAlertRules(
   const records = recording.filter((spec) =>
     spec.requires.every((name) => families.has(name))
   );
+  const metrics = seriesNames(
+    [...present, ...records].flatMap((spec) => spec.requires),
+  );
+  const scope = (expr: string) => scoped(expr, options.job, metrics);
   const runbook = (name: string) => `${runbookBase}#${name.toLowerCase()}`;
   const templateLabel = (name: string) => `{{ $labels.${name} }}`;
 
@@ -659,14 +856,14 @@ export function buildAlertRules(
   if (records.length > 0) {
     groups.push({
       name: `${prefix}.recording`,
-      rules: records.map(({ record, expr }) => ({ record, expr })),
+      rules: records.map(({ record, expr }) => ({ record, expr: scope(expr) })),
     });
   }
   groups.push({
     name: `${prefix}.alerts`,
     rules: present.map((spec) => ({
       alert: spec.name,
-      expr: spec.expr,
+      expr: scope(spec.expr),
       for: spec.for,
       labels: { severity: spec.severity },
       annotations: {
@@ -693,18 +890,31 @@ export function buildAlertRules(
         name: `${spec.name} fires`,
         interval: "1m",
         input_series: spec.firing(n),
-        alert_rule_test: [{
-          eval_time: `${evalMinutes}m`,
-          alertname: spec.name,
-          exp_alerts: [{
-            exp_labels: { ...spec.labels, severity: spec.severity },
-            exp_annotations: {
-              summary: spec.summary(label, ""),
-              description: spec.description(label, FORMATS[spec.format](value)),
-              runbook_url: runbook(spec.name),
-            },
-          }],
-        }],
+        alert_rule_test: [
+          ...(forMinutes > 0
+            ? [{
+              // Breaching since the first minute at most, but not for `for`.
+              eval_time: `${forMinutes - 1}m`,
+              alertname: spec.name,
+              exp_alerts: [],
+            }]
+            : []),
+          {
+            eval_time: `${evalMinutes}m`,
+            alertname: spec.name,
+            exp_alerts: [{
+              exp_labels: { ...spec.labels, severity: spec.severity },
+              exp_annotations: {
+                summary: spec.summary(label, ""),
+                description: spec.description(
+                  label,
+                  FORMATS[spec.format](value),
+                ),
+                runbook_url: runbook(spec.name),
+              },
+            }],
+          },
+        ],
       },
       {
         name: `${spec.name} stays silent`,
@@ -731,7 +941,36 @@ export function buildAlertRules(
   };
 }
 
+/** Requests a minute in the error-rate tests. */
+const ERROR_TEST_RATE = 100000;
+
+/** `factor` times the error ratio, in whole requests of the test's rate. */
+function errorShare(ratio: number, factor: number): number {
+  const failing = Math.round(ratio * factor * ERROR_TEST_RATE);
+  return Math.min(ERROR_TEST_RATE, Math.max(1, failing)) / ERROR_TEST_RATE;
+}
+
+/** Requests to one route with the share `bad` answering 500. */
+function errorSeries(target: Target, bad: number, n: number): Series[] {
+  const failing = Math.round(bad * ERROR_TEST_RATE);
+  return [
+    series(
+      target,
+      "http_requests_total",
+      'method="GET",route="/",status="200"',
+      `0+${ERROR_TEST_RATE - failing}x${n}`,
+    ),
+    series(
+      target,
+      "http_requests_total",
+      'method="GET",route="/",status="500"',
+      `0+${failing}x${n}`,
+    ),
+  ];
+}
+
 function gaugeBelow(
+  target: Target,
   name: string,
   metric: string,
   what: string,
@@ -750,24 +989,28 @@ function gaugeBelow(
       `The recent ${what} of model ${l("model_name")} on ${
         l("instance")
       } is ${v} (threshold ${threshold * 100}%)`,
-    labels: { ...TEST_TARGET, model_name: "fraud", window: "recent" },
-    value: threshold / 2,
+    labels: { ...target, model_name: "fraud", window: "recent" },
+    // Just past the threshold, and just within it when healthy.
+    value: clean(threshold * 0.9),
     firing: (
       n,
     ) => [
       series(
+        target,
         metric,
         'model_name="fraud",window="recent"',
-        `${threshold / 2}x${n}`,
+        `${clean(threshold * 0.9)}x${n}`,
       ),
     ],
     healthy: (n) => [
       series(
+        target,
         metric,
         'model_name="fraud",window="recent"',
-        `${(1 + threshold) / 2}x${n}`,
+        `${Math.min(1, clean(threshold * 1.1))}x${n}`,
       ),
       series(
+        target,
         metric,
         'model_name="fraud",window="lifetime"',
         `${threshold / 2}x${n}`,
@@ -778,6 +1021,7 @@ function gaugeBelow(
 }
 
 function counterIncreases(
+  target: Target,
   name: string,
   metric: string,
   minutes: number,
@@ -792,10 +1036,10 @@ function counterIncreases(
     format: "humanize",
     summary: (l) => `${name} on ${l("instance")}`,
     description,
-    labels: TEST_TARGET,
+    labels: { ...target },
     value: 10 * minutes,
-    firing: (n) => [series(metric, "", `0+10x${n}`)],
-    healthy: (n) => [series(metric, "", `0x${n}`)],
+    firing: (n) => [series(target, metric, "", `0+10x${n}`)],
+    healthy: (n) => [series(target, metric, "", `0x${n}`)],
     rangeMinutes: minutes,
   };
 }

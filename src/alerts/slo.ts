@@ -3,7 +3,9 @@
 // and an error-budget gauge, with `promtool test rules` cases for them.
 import { stringify } from "yaml";
 import type { Registry } from "../metrics/registry.ts";
-import { durationSeconds } from "./_format.ts";
+import { formatBound } from "../base/_text.ts";
+import { clean, durationSeconds } from "./_format.ts";
+import { exposedBounds, scoped, seriesNames } from "./_promql.ts";
 import { DEFAULT_RUNBOOK_BASE, registeredFamilies, Severity } from "./rules.ts";
 
 /** The kinds of service-level objective. */
@@ -33,8 +35,19 @@ export interface Slo {
 
 /** Options of {@linkcode generateSloRules}. */
 export interface SloOptions {
-  /** Where the runbook lives; the alert links to `<runbookBase>#errorbudgetburn`. @default {"https://github.com/vigil-observe/vigil/blob/main/docs/runbook.md"} */
+  /** Where the runbook lives; the alert links to `<runbookBase>#errorbudgetburn`. @default {"https://jsr.io/@vigil/observe"} */
   runbookBase?: string;
+  /**
+   * The bucket bounds of `http_request_duration_seconds`, for a registry
+   * that has exposed none yet (no request observed): a latency threshold
+   * must be one of them. The bounds the registry exposes win.
+   */
+  buckets?: readonly number[];
+  /**
+   * The job Prometheus scrapes Vigil as: every selector keeps to it. Left
+   * out, the rules read every job.
+   */
+  job?: string;
   /** The file name the tests load the rules from. @default {"vigil.slo.rules.yml"} */
   rulesFile?: string;
   /** The prefix of the rule group names (`<prefix>.slo.<name>`). @default {"vigil"} */
@@ -81,31 +94,12 @@ const BURN_RATES: Record<Severity, readonly BurnRate[]> = {
 const HTTP = "http_requests_total";
 const LATENCY = "http_request_duration_seconds";
 const ALERT = "ErrorBudgetBurn";
-const TEST_LABELS = 'job="vigil",instance="vigil:9464",method="GET",route="/"';
+const TEST_LABELS = 'instance="vigil:9464",method="GET",route="/"';
 /** Requests per minute in the generated tests. */
 const TEST_RATE = 10000;
 
 function fail(error: typeof TypeError, message: string): never {
   throw new error(`Cannot generate SLO rules: ${message}`);
-}
-
-/** Rounds away binary noise (`1 - 0.999`) before a number goes into YAML. */
-function clean(value: number): number {
-  return Number(value.toPrecision(12));
-}
-
-/** The `le` label values of a histogram's buckets, by bound. */
-async function bucketBounds(
-  registry: Registry,
-  family: string,
-): Promise<Map<number, string>> {
-  const bounds = new Map<number, string>();
-  const pattern = new RegExp(`^${family}_bucket\\{.*\\ble="([^"]+)"`);
-  for (const line of (await registry.metrics()).split("\n")) {
-    const le = pattern.exec(line)?.[1];
-    if (le !== undefined && le !== "+Inf") bounds.set(Number(le), le);
-  }
-  return bounds;
 }
 
 interface Checked {
@@ -201,7 +195,9 @@ function check(
     fail(
       RangeError,
       `${at}.threshold must be a bucket bound of "${LATENCY}" (${
-        known === "" ? "none exposed yet: observe a request first" : known
+        known === ""
+          ? "none exposed yet: observe a request or pass options.buckets"
+          : known
       }), got ${threshold}`,
     );
   }
@@ -241,25 +237,56 @@ function describe(slo: Checked, severity: Severity, job: string): {
   };
 }
 
-/** Series with `bad` of every `TEST_RATE` requests a minute failing the objective. */
-function testSeries(slo: Checked, bad: number, n: number): unknown[] {
-  const badCount = clean(bad * TEST_RATE);
-  const goodCount = clean(TEST_RATE - badCount);
-  const s = (name: string, labels: string, perMinute: number) => ({
-    series: `${name}{${TEST_LABELS}${labels}}`,
-    values: `0+${perMinute}x${n}`,
+/**
+ * Series of `TEST_RATE` requests a minute in phases: `[minutes, bad]` has
+ * the share `bad` of them fail the objective for that many minutes.
+ */
+function phaseSeries(
+  slo: Checked,
+  phases: readonly (readonly [number, number])[],
+  job: string,
+): unknown[] {
+  /** Promtool's expanding notation of a counter growing by `rates` a minute. */
+  const counter = (rates: readonly number[]) => {
+    let value = 0;
+    const parts = ["0"];
+    for (const [i, [minutes]] of phases.entries()) {
+      const rate = rates[i]!;
+      parts.push(`${clean(value + rate)}+${rate}x${minutes - 1}`);
+      value = clean(value + rate * minutes);
+    }
+    return parts.join(" ");
+  };
+  const bad = phases.map(([, share]) => clean(share * TEST_RATE));
+  const good = bad.map((count) => clean(TEST_RATE - count));
+  const all = phases.map(() => TEST_RATE);
+  const s = (name: string, labels: string, rates: readonly number[]) => ({
+    series: `${name}{job=${JSON.stringify(job)},${TEST_LABELS}${labels}}`,
+    values: counter(rates),
   });
   if (slo.kind === SloKind.availability) {
     return [
-      s(HTTP, ',status="200"', goodCount),
-      ...(badCount > 0 ? [s(HTTP, ',status="500"', badCount)] : []),
+      s(HTTP, ',status="200"', good),
+      ...(bad.some((count) => count > 0)
+        ? [s(HTTP, ',status="500"', bad)]
+        : []),
     ];
   }
   return [
-    s(`${LATENCY}_bucket`, `,le="${slo.le}"`, goodCount),
-    s(`${LATENCY}_bucket`, ',le="+Inf"', TEST_RATE),
-    s(`${LATENCY}_count`, "", TEST_RATE),
+    s(`${LATENCY}_bucket`, `,le="${slo.le}"`, good),
+    s(`${LATENCY}_bucket`, ',le="+Inf"', all),
+    s(`${LATENCY}_count`, "", all),
   ];
+}
+
+/** Series with the share `bad` of requests failing for `n` minutes. */
+function testSeries(
+  slo: Checked,
+  bad: number,
+  n: number,
+  job: string,
+): unknown[] {
+  return phaseSeries(slo, [[n, bad]], job);
 }
 
 /**
@@ -313,12 +340,21 @@ export async function generateSloRules(
     fail(TypeError, `slos must be an array, got ${String(slos)}`);
   }
   const families = await registeredFamilies(registry);
-  const bounds = await bucketBounds(registry, LATENCY);
+  const text = await registry.metrics();
+  const bounds = exposedBounds(text, LATENCY);
+  if (bounds.size === 0) {
+    for (const bound of options.buckets ?? []) {
+      bounds.set(bound, formatBound(bound));
+    }
+  }
   const seen = new Set<string>();
   const checked = slos.map((slo, i) => check(slo, i, families, bounds, seen));
   const runbookBase = options.runbookBase ?? DEFAULT_RUNBOOK_BASE;
   const rulesFile = options.rulesFile ?? "vigil.slo.rules.yml";
   const prefix = options.groupPrefix ?? "vigil";
+  const job = options.job ?? "vigil";
+  const metrics = seriesNames([HTTP, LATENCY]);
+  const scope = (expr: string) => scoped(expr, options.job, metrics);
   const runbook = `${runbookBase}#${ALERT.toLowerCase()}`;
 
   const groups = checked.map((slo) => {
@@ -326,7 +362,7 @@ export async function generateSloRules(
     const windowRatio = `slo:sli_error:ratio_rate${slo.window}`;
     const records: unknown[] = SLO_RATE_WINDOWS.map((w) => ({
       record: `slo:sli_error:ratio_rate${w}`,
-      expr: errorRatio(slo, w),
+      expr: scope(errorRatio(slo, w)),
       labels,
     }));
     if (!SLO_RATE_WINDOWS.includes(slo.window)) {
@@ -349,7 +385,7 @@ export async function generateSloRules(
       return {
         alert: ALERT,
         expr: burnExpr(slo, severity),
-        labels: { severity },
+        labels: { severity, slo: slo.name },
         annotations: { ...text, runbook_url: runbook },
       };
     });
@@ -361,9 +397,9 @@ export async function generateSloRules(
 
   const expected = (slo: Checked, severities: Severity[]) =>
     severities.map((severity) => ({
-      exp_labels: { job: "vigil", slo: slo.name, severity },
+      exp_labels: { job, slo: slo.name, severity },
       exp_annotations: {
-        ...describe(slo, severity, "vigil"),
+        ...describe(slo, severity, job),
         runbook_url: runbook,
       },
     }));
@@ -381,7 +417,7 @@ export async function generateSloRules(
       cases.push({
         name: `${slo.name}: ${name}`,
         interval: "1m",
-        input_series: testSeries(slo, bad, n),
+        input_series: testSeries(slo, bad, n, job),
         alert_rule_test: [{
           eval_time: evalTime,
           alertname: ALERT,
@@ -395,7 +431,7 @@ export async function generateSloRules(
       cases.push({
         name: `${slo.name}: a fast burn pages within minutes`,
         interval: "1m",
-        input_series: testSeries(slo, fast, n),
+        input_series: testSeries(slo, fast, n, job),
         alert_rule_test: [
           {
             eval_time: "5m",
@@ -403,6 +439,51 @@ export async function generateSloRules(
             exp_alerts: expected(slo, [Severity.critical, Severity.warning]),
           },
         ],
+      });
+    }
+    if (fast > 14.4 * slo.budget) {
+      // The short windows: an hour of fast burn that stopped 40 minutes
+      // ago still passes 14.4x over 1h and 6x over 6h, but no longer over
+      // 5m and 30m, so it pages no more and only tickets.
+      cases.push({
+        name: `${slo.name}: a fast burn that stopped pages no more`,
+        interval: "1m",
+        input_series: phaseSeries(slo, [[60, fast], [40, 0]], job),
+        alert_rule_test: [
+          {
+            eval_time: "60m",
+            alertname: ALERT,
+            exp_alerts: expected(slo, [Severity.critical, Severity.warning]),
+          },
+          {
+            eval_time: "100m",
+            alertname: ALERT,
+            exp_alerts: expected(slo, [Severity.warning]),
+          },
+        ],
+      });
+    }
+    // The factors: after five clean hours, an hour at 20x passes 14.4x over
+    // 1h while 6h stays under 6x, so it pages; an hour at 10x does not.
+    for (
+      const [factor, severities] of [[20, [
+        Severity.critical,
+        Severity.warning,
+      ]], [10, [Severity.warning]]] as const
+    ) {
+      const share = clean(factor * slo.budget);
+      if (share >= 1) continue;
+      cases.push({
+        name: `${slo.name}: an hour at ${factor}x after five clean hours ${
+          factor === 20 ? "pages" : "tickets but does not page"
+        }`,
+        interval: "1m",
+        input_series: phaseSeries(slo, [[300, 0], [60, share]], job),
+        alert_rule_test: [{
+          eval_time: "360m",
+          alertname: ALERT,
+          exp_alerts: expected(slo, [...severities]),
+        }],
       });
     }
     burn("a slow burn at 4.5x tickets but does not page", 4.5, [
@@ -415,14 +496,15 @@ export async function generateSloRules(
     cases.push({
       name: `${slo.name}: a healthy service fires nothing and keeps its budget`,
       interval: "1m",
-      input_series: testSeries(slo, 0, n),
+      input_series: testSeries(slo, 0, n, job),
       alert_rule_test: [{ eval_time: "10m", alertname: ALERT, exp_alerts: [] }],
       promql_expr_test: [{
         expr: `slo:error_budget_remaining:ratio{slo="${slo.name}"}`,
         eval_time: "10m",
         exp_samples: [{
-          labels:
-            `slo:error_budget_remaining:ratio{job="vigil",slo="${slo.name}"}`,
+          labels: `slo:error_budget_remaining:ratio{job=${
+            JSON.stringify(job)
+          },slo="${slo.name}"}`,
           value: 1,
         }],
       }],

@@ -1,6 +1,10 @@
 import assert from "node:assert/strict";
 import { join } from "node:path";
-import { generateAlertRules } from "../../src/alerts/mod.ts";
+import {
+  ALERT_DEFAULTS,
+  checkAlertThresholds,
+  generateAlertRules,
+} from "../../src/alerts/mod.ts";
 import { Registry } from "../../src/metrics/registry.ts";
 import { httpMetrics } from "../../src/http/instrument.ts";
 import { Health, registerHealthMetrics } from "../../src/health/mod.ts";
@@ -159,6 +163,90 @@ Deno.test("generateAlertRules() rejects a bad threshold or duration", async () =
       TypeError,
     );
   } finally {
+    await registry.close();
+  }
+});
+
+Deno.test("checkAlertThresholds() fills in the seeds' defaults and names the field at fault", () => {
+  assert.deepEqual(checkAlertThresholds({}), ALERT_DEFAULTS);
+  assert.equal(ALERT_DEFAULTS.errorRatio, 0.05);
+  assert.equal(ALERT_DEFAULTS.latencyP95Seconds, 1);
+  assert.equal(ALERT_DEFAULTS.accuracy, 0.7);
+  assert.equal(ALERT_DEFAULTS.f1Score, 0.7);
+  assert.equal(ALERT_DEFAULTS.trainingMaxAgeSeconds, 86400);
+  assert.equal(ALERT_DEFAULTS.serviceDownFor, "1m");
+  // As in Prometheus, "0s" fires on the first breaching evaluation.
+  assert.equal(checkAlertThresholds({ errorFor: "0s" }).errorFor, "0s");
+  const cases: [Record<string, unknown>, ErrorConstructor, RegExp][] = [
+    [
+      { f1ScoreFor: "10" },
+      TypeError,
+      /f1ScoreFor must be a Prometheus duration/,
+    ],
+    [
+      { eventLoopLagFor: "5 minutes" },
+      TypeError,
+      /eventLoopLagFor must be a Prometheus duration such as "5m", got "5 minutes"/,
+    ],
+    [
+      { serviceDownFor: 60 },
+      TypeError,
+      /serviceDownFor must be a string, got 60/,
+    ],
+    [{ errorRatio: 1 }, RangeError, /errorRatio must be in \(0, 0.99\], got 1/],
+    [{ accuracy: 0 }, RangeError, /accuracy must be in \(0, 1\], got 0/],
+    [
+      { memoryBytes: -1 },
+      RangeError,
+      /memoryBytes must be a positive number, got -1/,
+    ],
+    [
+      { latencyP95Seconds: Number.NaN },
+      RangeError,
+      /latencyP95Seconds must be a positive number/,
+    ],
+    [
+      { runbookBase: "wiki/runbook" },
+      TypeError,
+      /runbookBase must be an http\(s\) URL/,
+    ],
+  ];
+  for (const [options, type, message] of cases) {
+    assert.throws(() => checkAlertThresholds(options), (error: Error) => {
+      assert.ok(error instanceof type, `${JSON.stringify(options)}: ${error}`);
+      assert.match(error.message, message);
+      return true;
+    });
+  }
+});
+
+Deno.test("every alert and the SLO alert has a runbook section in the README", async () => {
+  const readme = await Deno.readTextFile(
+    new URL("../../README.md", import.meta.url),
+  );
+  const runbook = readme.slice(readme.indexOf("\n## Runbook\n"));
+  assert.ok(runbook.length > 20, "README has no ## Runbook section");
+  const headings = new Set(
+    [...runbook.matchAll(/^### (\w+)$/gm)].map(([, name]) => name!),
+  );
+  const registry = new Registry();
+  const monitor = registerRuntimeMetrics(registry);
+  try {
+    httpMetrics(registry);
+    registerProcessMetrics(registry);
+    registerHealthMetrics(registry, new Health());
+    registry.model({
+      name: "m",
+      classes: [0, 1],
+      detectors: [{ kind: "ddm" }],
+    });
+    const { alerts } = await generateAlertRules(registry);
+    assert.equal(alerts.length, 15, alerts.join(", "));
+    for (const name of [...alerts, "ErrorBudgetBurn"]) {
+      assert.ok(headings.has(name), `no "### ${name}" under ## Runbook`);
+    }
+  } finally {
+    monitor.stop();
     await registry.close();
   }
 });
