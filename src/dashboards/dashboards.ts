@@ -35,6 +35,28 @@ export interface DashboardOptions {
    * default Prometheus data source when left out.
    */
   readonly datasourceUid?: string;
+  /**
+   * Service-level objectives whose rules `generateSloRules()` writes: with
+   * any, an "SLOs" dashboard shows each one's error budget left, burn rate
+   * and error ratio from those recording rules.
+   * @default {[]}
+   */
+  readonly slos?: readonly DashboardSlo[];
+}
+
+/**
+ * A service-level objective as the SLO dashboard shows it; the `Slo` of
+ * `@vigil/observe/alerts` is one.
+ */
+export interface DashboardSlo {
+  /** The `slo` label of its recording rules. */
+  readonly name: string;
+  /** `availability` or `latency`. */
+  readonly kind: string;
+  /** The share of good requests promised, in percent. */
+  readonly objective: number;
+  /** The period the objective holds over. @default {"30d"} */
+  readonly window?: string;
 }
 
 /** A metric family read from `# TYPE` and `# HELP` lines. */
@@ -96,7 +118,7 @@ const RATE = "$__rate_interval";
 const ABSOLUTE = "absolute" as ThresholdsMode.Absolute;
 const VALUE_TO_TEXT = "value" as MappingType.ValueToText;
 
-type PanelType = "timeseries" | "stat" | "heatmap";
+type PanelType = "timeseries" | "stat" | "heatmap" | "gauge";
 
 interface Query {
   readonly expr: string;
@@ -247,6 +269,12 @@ function panelOf(
       graphMode: "none",
       textMode: "auto",
     }
+    : spec.type === "gauge"
+    ? {
+      reduceOptions: { calcs: ["lastNotNull"], fields: "", values: false },
+      showThresholdLabels: false,
+      showThresholdMarkers: true,
+    }
     : {
       legend: { displayMode: "list", placement: "bottom", showLegend: true },
     };
@@ -277,7 +305,15 @@ function panelOf(
         ...(spec.max === undefined ? {} : { max: spec.max }),
         ...(spec.type === "timeseries"
           ? {
-            custom: { drawStyle: "line", fillOpacity: 10, showPoints: "never" },
+            custom: {
+              drawStyle: "line",
+              fillOpacity: 10,
+              showPoints: "never",
+              // Grafana draws a time series' thresholds only when asked.
+              ...((spec.thresholds ?? spec.lowIsBad ?? []).length > 0
+                ? { thresholdsStyle: { mode: "line" } }
+                : {}),
+            },
           }
           : {}),
       },
@@ -391,9 +427,10 @@ function serviceOverview(has: Has): DashboardSpec {
       min: 0,
       thresholds: [[0.01, "yellow"], [0.05, "red"]],
       queries: [{
-        expr: `${rate("http_requests_total", undefined, 'status=~"5.."')} / ${
+        // `or` shows 0 % rather than no data while no 5xx series exists.
+        expr: `(${rate("http_requests_total", undefined, 'status=~"5.."')} or ${
           rate("http_requests_total")
-        }`,
+        } * 0) / ${rate("http_requests_total")}`,
         legend: "5xx share",
       }],
     });
@@ -457,10 +494,20 @@ function serviceOverview(has: Has): DashboardSpec {
       type: "stat",
       unit: "short",
       width: 12,
-      thresholds: [[1, "red"]],
-      mappings: { "0": ["pass", "green"], "1": ["fail", "red"] },
+      thresholds: [[1, "blue"], [2, "orange"], [3, "red"]],
+      mappings: {
+        "0": ["pass", "green"],
+        "1": ["pending", "blue"],
+        "2": ["warn", "orange"],
+        "3": ["fail", "red"],
+      },
+      // Each check's status as a number, the worst of its instances.
       queries: [{
         expr: `max by (check) (${
+          sel("vigil_health_check_status", 'status="pending"')
+        } + ignoring (status) 2 * ${
+          sel("vigil_health_check_status", 'status="warn"')
+        } + ignoring (status) 3 * ${
           sel("vigil_health_check_status", 'status="fail"')
         })`,
         legend: "{{check}}",
@@ -853,6 +900,71 @@ function automatic(family: MetricFamily): PanelSpec[] {
   }
 }
 
+/** Selects a recorded SLO series: these carry `job` and `slo`, no `instance`. */
+function sloSel(record: string, slo: string): string {
+  return `${record}{job=~"$job",slo=${JSON.stringify(slo)}}`;
+}
+
+function slos(specs: readonly DashboardSlo[]): DashboardSpec {
+  return {
+    name: "SLOs",
+    tags: ["slo"],
+    rows: specs.map((slo) => {
+      const window = slo.window ?? "30d";
+      const budget = Number((1 - slo.objective / 100).toPrecision(12));
+      const ratio = (w: string) =>
+        sloSel(`slo:sli_error:ratio_rate${w}`, slo.name);
+      return {
+        title: `${slo.name}: ${slo.objective}% ${slo.kind} over ${window}`,
+        panels: [{
+          title: "Error budget remaining",
+          description:
+            `The share of the error budget (${budget} of requests over ${window}) not yet spent; below 0 the objective is missed.`,
+          type: "gauge",
+          unit: "percentunit",
+          min: 0,
+          max: 1,
+          lowIsBad: [[0.25, "orange"], [0.5, "green"]],
+          queries: [{
+            expr: sloSel("slo:error_budget_remaining:ratio", slo.name),
+            legend: "{{job}}",
+          }],
+        }, {
+          title: `Good requests over ${window}`,
+          type: "stat",
+          unit: "percentunit",
+          lowIsBad: [[slo.objective / 100, "green"]],
+          queries: [{ expr: `1 - ${ratio(window)}`, legend: "{{job}}" }],
+        }, {
+          title: "Burn rate",
+          description:
+            "How many times faster than the objective allows the budget is spent: 14.4 over 1h or 6 over 6h pages, 3 over 1d or 1 over 3d tickets.",
+          type: "timeseries",
+          unit: "short",
+          min: 0,
+          width: 12,
+          thresholds: [[1, "yellow"], [6, "orange"], [14.4, "red"]],
+          queries: ["1h", "6h", "1d", "3d"].map((w) => ({
+            expr: `${ratio(w)} / ${budget}`,
+            legend: `{{job}} ${w}`,
+          })),
+        }, {
+          title: "Error ratio",
+          type: "timeseries",
+          unit: "percentunit",
+          min: 0,
+          width: 24,
+          thresholds: [[budget, "red"]],
+          queries: ["5m", "1h", "6h"].map((w) => ({
+            expr: ratio(w),
+            legend: `{{job}} ${w}`,
+          })),
+        }],
+      };
+    }),
+  };
+}
+
 /** Which families each preset shows. */
 function claimedBy(spec: DashboardSpec): Set<string> {
   const names = new Set<string>();
@@ -905,6 +1017,7 @@ export async function generateDashboards(
     drift(has),
     runtime(has),
   ].filter((spec) => spec.rows.some((row) => row.panels.length > 0));
+  if ((options.slos ?? []).length > 0) presets.push(slos(options.slos ?? []));
   const claimed = new Set(presets.flatMap((spec) => [...claimedBy(spec)]));
   const rest = [...families.values()].filter((f) => !claimed.has(f.name));
   if (rest.length > 0) {

@@ -6,6 +6,7 @@
 export {
   type DashboardJson,
   type DashboardOptions,
+  type DashboardSlo,
   dashboardUid,
   generateDashboards,
   type MetricFamily,

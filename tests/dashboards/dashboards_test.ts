@@ -213,6 +213,69 @@ Deno.test("generateDashboards() builds every preset from a full registry", async
   });
 });
 
+const SLO_AVAILABILITY = {
+  name: "api-availability",
+  kind: "availability",
+  objective: 99.9,
+} as const;
+
+Deno.test("generateDashboards() adds an SLO dashboard with each objective's error budget, burn rate and error ratio", async () => {
+  const registry = new Registry();
+  try {
+    httpMetrics(registry);
+    assert.ok(
+      !(await generateDashboards(registry)).some((d) =>
+        d.title?.endsWith("SLOs")
+      ),
+    );
+    const dashboards = await generateDashboards(registry, {
+      service: "api",
+      slos: [SLO_AVAILABILITY, {
+        name: "api-latency",
+        kind: "latency",
+        objective: 99,
+        window: "7d",
+      }],
+    });
+    const slo = dashboards.find((d) => d.title === "api / SLOs")!;
+    assert.equal(slo.uid, dashboardUid("api", "SLOs"));
+    const rows = (slo.panels ?? []).filter((p) => p.type === "row");
+    assert.deepEqual(rows.map((r) => r.title), [
+      "api-availability: 99.9% availability over 30d",
+      "api-latency: 99% latency over 7d",
+    ]);
+    const panels = panelsOf(slo);
+    const gauge = panels.find((p) =>
+      p.type === "gauge" &&
+      String(p.targets?.[0]?.["expr"]).includes('slo="api-latency"')
+    )!;
+    assert.equal(
+      gauge.targets![0]!["expr"],
+      'slo:error_budget_remaining:ratio{job=~"$job",slo="api-latency"}',
+    );
+    assert.equal(gauge.fieldConfig!.defaults.unit, "percentunit");
+    const burn = panels.filter((p) => p.title === "Burn rate")[1]!;
+    // The budget of 99% is 0.01: a burn rate is the ratio over it.
+    assert.deepEqual(
+      burn.targets!.map((t) => t["expr"]),
+      ["1h", "6h", "1d", "3d"].map((w) =>
+        `slo:sli_error:ratio_rate${w}{job=~"$job",slo="api-latency"} / 0.01`
+      ),
+    );
+    assert.deepEqual(
+      burn.fieldConfig!.defaults.thresholds!.steps.map((s) => s.value),
+      [null, 1, 6, 14.4],
+    );
+    const good = panels.find((p) => p.title === "Good requests over 7d")!;
+    assert.equal(
+      good.targets![0]!["expr"],
+      '1 - slo:sli_error:ratio_rate7d{job=~"$job",slo="api-latency"}',
+    );
+  } finally {
+    await registry.close();
+  }
+});
+
 Deno.test("generateDashboards() leaves out presets whose metrics are not registered", async () => {
   const registry = new Registry();
   try {
@@ -243,7 +306,9 @@ Deno.test({
   ignore: await ignoreWithoutPromtool(),
   async fn() {
     await withFullRegistry(async (registry) => {
-      const exprs = exprsOf(await generateDashboards(registry));
+      const exprs = exprsOf(
+        await generateDashboards(registry, { slos: [SLO_AVAILABILITY] }),
+      );
       // What Grafana substitutes before it sends a query.
       const rules = exprs.map((expr, i) => {
         const promql = expr.replaceAll("$__rate_interval", "5m")
@@ -274,4 +339,37 @@ Deno.test({
       }
     });
   },
+});
+
+Deno.test("generateDashboards() draws thresholds as lines, shows 0 % errors without 5xx, and every check state", async () => {
+  await withFullRegistry(async (registry) => {
+    const panels = (await generateDashboards(registry)).flatMap(panelsOf);
+    const withThresholds = panels.filter((p) =>
+      p.type === "timeseries" &&
+      (p.fieldConfig?.defaults.thresholds?.steps.length ?? 0) > 1
+    );
+    assert.ok(withThresholds.length > 3);
+    for (const panel of withThresholds) {
+      assert.deepEqual(
+        (panel.fieldConfig!.defaults.custom as Record<string, unknown>)[
+          "thresholdsStyle"
+        ],
+        { mode: "line" },
+        panel.title,
+      );
+    }
+    const errors = panels.find((p) => p.title === "Error ratio (5xx)")!;
+    assert.match(String(errors.targets![0]!["expr"]), /\) or sum\(rate\(/);
+    const checks = panels.find((p) =>
+      p.title === "Health status per component"
+    )!;
+    const expr = String(checks.targets![0]!["expr"]);
+    for (const status of ["pending", "warn", "fail"]) {
+      assert.ok(expr.includes(`status="${status}"`), expr);
+    }
+    assert.deepEqual(
+      Object.keys(checks.fieldConfig!.defaults.mappings![0]!.options),
+      ["0", "1", "2", "3"],
+    );
+  });
 });
