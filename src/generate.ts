@@ -5,11 +5,18 @@
  *
  * - `<dir>/dashboards/<uid>.json`, one Grafana dashboard each;
  * - `<dir>/rules/vigil.rules.yml` and its `promtool test rules` file
- *   `<dir>/rules/vigil.rules.test.yml`;
+ *   `<dir>/rules/vigil.rules.test.yml`, with the thresholds of the config's
+ *   `alerts` section;
+ * - with `slos` in the config, `<dir>/rules/vigil.slo.rules.yml` and its
+ *   tests `<dir>/rules/vigil.slo.rules.test.yml`, and an SLO dashboard;
  * - `<dir>/prometheus.yml`, scraping Vigil at its configured address, loading
  *   the rules and sending alerts to Alertmanager;
  * - `<dir>/alertmanager.yml`, routing by severity to a webhook receiver whose
- *   URL is a placeholder to replace.
+ *   URL is a placeholder to replace;
+ * - `<dir>/prometheus-operator.yaml`, for Prometheus Operator: a
+ *   `ServiceMonitor` for the Service labelled
+ *   `app.kubernetes.io/name: <service>` and a `PrometheusRule` carrying
+ *   every generated rule group.
  *
  * The metrics are those a server started from the configuration registers:
  * Vigil is started on a free loopback port (health checks left out, since
@@ -18,13 +25,15 @@
  * @module
  */
 import { parseArgs } from "node:util";
-import { stringify } from "yaml";
+import { parse, stringify } from "yaml";
+import { applyEnv } from "./config/env.ts";
 import { loadConfig } from "./config/load.ts";
 import { defaultConfig } from "./config/mod.ts";
 import type { VigilConfig } from "./config/types.ts";
 import { startVigil } from "./app.ts";
+import { configureLogging } from "./logging/mod.ts";
 import { generateDashboards } from "./dashboards/mod.ts";
-import { generateAlertRules } from "./alerts/mod.ts";
+import { generateAlertRules, generateSloRules } from "./alerts/mod.ts";
 
 /** Where Prometheus finds Alertmanager in the generated `prometheus.yml`. */
 export const ALERTMANAGER_TARGET = "alertmanager:9093";
@@ -55,6 +64,13 @@ export type GeneratedFiles = ReadonlyMap<string, string>;
 export async function generateFiles(
   config: VigilConfig,
 ): Promise<GeneratedFiles> {
+  if (config.server.port === 0) {
+    throw new RangeError(
+      "Cannot generate files: server.port is 0 (any free port), but Prometheus needs the port it scrapes: set server.port",
+    );
+  }
+  // Its families only: no sink writes, and nothing else is configured.
+  const logging = await configureLogging({ stdout: false });
   const app = startVigil({
     ...config,
     server: {
@@ -69,12 +85,17 @@ export async function generateFiles(
       file: { ...config.logging.file, directory: "" },
     },
     errors: { ...config.errors, sentryDsn: "" },
-  }, { onListen: () => {} });
+  }, { logging, onListen: () => {} });
   const files = new Map<string, string>();
+  const service = config.service.name;
+  const ruleFiles = ["rules/vigil.rules.yml"];
+  const groups: unknown[] = [];
   try {
-    const service = config.service.name;
     for (
-      const dashboard of await generateDashboards(app.registry, { service })
+      const dashboard of await generateDashboards(app.registry, {
+        service,
+        slos: config.slos,
+      })
     ) {
       files.set(
         `dashboards/${dashboard.uid}.json`,
@@ -82,12 +103,29 @@ export async function generateFiles(
       );
     }
     const { rules, tests } = await generateAlertRules(app.registry, {
+      ...config.alerts,
+      job: service,
+      buckets: config.metrics.buckets,
       rulesFile: "vigil.rules.yml",
     });
     files.set("rules/vigil.rules.yml", rules);
     files.set("rules/vigil.rules.test.yml", tests);
+    groups.push(...(parse(rules) as { groups: unknown[] }).groups);
+    if (config.slos.length > 0) {
+      const slo = await generateSloRules(app.registry, config.slos, {
+        runbookBase: config.alerts.runbookBase,
+        rulesFile: "vigil.slo.rules.yml",
+        buckets: config.metrics.buckets,
+        job: service,
+      });
+      files.set("rules/vigil.slo.rules.yml", slo.rules);
+      files.set("rules/vigil.slo.rules.test.yml", slo.tests);
+      ruleFiles.push("rules/vigil.slo.rules.yml");
+      groups.push(...(parse(slo.rules) as { groups: unknown[] }).groups);
+    }
   } finally {
     await app.shutdown();
+    await logging.close();
   }
   const { hostname, port } = config.server;
   const host = hostname === "0.0.0.0" || hostname === "::" ? "vigil" : hostname;
@@ -95,7 +133,7 @@ export async function generateFiles(
     "prometheus.yml",
     stringify({
       global: { scrape_interval: "15s", evaluation_interval: "15s" },
-      rule_files: ["rules/vigil.rules.yml"],
+      rule_files: ruleFiles,
       alerting: {
         alertmanagers: [{
           static_configs: [{ targets: [ALERTMANAGER_TARGET] }],
@@ -104,6 +142,7 @@ export async function generateFiles(
       scrape_configs: [{
         job_name: config.service.name,
         metrics_path: "/metrics",
+        ...scrapeAuth(config.server.auth),
         static_configs: [{
           targets: [`${host.includes(":") ? `[${host}]` : host}:${port}`],
         }],
@@ -133,7 +172,69 @@ export async function generateFiles(
       ],
     }),
   );
+  files.set("prometheus-operator.yaml", operatorManifests(service, groups));
   return files;
+}
+
+/**
+ * Where the generated `prometheus.yml` reads Vigil's token or password
+ * from, beside it (Prometheus resolves the path from its config file).
+ */
+export const CREDENTIALS_FILE = "vigil-credentials";
+
+/**
+ * The scrape's credentials for `server.auth`, read from
+ * {@linkcode CREDENTIALS_FILE}: a secret never goes into a generated file.
+ */
+function scrapeAuth(auth: VigilConfig["server"]["auth"]): object {
+  switch (auth.type) {
+    case "none":
+      return {};
+    case "bearer":
+      return {
+        authorization: { type: "Bearer", credentials_file: CREDENTIALS_FILE },
+      };
+    case "basic":
+      return {
+        basic_auth: {
+          username: auth.username,
+          password_file: CREDENTIALS_FILE,
+        },
+      };
+  }
+}
+
+/**
+ * A `ServiceMonitor` and a `PrometheusRule` for Prometheus Operator, named
+ * and selecting by the service's name as a Kubernetes name.
+ */
+function operatorManifests(service: string, groups: unknown[]): string {
+  const name = service.toLowerCase().replace(/[^a-z0-9-]+/g, "-")
+    .replace(/^-+|-+$/g, "").slice(0, 63).replace(/-+$/, "") || "vigil";
+  const labels = { "app.kubernetes.io/name": name };
+  const yaml = { lineWidth: 0, aliasDuplicateObjects: false } as const;
+  return [
+    "# Generated by `deno task generate`: a ServiceMonitor scraping the Service",
+    `# labelled app.kubernetes.io/name: ${name} on its port named "metrics",`,
+    "# and a PrometheusRule carrying every generated rule group.",
+    "#",
+    "#   kubectl apply -f prometheus-operator.yaml",
+    stringify({
+      apiVersion: "monitoring.coreos.com/v1",
+      kind: "ServiceMonitor",
+      metadata: { name, labels },
+      spec: {
+        selector: { matchLabels: labels },
+        endpoints: [{ port: "metrics", path: "/metrics", interval: "15s" }],
+      },
+    }, yaml) + "---",
+    stringify({
+      apiVersion: "monitoring.coreos.com/v1",
+      kind: "PrometheusRule",
+      metadata: { name, labels },
+      spec: { groups },
+    }, yaml),
+  ].join("\n");
 }
 
 /**
@@ -164,9 +265,21 @@ export async function generate(args: readonly string[]): Promise<number> {
     out = values.out.startsWith("/") || caller === undefined || caller === ""
       ? values.out
       : `${caller}/${values.out}`;
-    config = values.config === undefined
-      ? defaultConfig()
-      : await loadConfig(values.config);
+    config = applyEnv(
+      values.config === undefined
+        ? defaultConfig()
+        : await loadConfig(values.config),
+      (name) =>
+        Deno.permissions.querySync({ name: "env", variable: name }).state ===
+            "granted"
+          ? Deno.env.get(name)
+          : undefined,
+    );
+    if (config.server.port === 0) {
+      throw new RangeError(
+        "server.port is 0 (any free port), but Prometheus needs the port it scrapes: set server.port or VIGIL_PORT",
+      );
+    }
   } catch (error) {
     console.error(
       `generate: ${

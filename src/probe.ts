@@ -2,7 +2,9 @@
  * `deno task probe <url>`: a health probe for containers without `curl`.
  * It requests the URL once and exits 0 when the answer is 2xx, 1 when it is
  * anything else, does not come within the timeout, or no connection is
- * made; 2 for bad arguments. As a Dockerfile `HEALTHCHECK`:
+ * made, or the arguments are bad (Docker reserves 2 in a `HEALTHCHECK`, so
+ * a bad argument is a failed check too, with its reason on stderr). As a
+ * Dockerfile `HEALTHCHECK`:
  *
  * ```dockerfile
  * HEALTHCHECK CMD ["deno", "run", "--allow-net=127.0.0.1:9464", "jsr:@vigil/observe/probe", "http://127.0.0.1:9464/health/live"]
@@ -21,7 +23,8 @@ export const DEFAULT_PROBE_TIMEOUT_MS = 5000;
  * Probes a URL once.
  *
  * @param args The command-line arguments: the URL and `--timeout <ms>`.
- * @returns The exit code: 0 for a 2xx answer, 1 otherwise, 2 for bad arguments.
+ * @returns The exit code: 0 for a 2xx answer, 1 otherwise (bad arguments
+ * included).
  *
  * @example Probe a server that is up
  * ```ts
@@ -65,7 +68,7 @@ export async function probe(args: readonly string[]): Promise<number> {
         error instanceof Error ? error.message : String(error)
       }\nusage: deno task probe [--timeout <ms>] <url>`,
     );
-    return 2;
+    return 1;
   }
   try {
     const response = await fetch(url, {

@@ -340,9 +340,11 @@ Deno.test("deploy/Dockerfile: official Deno image, probe HEALTHCHECK, start task
   }
 });
 
-Deno.test("deploy/prometheus-operator.yaml carries the generated rules", () => {
+Deno.test("deploy/generated/prometheus-operator.yaml carries the generated rules", () => {
   const documents = parseAllDocuments(
-    Deno.readTextFileSync(new URL("prometheus-operator.yaml", DEPLOY)),
+    Deno.readTextFileSync(
+      new URL("generated/prometheus-operator.yaml", DEPLOY),
+    ),
   ).map((d) => d.toJS());
   const monitor = documents.find((d) => d.kind === "ServiceMonitor");
   const rule = documents.find((d) => d.kind === "PrometheusRule");

@@ -38,6 +38,12 @@ import {
   uniqueNames,
   withDefault,
 } from "./_schema.ts";
+import {
+  ALERT_DEFAULTS,
+  type AlertThresholds,
+  checkAlertThresholds,
+} from "../alerts/rules.ts";
+import { type Slo, SloKind } from "../alerts/slo.ts";
 import type {
   AuthConfig,
   CheckConfig,
@@ -332,6 +338,115 @@ const AUTH = union<AuthConfig, "type">("type", {
   }),
 });
 
+/**
+ * A field of the `alerts` section, judged by the rule the generator applies
+ * (`checkAlertThresholds()`), so a file that passes generates.
+ */
+function alertField<K extends keyof AlertThresholds>(
+  key: K,
+  expected: string,
+): Schema<Required<AlertThresholds>[K]> {
+  return scalar(expected, (v): v is Required<AlertThresholds>[K] => {
+    try {
+      checkAlertThresholds({ [key]: v });
+      return true;
+    } catch (error) {
+      if (error instanceof TypeError || error instanceof RangeError) {
+        return false;
+      }
+      throw error;
+    }
+  });
+}
+
+const ALERT_EXPECTED: Record<keyof AlertThresholds, string> = {
+  errorRatio: "a number above 0 and at most 0.99",
+  accuracy: "a number above 0 and at most 1",
+  f1Score: "a number above 0 and at most 1",
+  latencyP95Seconds: "a positive number",
+  latencyP99Seconds: "a positive number",
+  driftWarnings: "a positive number",
+  trainingMaxAgeSeconds: "a positive number",
+  memoryBytes: "a positive number",
+  eventLoopLagSeconds: "a positive number",
+  errorFor: "a Prometheus duration such as 5m",
+  latencyFor: "a Prometheus duration such as 5m",
+  serviceDownFor: "a Prometheus duration such as 1m",
+  componentFor: "a Prometheus duration such as 2m",
+  driftWarningFor: "a Prometheus duration such as 5m",
+  accuracyFor: "a Prometheus duration such as 10m",
+  f1ScoreFor: "a Prometheus duration such as 10m",
+  trainingFor: "a Prometheus duration such as 10m",
+  memoryFor: "a Prometheus duration such as 5m",
+  eventLoopLagFor: "a Prometheus duration such as 5m",
+  runbookBase: "an http(s) URL",
+};
+
+const ALERTS = object<Required<AlertThresholds>>(
+  "a mapping",
+  Object.fromEntries(
+    (Object.keys(ALERT_DEFAULTS) as (keyof AlertThresholds)[]).map((key) => [
+      key,
+      alertField(key, ALERT_EXPECTED[key]),
+    ]),
+  ) as unknown as Fields<Required<AlertThresholds>>,
+);
+
+/** An SLO window: a Prometheus duration longer than zero. */
+const WINDOW = scalar(
+  "a positive Prometheus duration such as 30d",
+  (v): v is string =>
+    typeof v === "string" && /^(\d+(ms|s|m|h|d|w|y))+$/.test(v) &&
+    /[1-9]/.test(v),
+);
+
+const SLO = object<Slo>("a mapping", {
+  name: scalar(
+    'a name of letters, digits, "_", "." or "-"',
+    (v): v is string => typeof v === "string" && /^[A-Za-z0-9_.-]+$/.test(v),
+  ),
+  kind: oneOf(Object.values(SloKind)),
+  objective: scalar(
+    "a percentage above 0 and below 100",
+    (v): v is number =>
+      Number.isFinite(v) && (v as number) > 0 && (v as number) < 100,
+  ),
+  threshold: optional(POSITIVE),
+  window: withDefault(WINDOW, "30d"),
+}, (slo) => {
+  if (slo.kind === SloKind.availability && slo.threshold !== undefined) {
+    return {
+      at: ["threshold"],
+      problem: "a threshold applies to latency objectives only",
+    };
+  }
+  if (slo.kind === SloKind.latency && slo.threshold === undefined) {
+    return {
+      at: [],
+      problem: "a latency objective needs threshold, in seconds",
+    };
+  }
+  return undefined;
+});
+
+/** A latency objective's threshold must be one of the latency buckets. */
+function sloBuckets(config: VigilConfig): Issue | undefined {
+  for (const [i, slo] of config.slos.entries()) {
+    if (
+      slo.threshold !== undefined &&
+      !config.metrics.buckets.includes(slo.threshold)
+    ) {
+      return {
+        at: ["slos", i, "threshold"],
+        problem: `expected one of metrics.buckets (${
+          config.metrics.buckets.join(", ")
+        }), got ${slo.threshold}`,
+      };
+    }
+  }
+  return undefined;
+}
+
 type Section<K extends keyof VigilConfig> = VigilConfig[K];
 
 /** The whole file: every section, every key. */
@@ -395,7 +510,10 @@ export const CONFIG: Schema<VigilConfig> = object<VigilConfig>(
       sentryDsn: DSN,
       sampleRate: RATIO,
     }),
+    alerts: ALERTS,
+    slos: array(SLO, { refine: uniqueNames("SLO") }),
   },
+  sloBuckets,
 );
 
 function isString(v: unknown): v is string {

@@ -1,6 +1,8 @@
 import type { LogLevel } from "../base/log.ts";
 import type { AuthConfig } from "../http/auth.ts";
 import type { DetectorSpec, ModelOptions } from "../drift/model_types.ts";
+import type { AlertThresholds } from "../alerts/rules.ts";
+import type { Slo } from "../alerts/slo.ts";
 
 export type { AuthConfig };
 
@@ -154,4 +156,14 @@ export interface VigilConfig {
     /** Share of errors sent, 0 to 1. */
     readonly sampleRate: number;
   };
+  /**
+   * The thresholds, `for` durations and runbook of the alert rules
+   * `deno task generate` writes (see `generateAlertRules()`).
+   */
+  readonly alerts: Readonly<Required<AlertThresholds>>;
+  /**
+   * Service-level objectives: `deno task generate` writes their recording
+   * rules, burn-rate alerts and dashboard (see `generateSloRules()`).
+   */
+  readonly slos: readonly Readonly<Slo>[];
 }

@@ -126,6 +126,28 @@ Deno.test("loadConfig() reads production.yaml with every section set", async () 
       sentryDsn: "https://abc123@o0.ingest.sentry.io/42",
       sampleRate: 0.5,
     },
+    alerts: {
+      ...DEFAULTS.alerts,
+      errorRatio: 0.01,
+      errorFor: "2m",
+      accuracy: 0.9,
+      runbookBase: "https://wiki.example.com/runbooks/checkout",
+    },
+    slos: [
+      {
+        name: "checkout-availability",
+        kind: "availability",
+        objective: 99.95,
+        window: "30d",
+      },
+      {
+        name: "checkout-latency",
+        kind: "latency",
+        objective: 99,
+        threshold: 0.5,
+        window: "28d",
+      },
+    ],
   });
 });
 
@@ -556,6 +578,38 @@ Deno.test("parseConfig() reports each kind of problem at its node", async (t) =>
   /** [yaml, "line:column path: problem" as in the message] */
   const cases: [string, string][] = [
     [
+      "alerts:\n  errorRatio: 1\n",
+      "2:15: alerts.errorRatio: expected a number above 0 and at most 0.99, got 1",
+    ],
+    [
+      "alerts:\n  latencyFor: 5 min\n",
+      '2:15: alerts.latencyFor: expected a Prometheus duration such as 5m, got "5 min"',
+    ],
+    [
+      "slos:\n  - {name: a, kind: latency, objective: 99, threshold: 0.3}\n",
+      "2:56: slos[0].threshold: expected one of metrics.buckets (0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10), got 0.3",
+    ],
+    [
+      "slos:\n  - {name: a, kind: latency, objective: 99}\n",
+      "2:5: slos[0]: a latency objective needs threshold, in seconds",
+    ],
+    [
+      "slos:\n  - {name: a, kind: availability, objective: 99, threshold: 1}\n",
+      "2:61: slos[0].threshold: a threshold applies to latency objectives only",
+    ],
+    [
+      "slos:\n  - {name: a b, kind: availability, objective: 99}\n",
+      '2:12: slos[0].name: expected a name of letters, digits, "_", "." or "-", got "a b"',
+    ],
+    [
+      "slos:\n  - {name: a, kind: availability, objective: 99, window: 0d}\n",
+      '2:58: slos[0].window: expected a positive Prometheus duration such as 30d, got "0d"',
+    ],
+    [
+      "slos:\n  - {name: a, kind: availability, objective: 99}\n  - {name: a, kind: availability, objective: 98}\n",
+      '3:12: slos[1].name: duplicate SLO name "a" (also used by slos[0])',
+    ],
+    [
       "server:\n  port: 70000\n",
       "2:9: server.port: expected an integer from 0 to 65535, got 70000",
     ],
@@ -814,11 +868,11 @@ Deno.test("parseConfig() reports each kind of problem at its node", async (t) =>
     ],
     [
       "logs:\n  level: info\n",
-      "1:1: logs: unknown key (expected one of: service, server, metrics, health, drift, logging, tracing, errors)",
+      "1:1: logs: unknown key (expected one of: service, server, metrics, health, drift, logging, tracing, errors, alerts, slos)",
     ],
     [
       "1: x\n",
-      '1:1: ["1"]: unknown key (expected one of: service, server, metrics, health, drift, logging, tracing, errors)',
+      '1:1: ["1"]: unknown key (expected one of: service, server, metrics, health, drift, logging, tracing, errors, alerts, slos)',
     ],
     [
       "server:\n  port: 1\n  port: 2\n",

@@ -7,7 +7,11 @@ import assert from "node:assert/strict";
 import { stringify } from "yaml";
 import { defaultConfig } from "../../src/config/mod.ts";
 import { startVigil } from "../../src/app.ts";
-import { generateAlertRules, generateSloRules } from "../../src/alerts/mod.ts";
+import {
+  generateAlertRules,
+  generateSloRules,
+  type Slo,
+} from "../../src/alerts/mod.ts";
 import { generateDashboards } from "../../src/dashboards/mod.ts";
 import { instrument } from "../../src/http/instrument.ts";
 import {
@@ -56,6 +60,11 @@ function bucketOf(value: number): number {
   const i = BUCKETS.findIndex((le) => value <= le);
   return i < 0 ? BUCKETS.length : i;
 }
+
+const SLOS: readonly Slo[] = [
+  { name: "api-availability", kind: "availability", objective: 99.9 },
+  { name: "api-latency", kind: "latency", objective: 99, threshold: 0.25 },
+];
 
 Deno.test({
   name:
@@ -145,9 +154,9 @@ Deno.test({
       const { rules } = await generateAlertRules(app.registry, {
         errorFor: "0s",
       });
-      const slo = await generateSloRules(app.registry, [
-        { name: "api-availability", kind: "availability", objective: 99.9 },
-      ]);
+      const slo = await generateSloRules(app.registry, SLOS, {
+        buckets: BUCKETS,
+      });
       await Deno.writeTextFile(`${directory}/vigil.rules.yml`, rules);
       await Deno.writeTextFile(`${directory}/vigil.slo.rules.yml`, slo.rules);
       await Deno.writeTextFile(
@@ -299,6 +308,11 @@ Deno.test({
           ?.labels.model_name,
         "fraud",
       );
+      assert.equal(
+        alerts.find((a) => a.labels.alertname === "ConceptDriftDetected")
+          ?.labels.detector_type,
+        "ddm",
+      );
       for (const name of fired) {
         assert.ok(
           ["ConceptDriftDetected", "HighErrorRate", "ErrorBudgetBurn"].includes(
@@ -311,6 +325,7 @@ Deno.test({
       // Every query of every dashboard panel parses, and returns data.
       const dashboards = await generateDashboards(app.registry, {
         service: "vigil",
+        slos: SLOS,
       });
       const empty: string[] = [];
       let queries = 0;
