@@ -149,31 +149,58 @@ export async function generateFiles(
       }],
     }),
   );
-  files.set(
-    "alertmanager.yml",
-    stringify({
-      route: {
-        receiver: "ticket",
-        group_by: ["alertname", "job"],
-        routes: [
-          { matchers: ['severity="critical"'], receiver: "page" },
-          { matchers: ['severity="warning"'], receiver: "ticket" },
-        ],
-      },
-      receivers: [
-        {
-          name: "page",
-          webhook_configs: [{ url: WEBHOOK_PLACEHOLDER + "page" }],
-        },
-        {
-          name: "ticket",
-          webhook_configs: [{ url: WEBHOOK_PLACEHOLDER + "ticket" }],
-        },
-      ],
-    }),
-  );
+  files.set("alertmanager.yml", stringify(alertmanagerConfig()));
   files.set("prometheus-operator.yaml", operatorManifests(service, groups));
   return files;
+}
+
+/**
+ * The generated `alertmanager.yml`: alerts grouped by name and job, critical
+ * ones to the `page` receiver and warnings to `ticket`, both webhooks.
+ *
+ * @param webhookBase The receivers' URLs are this with `page` or `ticket`
+ * appended.
+ * @returns The configuration, to write as YAML.
+ *
+ * @example Route to your own receiver
+ * ```ts
+ * import { alertmanagerConfig } from "@vigil/observe/generate";
+ * import assert from "node:assert/strict";
+ *
+ * const config = alertmanagerConfig("http://127.0.0.1:5001/");
+ * assert.equal(config.receivers[0]!.webhook_configs[0]!.url, "http://127.0.0.1:5001/page");
+ * ```
+ */
+export function alertmanagerConfig(
+  webhookBase: string = WEBHOOK_PLACEHOLDER,
+): AlertmanagerConfig {
+  return {
+    route: {
+      receiver: "ticket",
+      group_by: ["alertname", "job"],
+      routes: [
+        { matchers: ['severity="critical"'], receiver: "page" },
+        { matchers: ['severity="warning"'], receiver: "ticket" },
+      ],
+    },
+    receivers: ["page", "ticket"].map((name) => ({
+      name,
+      webhook_configs: [{ url: webhookBase + name }],
+    })),
+  };
+}
+
+/** What {@linkcode alertmanagerConfig} returns: the keys it sets. */
+export interface AlertmanagerConfig {
+  /** The routing tree: by severity to a receiver. */
+  route: {
+    receiver: string;
+    group_by: string[];
+    routes: { matchers: string[]; receiver: string }[];
+    [key: string]: unknown;
+  };
+  /** The `page` and `ticket` webhooks. */
+  receivers: { name: string; webhook_configs: { url: string }[] }[];
 }
 
 /**

@@ -5,6 +5,7 @@
 // assertions go through Prometheus's HTTP API and the webhook.
 import assert from "node:assert/strict";
 import { stringify } from "yaml";
+import { alertmanagerConfig } from "../../src/generate.ts";
 import { defaultConfig } from "../../src/config/mod.ts";
 import { startVigil } from "../../src/app.ts";
 import {
@@ -116,12 +117,16 @@ Deno.test({
     );
     const apiBase = `http://127.0.0.1:${api.addr.port}`;
 
-    const alerts: { status: string; labels: Record<string, string> }[] = [];
+    type Alert = { status: string; labels: Record<string, string> };
+    const alerts: (Alert & { receiver: string })[] = [];
     const hook = Deno.serve(
       { hostname: "127.0.0.1", port: 0, onListen: () => {} },
       async (request) => {
         const body = await request.json();
-        alerts.push(...body.alerts);
+        const receiver = new URL(request.url).pathname.slice(1);
+        alerts.push(
+          ...body.alerts.map((alert: Alert) => ({ ...alert, receiver })),
+        );
         return new Response(null, { status: 200 });
       },
     );
@@ -177,23 +182,19 @@ Deno.test({
           }],
         }),
       );
+      // The generated routing (critical to page, warning to ticket), with
+      // the webhooks on this test's receiver and no waiting to group.
+      const routing = alertmanagerConfig(`http://127.0.0.1:${hook.addr.port}/`);
       await Deno.writeTextFile(
         `${directory}/alertmanager.yml`,
         stringify({
+          ...routing,
           route: {
-            receiver: "hook",
-            group_by: ["alertname"],
+            ...routing.route,
             group_wait: "0s",
             group_interval: "1s",
             repeat_interval: "1h",
           },
-          receivers: [{
-            name: "hook",
-            webhook_configs: [{
-              url: `http://127.0.0.1:${hook.addr.port}/`,
-              send_resolved: false,
-            }],
-          }],
         }),
       );
       children.push(
@@ -299,6 +300,15 @@ Deno.test({
         a.labels.severity === "critical"
       );
       assert.ok(page, `no page: ${JSON.stringify(alerts)}`);
+      // Routed by severity, as the generated alertmanager.yml says.
+      for (const alert of alerts) {
+        assert.equal(
+          alert.receiver,
+          alert.labels.severity === "critical" ? "page" : "ticket",
+          JSON.stringify(alert.labels),
+        );
+      }
+      assert.equal(page.receiver, "page");
       assert.ok(
         alerts.every((a) => a.status === "firing"),
         JSON.stringify(alerts),
