@@ -142,6 +142,9 @@ export async function generateFiles(
       scrape_configs: [{
         job_name: config.service.name,
         metrics_path: "/metrics",
+        // Pushed series keep their own job and grouping labels, as
+        // Pushgateway's documentation asks of the job scraping it.
+        ...(config.ingest.push.enabled ? { honor_labels: true } : {}),
         ...scrapeAuth(config.server.auth),
         static_configs: [{
           targets: [`${host.includes(":") ? `[${host}]` : host}:${port}`],

@@ -47,6 +47,8 @@ Deno.test({
         await Deno.readTextFile(`${out}/prometheus.yml`),
       );
       assert.deepEqual(prometheus.rule_files, ["rules/vigil.rules.yml"]);
+      // The push API is on by default: pushed jobs keep their labels.
+      assert.equal(prometheus.scrape_configs[0].honor_labels, true);
       assert.deepEqual(
         prometheus.scrape_configs[0].static_configs[0].targets,
         ["127.0.0.1:9464"],

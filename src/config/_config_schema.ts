@@ -44,6 +44,11 @@ import {
   checkAlertThresholds,
 } from "../alerts/rules.ts";
 import { type Slo, SloKind } from "../alerts/slo.ts";
+import {
+  type MappingRule,
+  MatchType,
+  StatsdMapper,
+} from "../ingest/mapping.ts";
 import type {
   AuthConfig,
   CheckConfig,
@@ -447,6 +452,41 @@ function sloBuckets(config: VigilConfig): Issue | undefined {
   return undefined;
 }
 
+/**
+ * The first problem of StatsD mapping rules, by the rule the mapper
+ * applies when it compiles them, at the key its message names.
+ */
+function mappingsIssue(rules: readonly MappingRule[]): Issue | undefined {
+  try {
+    new StatsdMapper({ mappings: rules });
+    return undefined;
+  } catch (error) {
+    if (!(error instanceof TypeError || error instanceof RangeError)) {
+      throw error;
+    }
+    const detail = error.message.replace(
+      /^Cannot compile StatsD mappings: /,
+      "",
+    );
+    const found = /^mappings\[(\d+)\]((?:\.\w+)*)(?::| )\s*(.*)$/s.exec(detail);
+    if (found === null) return { at: [], problem: detail };
+    const [, index, keys, reason] = found;
+    return {
+      at: [Number(index), ...keys!.split(".").filter((k) => k !== "")],
+      problem: reason!,
+    };
+  }
+}
+
+const MAPPING = object<MappingRule>("a mapping", {
+  match: TEXT,
+  name: TEXT,
+  labels: optional(record(LABEL, scalar("a string", isString))),
+  type: optional(oneOf(Object.values(MatchType))),
+  action: optional(oneOf(["map", "drop"])),
+  observer: optional(oneOf(["histogram", "summary"])),
+});
+
 type Section<K extends keyof VigilConfig> = VigilConfig[K];
 
 /** The whole file: every section, every key. */
@@ -509,6 +549,24 @@ export const CONFIG: Schema<VigilConfig> = object<VigilConfig>(
     errors: object<Section<"errors">>("a mapping", {
       sentryDsn: DSN,
       sampleRate: RATIO,
+    }),
+    ingest: object<Section<"ingest">>("a mapping", {
+      statsd: object<Section<"ingest">["statsd"]>("a mapping", {
+        enabled: BOOLEAN,
+        port: integer(1, 65535),
+        tcp: BOOLEAN,
+        observer: oneOf(["histogram", "summary"]),
+        setWindowSeconds: POSITIVE_INT,
+        maxPacketBytes: integer(1, 65535),
+        maxMetrics: POSITIVE_INT,
+        mappings: array(MAPPING, { refine: mappingsIssue }),
+      }),
+      push: object<Section<"ingest">["push"]>("a mapping", {
+        enabled: BOOLEAN,
+        ttlSeconds: optional(POSITIVE),
+        maxGroups: POSITIVE_INT,
+        maxSeries: POSITIVE_INT,
+      }),
     }),
     alerts: ALERTS,
     slos: array(SLO, { refine: uniqueNames("SLO") }),

@@ -3,6 +3,7 @@ import type { AuthConfig } from "../http/auth.ts";
 import type { DetectorSpec, ModelOptions } from "../drift/model_types.ts";
 import type { AlertThresholds } from "../alerts/rules.ts";
 import type { Slo } from "../alerts/slo.ts";
+import type { MappingRule, ObserverKind } from "../ingest/mapping.ts";
 
 export type { AuthConfig };
 
@@ -155,6 +156,37 @@ export interface VigilConfig {
     readonly sentryDsn: string;
     /** Share of errors sent, 0 to 1. */
     readonly sampleRate: number;
+  };
+  /** Observations sent by other services: StatsD lines and pushes. */
+  readonly ingest: {
+    /** StatsD and DogStatsD lines over UDP (and TCP), off unless enabled. */
+    readonly statsd: {
+      readonly enabled: boolean;
+      /** The UDP and TCP port; the host is `server.hostname`. */
+      readonly port: number;
+      /** Also accept newline-delimited lines over TCP. */
+      readonly tcp: boolean;
+      /** How `ms`, `h` and `d` lines are recorded without a mapping. */
+      readonly observer: ObserverKind;
+      /** Sets count distinct members over this window. */
+      readonly setWindowSeconds: number;
+      /** Longer UDP packets and TCP lines are rejected and counted. */
+      readonly maxPacketBytes: number;
+      /** The most metric families StatsD lines may create. */
+      readonly maxMetrics: number;
+      /** statsd_exporter-style rules from dotted names to metrics. */
+      readonly mappings: readonly MappingRule[];
+    };
+    /** The Pushgateway-compatible `/metrics/job/...` API. */
+    readonly push: {
+      readonly enabled: boolean;
+      /** Groups not pushed for this long are removed; absent: never. */
+      readonly ttlSeconds?: number;
+      /** The most groups held. */
+      readonly maxGroups: number;
+      /** The most series held across groups. */
+      readonly maxSeries: number;
+    };
   };
   /**
    * The thresholds, `for` durations and runbook of the alert rules

@@ -93,6 +93,19 @@ export const DEFAULTS: VigilConfig = {
     sampleRatio: 1,
   },
   errors: { sentryDsn: "", sampleRate: 1 },
+  ingest: {
+    statsd: {
+      enabled: false,
+      port: 9125,
+      tcp: true,
+      observer: "histogram",
+      setWindowSeconds: 60,
+      maxPacketBytes: 65535,
+      maxMetrics: 10000,
+      mappings: [],
+    },
+    push: { enabled: true, maxGroups: 1000, maxSeries: 100000 },
+  },
   alerts: {
     errorRatio: 0.05,
     errorFor: "5m",

@@ -133,6 +133,19 @@ Deno.test("loadConfig() reads production.yaml with every section set", async () 
       accuracy: 0.9,
       runbookBase: "https://wiki.example.com/runbooks/checkout",
     },
+    ingest: {
+      statsd: {
+        ...DEFAULTS.ingest.statsd,
+        enabled: true,
+        mappings: [{
+          match: "checkout.*.latency",
+          name: "checkout_step_seconds",
+          labels: { step: "$1" },
+          observer: "summary",
+        }],
+      },
+      push: { ...DEFAULTS.ingest.push, ttlSeconds: 3600 },
+    },
     slos: [
       {
         name: "checkout-availability",
@@ -578,6 +591,18 @@ Deno.test("parseConfig() reports each kind of problem at its node", async (t) =>
   /** [yaml, "line:column path: problem" as in the message] */
   const cases: [string, string][] = [
     [
+      "ingest:\n  statsd:\n    mappings:\n      - { match: 'api.*.requests', name: api_requests_total, labels: { endpoint: $2 } }\n",
+      "4:82: ingest.statsd.mappings[0].labels.endpoint: refers to $2, but the glob has 1 capture",
+    ],
+    [
+      "ingest:\n  statsd:\n    mappings:\n      - { match: 'api.x', name: __a }\n",
+      '4:33: ingest.statsd.mappings[0].name: "__a": names starting with "__" are reserved',
+    ],
+    [
+      "ingest:\n  push:\n    ttlSeconds: 0\n",
+      "3:17: ingest.push.ttlSeconds: expected a positive number, got 0",
+    ],
+    [
       "alerts:\n  errorRatio: 1\n",
       "2:15: alerts.errorRatio: expected a number above 0 and at most 0.99, got 1",
     ],
@@ -868,11 +893,11 @@ Deno.test("parseConfig() reports each kind of problem at its node", async (t) =>
     ],
     [
       "logs:\n  level: info\n",
-      "1:1: logs: unknown key (expected one of: service, server, metrics, health, drift, logging, tracing, errors, alerts, slos)",
+      "1:1: logs: unknown key (expected one of: service, server, metrics, health, drift, logging, tracing, errors, ingest, alerts, slos)",
     ],
     [
       "1: x\n",
-      '1:1: ["1"]: unknown key (expected one of: service, server, metrics, health, drift, logging, tracing, errors, alerts, slos)',
+      '1:1: ["1"]: unknown key (expected one of: service, server, metrics, health, drift, logging, tracing, errors, ingest, alerts, slos)',
     ],
     [
       "server:\n  port: 1\n  port: 2\n",
