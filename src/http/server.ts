@@ -18,6 +18,12 @@ import { SystemMonitor } from "../health/system.ts";
 import type { Registry } from "../metrics/registry.ts";
 import { createLogger, type Logger } from "../base/log.ts";
 
+/** Where pushes go: `/metrics/job/<job>{/<label>/<value>}`. */
+const PUSH_PREFIX = "/metrics/job/";
+/** The route label of pushes, whatever their job and labels. */
+const PUSH_ROUTE = "/metrics/job/{job}";
+const PUSH_METHODS: readonly string[] = ["PUT", "POST", "DELETE"];
+
 /** The default port: the one OpenTelemetry's Prometheus exporter registered. */
 export const DEFAULT_PORT = 9464;
 
@@ -54,6 +60,14 @@ export interface HandlerOptions {
    * @default {""}
    */
   writeToken?: string;
+  /**
+   * The Pushgateway-compatible API: `PUT`, `POST` and `DELETE` on
+   * `/metrics/job/<job>{/<label>/<value>}` are handed the request and the
+   * path after `/metrics/` (`PushGateway.handle` of `@vigil/observe/ingest`),
+   * behind the same write token as the drift write routes.
+   * @default {no push API: those paths answer 404}
+   */
+  push?: (request: Request, path: string) => Promise<Response>;
   /**
    * The access log of the measured routes (probes aside), as
    * `instrument()`'s option; needs `http`.
@@ -183,6 +197,7 @@ export function createHandler(options: HandlerOptions): Handler {
     }),
   }));
   const access = writeAccess(options.hostname, options.writeToken ?? "");
+  const push = options.push;
   const table = new Map<string, RouteInfo>(
     ROUTE_TABLE.map((info) => [info.path, info]),
   );
@@ -208,6 +223,15 @@ export function createHandler(options: HandlerOptions): Handler {
     const declared = Number(request.headers.get("content-length") ?? 0);
     if (declared > maxBodyBytes) {
       return json({ error: "Request body too large" }, 413);
+    }
+    if (push !== undefined && path.startsWith(PUSH_PREFIX)) {
+      if (!PUSH_METHODS.includes(request.method)) {
+        return json({ error: "Method not allowed" }, 405, {
+          allow: PUSH_METHODS.join(", "),
+        });
+      }
+      return authorizeWrite(request, access) ??
+        push(request, path.slice("/metrics/".length));
     }
     const handle = routes.get(path);
     const info = table.get(path);
@@ -238,6 +262,9 @@ export function createHandler(options: HandlerOptions): Handler {
       metrics: options.http,
       routes: (request) => {
         const path = pathOf(request.url);
+        if (push !== undefined && path.startsWith(PUSH_PREFIX)) {
+          return PUSH_ROUTE;
+        }
         return routes.has(path) ? canonical.get(path) ?? path : undefined;
       },
       logger,
