@@ -50,6 +50,13 @@ export {
 } from "../aggregation/types.ts";
 export { DuplicateMetricError } from "./errors.ts";
 export {
+  type CollectedFamily,
+  collectedNames,
+  type CollectedSample,
+  CollectedType,
+  type Collector,
+} from "./collector.ts";
+export {
   CONTENT_TYPES,
   ExpositionFormat,
   negotiateFormat,

@@ -27,6 +27,12 @@ import { createLogger, type Logger } from "../base/log.ts";
 import type { Model } from "./model.ts";
 import type { ModelOptions } from "../drift/model_types.ts";
 import { ModelMetrics } from "./_model_metrics.ts";
+import {
+  type CollectedFamily,
+  collectedNames,
+  type Collector,
+} from "./collector.ts";
+import { collectedProblem, renderCollected } from "./_collected.ts";
 
 /** The line that ends an OpenMetrics exposition. */
 const EOF = "# EOF\n";
@@ -124,6 +130,8 @@ export class Registry {
   readonly #internal: Family[] = [];
   /** Family and sample names in use, each mapped to the family that owns it. */
   readonly #names = new Map<string, string>();
+  /** The collectors, in registration order, with the names they claimed. */
+  readonly #collectors = new Map<Collector, readonly string[]>();
   readonly #context: RegistryContext;
   readonly #logger: Logger;
   readonly #overflows: Counter<"metric" | "reason">;
@@ -546,6 +554,104 @@ export class Registry {
   }
 
   /**
+   * Registers a {@linkcode Collector}: its families are collected and
+   * rendered at each scrape, after the registry's metrics and before
+   * Vigil's own. The names of `describe()` are claimed now, as a metric's.
+   *
+   * @param collector The collector.
+   * @returns A function that unregisters it (freeing its names) and tells
+   *   whether it was still registered.
+   * @throws {TypeError} When the collector lacks `describe` or `collect`,
+   *   describes an invalid name, is registered already, or the registry is
+   *   closed.
+   * @throws {DuplicateMetricError} When a described name is taken.
+   *
+   * @example Register and unregister a collector
+   * ```ts
+   * import { Registry } from "@vigil/observe/metrics";
+   * import assert from "node:assert/strict";
+   *
+   * const registry = new Registry();
+   * const unregister = registry.register({
+   *   describe: () => ["build_info"],
+   *   collect: () => [{
+   *     name: "build_info",
+   *     type: "gauge",
+   *     help: "The build",
+   *     samples: [{ name: "build_info", labelNames: ["version"], labelValues: ["1.2.0"], value: 1 }],
+   *   }],
+   * });
+   * assert.match(await registry.metrics(), /^build_info\{version="1\.2\.0"\} 1$/m);
+   * assert.throws(() => registry.gauge({ name: "build_info", help: "Taken" }));
+   * unregister();
+   * registry.gauge({ name: "build_info", help: "Free again" });
+   * await registry.close();
+   * ```
+   */
+  register(collector: Collector): () => boolean {
+    if (
+      collector === null || typeof collector !== "object" ||
+      typeof collector.describe !== "function" ||
+      typeof collector.collect !== "function"
+    ) {
+      throw new TypeError(
+        "Cannot register collector: it must have describe() and collect() methods",
+      );
+    }
+    if (this.#closed) {
+      throw new TypeError("Cannot register collector: the registry is closed");
+    }
+    if (this.#collectors.has(collector)) {
+      throw new TypeError(
+        "Cannot register collector: it is registered already",
+      );
+    }
+    const described = collector.describe();
+    if (!Array.isArray(described)) {
+      throw new TypeError(
+        "Cannot register collector: describe() must return an array of metric names",
+      );
+    }
+    const names = [
+      ...new Set(described.map((name) => validateMetricName(name))),
+    ];
+    for (const name of names) this.#checkNames(name, []);
+    for (const name of names) this.#names.set(name, name);
+    this.#collectors.set(collector, names);
+    return () => {
+      const claimed = this.#collectors.get(collector);
+      if (claimed === undefined) return false;
+      this.#collectors.delete(collector);
+      for (const name of claimed) this.#names.delete(name);
+      return true;
+    };
+  }
+
+  /**
+   * Whether a name is taken in this registry: a metric's family or sample
+   * name, or a name a collector described. A collector emitting names known
+   * only at scrape time can refuse the taken ones early.
+   *
+   * @param name A family or sample name.
+   * @returns Whether a metric or collector owns it.
+   *
+   * @example A counter takes its family and sample names
+   * ```ts
+   * import { Registry } from "@vigil/observe/metrics";
+   * import assert from "node:assert/strict";
+   *
+   * const registry = new Registry();
+   * registry.counter({ name: "jobs_total", help: "Jobs" });
+   * assert.equal(registry.hasName("jobs_total"), true);
+   * assert.equal(registry.hasName("jobs_created"), true);
+   * assert.equal(registry.hasName("jobs_running"), false);
+   * ```
+   */
+  hasName(name: string): boolean {
+    return this.#names.has(name);
+  }
+
+  /**
    * Renders every metric in one exposition format. Collect callbacks run
    * first; the families follow in registration order, never interleaved.
    *
@@ -616,7 +722,7 @@ export class Registry {
   async #render<T>(
     options: MetricsOptions,
     render: (family: Family, format: ExpositionFormat) => T | Promise<T>,
-  ): Promise<T[]> {
+  ): Promise<(T | string)[]> {
     if (this.#closed) {
       throw new Error("Cannot render metrics: the registry is closed");
     }
@@ -635,12 +741,79 @@ export class Registry {
         pending.set(family, render(family, format));
       }
     }
-    const blocks = await Promise.all(
+    const blocks: (T | string)[] = await Promise.all(
       families.map((family) => pending.get(family) ?? render(family, format)),
     );
+    if (this.#collectors.size > 0) {
+      blocks.push(...await this.#renderCollectors(format));
+    }
     // Vigil's own counters last, so they include this scrape's failures.
     for (const family of this.#internal) {
       blocks.push(await render(family, format));
+    }
+    return blocks;
+  }
+
+  /**
+   * The collectors' blocks, in registration order. A collector that throws,
+   * or a family that is malformed or whose names are taken (by a metric,
+   * another collector's description or a family rendered before it in this
+   * scrape), is left out and counted in `vigil_collect_errors_total`.
+   */
+  async #renderCollectors(format: ExpositionFormat): Promise<string[]> {
+    const entries = [...this.#collectors];
+    const results = await Promise.all(entries.map(async ([collector]) => {
+      try {
+        return { families: [...await collector.collect()] };
+      } catch (error) {
+        return { error };
+      }
+    }));
+    const blocks: string[] = [];
+    const emitted = new Set<string>();
+    const goodLabels = new Set<string>();
+    const { defaultLabelNames, defaultLabelValues } = this.#context;
+    for (let i = 0; i < entries.length; i++) {
+      const [, claimed] = entries[i]!;
+      const result = results[i]!;
+      if (!("families" in result)) {
+        this.#collectFailed(claimed[0] ?? "collector", result.error);
+        continue;
+      }
+      for (const family of result.families as CollectedFamily[]) {
+        const problem = collectedProblem(family, goodLabels);
+        if (problem !== undefined) {
+          this.#collectFailed(
+            typeof family?.name === "string" ? family.name : "collector",
+            new TypeError(`Cannot render collected family: ${problem}`),
+          );
+          continue;
+        }
+        const names = collectedNames(family.name, family.type);
+        const taken = names.find((name) =>
+          emitted.has(name) ||
+          (this.#names.has(name) && !claimed.includes(name))
+        );
+        if (taken !== undefined) {
+          this.#collectFailed(
+            family.name,
+            new DuplicateMetricError(
+              family.name,
+              `Cannot render collected family "${family.name}": its name "${taken}" is taken`,
+            ),
+          );
+          continue;
+        }
+        for (const name of names) emitted.add(name);
+        blocks.push(
+          renderCollected(
+            family,
+            format,
+            defaultLabelNames,
+            defaultLabelValues,
+          ),
+        );
+      }
     }
     return blocks;
   }

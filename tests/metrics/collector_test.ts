@@ -1,0 +1,308 @@
+import assert from "node:assert/strict";
+import {
+  type CollectedFamily,
+  type Collector,
+  DuplicateMetricError,
+  Registry,
+} from "../../src/metrics/mod.ts";
+import {
+  ignoreWithoutPython,
+  parseOpenMetrics,
+  recordingLogger,
+} from "../_tools.ts";
+
+const FAMILIES: CollectedFamily[] = [
+  {
+    name: "jobs_total",
+    type: "counter",
+    help: "Jobs run",
+    samples: [{
+      name: "jobs_total",
+      labelNames: ["queue"],
+      labelValues: ['a"b\\c\nd'],
+      value: 3,
+    }],
+  },
+  {
+    name: "legacy",
+    type: "counter",
+    help: "A counter without _total",
+    samples: [{ name: "legacy", labelNames: [], labelValues: [], value: 1 }],
+  },
+  {
+    name: "temperature",
+    type: "untyped",
+    help: undefined,
+    samples: [{
+      name: "temperature",
+      labelNames: [],
+      labelValues: [],
+      value: NaN,
+    }],
+  },
+  {
+    name: "job_seconds",
+    type: "histogram",
+    help: "Job time\nin seconds",
+    samples: [
+      {
+        name: "job_seconds_bucket",
+        labelNames: ["le"],
+        labelValues: ["1"],
+        value: 1,
+      },
+      {
+        name: "job_seconds_bucket",
+        labelNames: ["le"],
+        labelValues: ["+Inf"],
+        value: 2,
+      },
+      { name: "job_seconds_sum", labelNames: [], labelValues: [], value: 2.5 },
+      { name: "job_seconds_count", labelNames: [], labelValues: [], value: 2 },
+    ],
+  },
+  {
+    name: "rpc_seconds",
+    type: "summary",
+    help: "RPC time",
+    samples: [
+      {
+        name: "rpc_seconds",
+        labelNames: ["quantile"],
+        labelValues: ["0.5"],
+        value: 0.1,
+      },
+      { name: "rpc_seconds_sum", labelNames: [], labelValues: [], value: 1 },
+      { name: "rpc_seconds_count", labelNames: [], labelValues: [], value: 10 },
+    ],
+  },
+];
+
+function collector(
+  families: CollectedFamily[] | (() => CollectedFamily[]),
+  described: string[] = [],
+): Collector {
+  return {
+    describe: () => described,
+    collect: () => typeof families === "function" ? families() : families,
+  };
+}
+
+Deno.test("Registry.register() renders collected families in text 0.0.4 after the registry's own", async () => {
+  const registry = new Registry({ defaultLabels: { service: "api" } });
+  try {
+    registry.gauge({ name: "own_gauge", help: "Own" }).set(1);
+    registry.register(collector(FAMILIES));
+    const text = await registry.metrics();
+    assert.ok(text.indexOf("own_gauge") < text.indexOf("jobs_total"));
+    assert.ok(text.indexOf("rpc_seconds") < text.indexOf("vigil_"));
+    for (
+      const line of [
+        "# HELP jobs_total Jobs run",
+        "# TYPE jobs_total counter",
+        'jobs_total{service="api",queue="a\\"b\\\\c\\nd"} 3',
+        "# TYPE legacy counter",
+        'legacy{service="api"} 1',
+        "# TYPE temperature untyped",
+        'temperature{service="api"} NaN',
+        "# HELP job_seconds Job time\\nin seconds",
+        'job_seconds_bucket{service="api",le="1.0"} 1',
+        'job_seconds_bucket{service="api",le="+Inf"} 2',
+        'rpc_seconds{service="api",quantile="0.5"} 0.1',
+        'rpc_seconds_count{service="api"} 10',
+      ]
+    ) assert.ok(text.split("\n").includes(line), line);
+    assert.doesNotMatch(text, /# HELP temperature/);
+  } finally {
+    await registry.close();
+  }
+});
+
+Deno.test(
+  "Registry.register() renders OpenMetrics that Python's parser reads",
+  {
+    ignore: await ignoreWithoutPython(),
+  },
+  async () => {
+    const registry = new Registry();
+    try {
+      registry.register(collector(FAMILIES));
+      const text = await registry.metrics({ format: "openmetrics" });
+      assert.match(text, /^# TYPE jobs counter$/m);
+      assert.match(text, /^jobs_total\{queue=".*"\} 3\.0$/m);
+      assert.match(text, /^# TYPE legacy counter$/m);
+      assert.match(text, /^legacy_total 1\.0$/m);
+      assert.match(text, /^# TYPE temperature unknown$/m);
+      const parsed = await parseOpenMetrics(text);
+      const byName = new Map(parsed.map((f) => [f.name, f]));
+      assert.equal(byName.get("jobs")?.type, "counter");
+      assert.deepEqual(byName.get("jobs")?.samples[0]?.labels, {
+        queue: 'a"b\\c\nd',
+      });
+      assert.equal(byName.get("legacy")?.samples[0]?.name, "legacy_total");
+      assert.equal(byName.get("temperature")?.type, "unknown");
+      assert.equal(byName.get("job_seconds")?.type, "histogram");
+      assert.equal(byName.get("job_seconds")?.help, "Job time\nin seconds");
+      assert.equal(byName.get("rpc_seconds")?.samples.length, 3);
+    } finally {
+      await registry.close();
+    }
+  },
+);
+
+Deno.test("Registry.register() claims described names and frees them on unregister", async (t) => {
+  const registry = new Registry();
+  try {
+    const c = collector([], ["jobs_total"]);
+    const unregister = registry.register(c);
+    await t.step("a metric cannot take a described name", () => {
+      assert.throws(
+        () => registry.counter({ name: "jobs_total", help: "Jobs" }),
+        DuplicateMetricError,
+      );
+      assert.equal(registry.hasName("jobs_total"), true);
+    });
+    await t.step("a described name already taken is refused", () => {
+      registry.gauge({ name: "taken", help: "Taken" });
+      assert.throws(
+        () => registry.register(collector([], ["taken"])),
+        DuplicateMetricError,
+      );
+    });
+    await t.step("the same collector twice is refused", () => {
+      assert.throws(() => registry.register(c), TypeError);
+    });
+    await t.step("a malformed collector is refused", () => {
+      assert.throws(
+        () => registry.register({ describe: () => [] } as unknown as Collector),
+        TypeError,
+      );
+      assert.throws(
+        () => registry.register(collector([], ["bad-name"])),
+        TypeError,
+      );
+    });
+    await t.step("unregister frees the names, once", () => {
+      assert.equal(unregister(), true);
+      assert.equal(unregister(), false);
+      assert.equal(registry.hasName("jobs_total"), false);
+      registry.counter({ name: "jobs_total", help: "Jobs" });
+    });
+  } finally {
+    await registry.close();
+  }
+});
+
+Deno.test("Registry.register() skips and counts a colliding or malformed family, never failing the scrape", async () => {
+  const logger = recordingLogger();
+  const registry = new Registry({ logger });
+  try {
+    registry.gauge({ name: "queue", help: "Queue" }).set(2);
+    registry.register(collector([
+      {
+        ...FAMILIES[1]!,
+        name: "queue",
+        samples: [{ name: "queue", labelNames: [], labelValues: [], value: 9 }],
+      },
+      {
+        name: "ok",
+        type: "gauge",
+        help: "Ok",
+        samples: [{ name: "ok", labelNames: [], labelValues: [], value: 1 }],
+      },
+      {
+        name: "bad",
+        type: "gauge",
+        help: "Bad",
+        samples: [{
+          name: "bad_sum",
+          labelNames: [],
+          labelValues: [],
+          value: 1,
+        }],
+      },
+      {
+        name: "badlabel",
+        type: "gauge",
+        help: "Bad",
+        samples: [{
+          name: "badlabel",
+          labelNames: ["a-b"],
+          labelValues: ["x"],
+          value: 1,
+        }],
+      },
+    ]));
+    // Another collector emitting a name the first emitted in this scrape.
+    registry.register(collector([
+      {
+        name: "ok",
+        type: "gauge",
+        help: "Again",
+        samples: [{ name: "ok", labelNames: [], labelValues: [], value: 2 }],
+      },
+    ]));
+    const text = await registry.metrics();
+    assert.match(text, /^queue 2$/m);
+    assert.doesNotMatch(text, /^queue 9$/m);
+    assert.match(text, /^ok 1$/m);
+    assert.doesNotMatch(text, /^ok 2$/m);
+    assert.doesNotMatch(text, /^(bad|badlabel)\b/m);
+    for (const metric of ["queue", "ok", "bad", "badlabel"]) {
+      assert.match(
+        text,
+        new RegExp(
+          `^vigil_collect_errors_total\\{metric="${metric}"\\} 1$`,
+          "m",
+        ),
+      );
+    }
+  } finally {
+    await registry.close();
+  }
+});
+
+Deno.test("Registry.register() counts a collector that throws or rejects, and renders the rest", async () => {
+  const registry = new Registry({ logger: recordingLogger() });
+  try {
+    registry.register({
+      describe: () => ["broken_sync"],
+      collect: () => {
+        throw new Error("boom");
+      },
+    });
+    registry.register({
+      describe: () => [],
+      collect: () => Promise.reject(new Error("later")),
+    });
+    registry.register({
+      describe: () => ["fine"],
+      collect: () =>
+        Promise.resolve([{
+          name: "fine",
+          type: "gauge",
+          help: "Fine",
+          samples: [{
+            name: "fine",
+            labelNames: [],
+            labelValues: [],
+            value: 5,
+          }],
+        }]),
+    });
+    for (const format of ["prometheus", "openmetrics"] as const) {
+      const text = await registry.metrics({ format });
+      assert.match(text, /^fine 5(\.0)?$/m);
+    }
+    const text = await registry.metrics();
+    assert.match(
+      text,
+      /^vigil_collect_errors_total\{metric="broken_sync"\} 3$/m,
+    );
+    assert.match(text, /^vigil_collect_errors_total\{metric="collector"\} 3$/m);
+    const parts = await registry.metricsParts();
+    assert.match(await new Blob(parts).text(), /^fine 5$/m);
+  } finally {
+    await registry.close();
+  }
+});
