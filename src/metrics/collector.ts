@@ -114,7 +114,9 @@ export interface Collector {
 
 /**
  * Every name a family of `type` called `name` writes in either format, the
- * family name first: what it must not share with another family.
+ * family name first: what it must not share with another family. Collected
+ * families write no `_created` samples, so a `<name>_created` gauge (as
+ * Python's client pushes) may sit beside them.
  *
  * @param name The family name.
  * @param type The family type.
@@ -125,13 +127,12 @@ export interface Collector {
  * import { collectedNames } from "@vigil/observe/metrics";
  * import assert from "node:assert/strict";
  *
- * assert.deepEqual(collectedNames("jobs_total", "counter"), ["jobs_total", "jobs", "jobs_created"]);
+ * assert.deepEqual(collectedNames("jobs_total", "counter"), ["jobs_total", "jobs"]);
  * assert.deepEqual(collectedNames("job_seconds", "histogram"), [
  *   "job_seconds",
  *   "job_seconds_bucket",
  *   "job_seconds_sum",
  *   "job_seconds_count",
- *   "job_seconds_created",
  * ]);
  * ```
  */
@@ -142,20 +143,12 @@ export function collectedNames(
   switch (type) {
     case "counter": {
       const stem = counterStem(name);
-      return stem === name
-        ? [name, `${name}_total`, `${name}_created`]
-        : [name, stem, `${stem}_created`];
+      return stem === name ? [name, `${name}_total`] : [name, stem];
     }
     case "histogram":
-      return [
-        name,
-        `${name}_bucket`,
-        `${name}_sum`,
-        `${name}_count`,
-        `${name}_created`,
-      ];
+      return [name, `${name}_bucket`, `${name}_sum`, `${name}_count`];
     case "summary":
-      return [name, `${name}_sum`, `${name}_count`, `${name}_created`];
+      return [name, `${name}_sum`, `${name}_count`];
     default:
       return [name];
   }
