@@ -28,6 +28,7 @@ import { Health, type HealthCheck } from "./health/health.ts";
 import { registerHealthMetrics } from "./health/metrics.ts";
 import { type HttpMetrics, httpMetrics } from "./http/instrument.ts";
 import { serve, type VigilServer } from "./http/server.ts";
+import { PushGateway } from "./ingest/push.ts";
 import { createLogger, type Logger } from "./base/log.ts";
 import { LOG_FLUSH_MS, within } from "./base/_within.ts";
 import {
@@ -377,9 +378,23 @@ export function startVigil(
     breadcrumbsFrom(tracking, { models: registry.models() });
   }
   const { server: settings } = config;
+  const { push: pushing } = config.ingest;
+  const push = pushing.enabled
+    ? new PushGateway(registry, {
+      ...(pushing.ttlSeconds === undefined
+        ? {}
+        : { ttlSeconds: pushing.ttlSeconds }),
+      maxGroups: pushing.maxGroups,
+      maxSeries: pushing.maxSeries,
+      maxBodyBytes: settings.maxBodyBytes,
+    })
+    : undefined;
   let server: VigilServer;
   try {
     server = serve({
+      ...(push === undefined
+        ? {}
+        : { push: (request, path) => push.handle(request, path) }),
       registry,
       health,
       http,
@@ -400,6 +415,7 @@ export function startVigil(
       ...(options.onListen === undefined ? {} : { onListen: options.onListen }),
     });
   } catch (error) {
+    push?.close();
     runtime?.stop();
     void registry.close();
     throw listenFailure(error, settings.hostname, settings.port);
@@ -423,6 +439,7 @@ export function startVigil(
         setTimeout(resolve, settings.drainDelayMs)
       );
       await server.shutdown();
+      push?.close();
       runtime?.stop();
       await health.stop();
       try {

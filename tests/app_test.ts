@@ -3,7 +3,7 @@
 import assert from "node:assert/strict";
 import { parseConfig } from "../src/config/load.ts";
 import { startVigil, type VigilApp } from "../src/app.ts";
-import { recordingLogger } from "./_tools.ts";
+import { PYTHON, recordingLogger, run } from "./_tools.ts";
 
 /**
  * Starts Vigil from YAML merged onto the defaults, on a free port with no
@@ -511,5 +511,76 @@ health:
         /^cannot create drift model "m": .*window/.test(error.message),
     );
     await new Promise((resolve) => setTimeout(resolve, 0));
+  });
+});
+
+Deno.test("The push API: Python's push_to_gateway reaches /metrics, the write token guards it, and the ingest.push keys apply", async (t) => {
+  await t.step("open on loopback, as the default config has it", async () => {
+    const { app, base } = start("");
+    try {
+      const script = [
+        "from prometheus_client import CollectorRegistry, Gauge, push_to_gateway, delete_from_gateway",
+        "r = CollectorRegistry()",
+        "Gauge('batch_last_success_unixtime', 'Last success', registry=r).set(1700000000)",
+        "import sys",
+        "push_to_gateway(sys.argv[1], job='nightly', registry=r, grouping_key={'shard': 'a/b'})",
+      ].join("\n");
+      const pushed = await run(PYTHON, ["-c", script, base], "");
+      assert.equal(pushed.code, 0, pushed.stderr);
+      const text = await app.registry.metrics();
+      assert.match(
+        text,
+        /^batch_last_success_unixtime\{instance="",job="nightly",shard="a\/b"\} 1700000000$/m,
+      );
+      assert.match(
+        text,
+        /^push_time_seconds\{instance="",job="nightly",shard="a\/b"\} /m,
+      );
+      const bad = await get(`${base}/metrics/job/nightly`, {
+        method: "PUT",
+        body: '# TYPE x counter\nx{a="1" 2\n',
+      });
+      assert.equal(bad.status, 400);
+      assert.match(String(bad.body.text ?? bad.body.error), /line 2/);
+      const wrong = await get(`${base}/metrics/job/nightly`, { method: "GET" });
+      assert.equal(wrong.status, 405);
+    } finally {
+      await app.shutdown();
+    }
+  });
+  await t.step("behind the write token when one is set", async () => {
+    const { app, base } = start("drift:\n  writeToken: s3cret\n");
+    try {
+      const body = "# TYPE jobs_done gauge\njobs_done 3\n";
+      const refused = await get(`${base}/metrics/job/etl`, {
+        method: "PUT",
+        body,
+      });
+      assert.equal(refused.status, 401);
+      const accepted = await get(`${base}/metrics/job/etl`, {
+        method: "PUT",
+        body,
+        headers: { authorization: "Bearer s3cret" },
+      });
+      assert.equal(accepted.status, 200);
+      assert.match(
+        await app.registry.metrics(),
+        /^jobs_done\{instance="",job="etl"\} 3$/m,
+      );
+    } finally {
+      await app.shutdown();
+    }
+  });
+  await t.step("off with ingest.push.enabled: false", async () => {
+    const { app, base } = start("ingest:\n  push:\n    enabled: false\n");
+    try {
+      const off = await get(`${base}/metrics/job/etl`, {
+        method: "PUT",
+        body: "",
+      });
+      assert.equal(off.status, 404);
+    } finally {
+      await app.shutdown();
+    }
   });
 });
