@@ -29,6 +29,7 @@ import { registerHealthMetrics } from "./health/metrics.ts";
 import { type HttpMetrics, httpMetrics } from "./http/instrument.ts";
 import { serve, type VigilServer } from "./http/server.ts";
 import { PushGateway } from "./ingest/push.ts";
+import { startStatsd, type StatsdServer } from "./ingest/statsd_server.ts";
 import { createLogger, type Logger } from "./base/log.ts";
 import { LOG_FLUSH_MS, within } from "./base/_within.ts";
 import {
@@ -265,6 +266,13 @@ export interface VigilApp {
   readonly server: VigilServer;
   /** The metrics its own requests are recorded in. */
   readonly http: HttpMetrics;
+  /**
+   * Settles once the StatsD listener (`ingest.statsd`) is bound, with it,
+   * or with `undefined` when it is off. A listener that cannot bind
+   * rejects it with a {@linkcode StartupError} and shuts the app down:
+   * `deno task start` awaits it and exits 2.
+   */
+  readonly statsd: Promise<StatsdServer | undefined>;
   /** Its logger. */
   readonly logger: Logger;
   /**
@@ -420,6 +428,39 @@ export function startVigil(
     void registry.close();
     throw listenFailure(error, settings.hostname, settings.port);
   }
+  const { statsd: statsdConfig } = config.ingest;
+  const listening = statsdConfig.enabled
+    ? startStatsd(registry, {
+      hostname: settings.hostname,
+      port: statsdConfig.port,
+      tcp: statsdConfig.tcp,
+      observer: statsdConfig.observer,
+      setWindowSeconds: statsdConfig.setWindowSeconds,
+      maxPacketBytes: statsdConfig.maxPacketBytes,
+      maxMetrics: statsdConfig.maxMetrics,
+      mappings: statsdConfig.mappings,
+      buckets: config.metrics.buckets,
+    })
+    : Promise.resolve(undefined);
+  // Closed at shutdown whether or not it bound.
+  const statsdListener = listening.catch(() => undefined);
+  const statsd = listening.catch(async (error) => {
+    logger.error("The StatsD listener cannot start", {
+      event: "app.statsd_failed",
+      error,
+    });
+    await shutdown();
+    throw new StartupError(
+      `cannot listen for StatsD on ${
+        hostPort(settings.hostname, statsdConfig.port)
+      } (ingest.statsd.port): ${
+        error instanceof Error ? error.message : String(error)
+      }`,
+      { cause: error },
+    );
+  });
+  // An embedder that never awaits it must not get an unhandled rejection.
+  statsd.catch(() => {});
   health.start();
   logger.info("Started", {
     event: "app.started",
@@ -439,6 +480,7 @@ export function startVigil(
         setTimeout(resolve, settings.drainDelayMs)
       );
       await server.shutdown();
+      await (await statsdListener)?.close();
       push?.close();
       runtime?.stop();
       await health.stop();
@@ -453,7 +495,16 @@ export function startVigil(
     })();
     return stopping;
   };
-  return { config, registry, health, server, http, logger, shutdown };
+  return {
+    config,
+    registry,
+    health,
+    server,
+    http,
+    logger,
+    statsd,
+    shutdown,
+  };
 }
 
 /** The one-line reason the server could not listen, or the error itself. */

@@ -258,6 +258,16 @@ export async function main(args: readonly string[]): Promise<number> {
         );
       },
     });
+    const statsd = await app.statsd;
+    if (statsd !== undefined) {
+      console.log(
+        `Vigil receives StatsD lines on ${
+          statsd.hostname.includes(":")
+            ? `[${statsd.hostname}]`
+            : statsd.hostname
+        }:${statsd.port} (UDP${config.ingest.statsd.tcp ? " and TCP" : ""})`,
+      );
+    }
   } catch (error) {
     await within(logging?.close(), LOG_FLUSH_MS);
     if (!(error instanceof StartupError)) throw error;

@@ -3,6 +3,7 @@
 import assert from "node:assert/strict";
 import { parseConfig } from "../src/config/load.ts";
 import { startVigil, type VigilApp } from "../src/app.ts";
+import { createSocket } from "node:dgram";
 import { PYTHON, recordingLogger, run } from "./_tools.ts";
 
 /**
@@ -581,6 +582,100 @@ Deno.test("The push API: Python's push_to_gateway reaches /metrics, the write to
       assert.equal(off.status, 404);
     } finally {
       await app.shutdown();
+    }
+  });
+});
+
+/** A port free for UDP and TCP on 127.0.0.1 when this returns. */
+async function freeStatsdPort(): Promise<number> {
+  for (;;) {
+    const tcp = Deno.listen({ hostname: "127.0.0.1", port: 0 });
+    const port = (tcp.addr as Deno.NetAddr).port;
+    const udp = createSocket("udp4");
+    try {
+      await new Promise<void>((resolve, reject) => {
+        udp.once("error", reject);
+        udp.bind(port, "127.0.0.1", resolve);
+      });
+      return port;
+    } catch {
+      continue;
+    } finally {
+      tcp.close();
+      await new Promise<void>((resolve) => udp.close(() => resolve()));
+    }
+  }
+}
+
+/** Sends one UDP datagram to 127.0.0.1 from a socket bound there. */
+async function sendUdp(port: number, text: string): Promise<void> {
+  const socket = createSocket("udp4");
+  try {
+    await new Promise<void>((resolve) => socket.bind(0, "127.0.0.1", resolve));
+    await new Promise<void>((resolve, reject) =>
+      socket.send(
+        text,
+        port,
+        "127.0.0.1",
+        (error) => error ? reject(error) : resolve(),
+      )
+    );
+  } finally {
+    await new Promise<void>((resolve) => socket.close(() => resolve()));
+  }
+}
+
+Deno.test("ingest.statsd: the server takes StatsD lines over UDP and TCP into /metrics, and a taken port fails the start", async (t) => {
+  await t.step("lines over UDP and TCP", async () => {
+    const port = await freeStatsdPort();
+    const { app, base } = start(
+      `ingest:\n  statsd:\n    enabled: true\n    port: ${port}\n    mappings:\n      - { match: "api.*.requests", name: api_requests_total, labels: { endpoint: "$1" } }\n`,
+    );
+    try {
+      const statsd = await app.statsd;
+      assert.equal(statsd?.port, port);
+      await sendUdp(
+        port,
+        "api.checkout.requests:3|c|#region:eu\njobs.latency:250|ms\nbad line\n",
+      );
+      const conn = await Deno.connect({ hostname: "127.0.0.1", port });
+      await conn.write(new TextEncoder().encode("queue.depth:7|g\n"));
+      conn.close();
+      await until(() => Promise.resolve(statsd!.stats().accepted === 3));
+      const text = await (await fetch(`${base}/metrics`)).text();
+      assert.match(
+        text,
+        /^api_requests_total\{endpoint="checkout",region="eu"\} 3$/m,
+      );
+      assert.match(text, /^jobs_latency_seconds_count 1$/m);
+      assert.match(text, /^queue_depth 7$/m);
+      assert.match(
+        text,
+        /^vigil_ingest_lines_rejected_total\{protocol="statsd",reason="malformed"\} 1$/m,
+      );
+    } finally {
+      await app.shutdown();
+    }
+  });
+  await t.step("a port taken for TCP", async () => {
+    const taken = Deno.listen({ hostname: "127.0.0.1", port: 0 });
+    try {
+      const { app } = start(
+        `ingest:\n  statsd:\n    enabled: true\n    port: ${
+          (taken.addr as Deno.NetAddr).port
+        }\n`,
+      );
+      await assert.rejects(app.statsd, (error: Error) => {
+        assert.equal(error.name, "StartupError");
+        assert.match(
+          error.message,
+          /cannot listen for StatsD on 127\.0\.0\.1:\d+ \(ingest\.statsd\.port\)/,
+        );
+        return true;
+      });
+      await app.shutdown();
+    } finally {
+      taken.close();
     }
   });
 });
