@@ -202,6 +202,7 @@ function countLines(bytes: Uint8Array): number {
  * const registry = new Registry();
  * const server = await startStatsd(registry, { port: 0, tcp: false });
  * const client = dgram.createSocket("udp4");
+ * await new Promise<void>((done) => client.bind(0, "127.0.0.1", done));
  * await new Promise((done) =>
  *   client.send("api.requests:2|c|#route:/users", server.port, "127.0.0.1", done)
  * );

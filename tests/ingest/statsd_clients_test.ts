@@ -83,13 +83,26 @@ with c.pipeline() as pipe:
 Deno.test("npm:hot-shots: counters, gauges, timers and distributions with tags reach /metrics", async () => {
   const registry = new Registry();
   const server = await startStatsd(registry, { port: 0 });
-  const client = new StatsD({
-    host: HOST,
-    port: server.port,
-    protocol: "udp",
-    prefix: "api.",
-    globalTags: { env: "test" },
-  });
+  // hot-shots sends from an unbound socket, which binds 0.0.0.0: the tests
+  // may reach loopback only, so its socket is bound there as it is made.
+  const createSocket = dgram.createSocket;
+  dgram.createSocket = ((...args: Parameters<typeof createSocket>) => {
+    const socket = createSocket(...args);
+    socket.bind(0, HOST);
+    return socket;
+  }) as typeof createSocket;
+  let client: StatsD;
+  try {
+    client = new StatsD({
+      host: HOST,
+      port: server.port,
+      protocol: "udp",
+      prefix: "api.",
+      globalTags: { env: "test" },
+    });
+  } finally {
+    dgram.createSocket = createSocket;
+  }
   try {
     const tags = { route: "/users" };
     client.increment("requests", 2, tags);
@@ -150,6 +163,8 @@ Deno.test("startStatsd() counts arbitrary UDP bytes as accepted or rejected, nev
     maxMetrics: 200,
   });
   const socket = dgram.createSocket("udp4");
+  // Bound on loopback: the tests may not bind 0.0.0.0, as send() would.
+  await new Promise<void>((resolve) => socket.bind(0, HOST, resolve));
   const encoder = new TextEncoder();
   // StatsD-shaped fragments, so packets reach every stage, not just the parser.
   const fragment = fc.oneof(

@@ -12,6 +12,8 @@ const encoder = new TextEncoder();
 
 async function sendUdp(port: number, ...packets: string[]): Promise<void> {
   const socket = dgram.createSocket("udp4");
+  // Bound on loopback: the tests may not bind 0.0.0.0, as send() would.
+  await new Promise<void>((resolve) => socket.bind(0, HOST, resolve));
   try {
     for (const packet of packets) {
       await new Promise<void>((resolve, reject) =>
