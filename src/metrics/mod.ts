@@ -79,3 +79,9 @@ export {
 } from "./runtime.ts";
 export type { Model, TrainingRun, Watch, WatchOptions } from "./model.ts";
 export type { TraceRef } from "./trace.ts";
+export {
+  Outcome,
+  timed,
+  type TimedDecorator,
+  type TimedTarget,
+} from "./timed.ts";
