@@ -610,6 +610,15 @@ function modelPerformance(has: Has): DashboardSpec {
       ),
     );
   }
+  if (has("ml_prediction_duration_seconds")) {
+    predictions.push({
+      title: "Prediction latency p50 / p95 / p99",
+      description: "What model.timed() measured, per model",
+      type: "timeseries",
+      unit: "s",
+      queries: quantiles("ml_prediction_duration_seconds", "model_name"),
+    });
+  }
   const training: PanelSpec[] = [];
   if (has("ml_training_runs_total")) {
     training.push({

@@ -23,6 +23,7 @@ import {
 import type { Shard } from "../aggregation/shard.ts";
 import type { ModelOptions } from "../drift/model_types.ts";
 import { observedFamily, observedSampleNames } from "./_observed.ts";
+import { DEFAULT_BUCKETS } from "./buckets.ts";
 
 const encoder = new TextEncoder();
 
@@ -102,7 +103,11 @@ export const MODEL_FAMILY_NAMES: readonly {
     name,
     samples: type === "counter" ? [`${name}_total`] : [],
   })),
-  ...["ml_prediction_confidence", "ml_training_duration_seconds"].map((
+  ...[
+    "ml_prediction_confidence",
+    "ml_prediction_duration_seconds",
+    "ml_training_duration_seconds",
+  ].map((
     name,
   ) => ({ name, samples: observedSampleNames("histogram", name) })),
   ...[
@@ -186,6 +191,7 @@ export class ModelMetrics {
   readonly #watches = new Set<ModelHandle>();
   readonly #runs: Counter<"model_name" | "status">;
   readonly #duration: Histogram<"model_name">;
+  readonly #latency: Histogram<"model_name">;
   readonly #samples: Gauge<"model_name">;
   readonly #lastTraining: Gauge<"model_name">;
   readonly #refused: Counter<"model_name" | "reason">;
@@ -232,6 +238,12 @@ export class ModelMetrics {
       "Duration of training runs",
       ["model_name"],
       TRAINING_BUCKETS,
+    );
+    this.#latency = host.histogram(
+      "ml_prediction_duration_seconds",
+      "Time the model took to predict, as model.timed() measures it",
+      ["model_name"],
+      DEFAULT_BUCKETS,
     );
     this.#samples = host.gauge(
       "ml_training_samples",
@@ -346,6 +358,7 @@ export class ModelMetrics {
         inc();
       },
       train: (run) => this.#train(name, run),
+      latency: this.#latency.labels(labels),
       subscriberFailed: (error) => {
         this.#subscriberErrors.labels(labels).inc();
         context.logger.error("onDrift subscriber threw", {

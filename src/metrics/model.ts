@@ -15,6 +15,8 @@ import type { AggregationPool } from "../aggregation/pool.ts";
 import type { Shard } from "../aggregation/shard.ts";
 import { MODEL_RECORD } from "../aggregation/protocol.ts";
 import type { Logger } from "../base/log.ts";
+import type { DistributionChild } from "./distribution.ts";
+import { timed } from "./timed.ts";
 
 /** What `model.trackTraining()` records of one training run. */
 export interface TrainingRun {
@@ -75,6 +77,13 @@ export interface Model {
   onDrift(callback: (event: DriftEvent) => void): () => void;
   /** Records a training run in the `ml_training_*` metrics. */
   trackTraining(run: TrainingRun): void;
+  /**
+   * Runs `fn`, the prediction, and records how long it took in
+   * `ml_prediction_duration_seconds{model_name}`, whether it returns or
+   * throws; a promise is timed until it settles. Its result or error is
+   * passed through.
+   */
+  timed<T>(fn: () => T): T;
 }
 
 // ---------------------------------------------------------------------------
@@ -240,6 +249,8 @@ export interface ModelContext {
   readonly refuse: (reason: RefusalReason) => void;
   /** Records a training run. */
   readonly train: (run: TrainingRun) => void;
+  /** The model's series of `ml_prediction_duration_seconds`. */
+  readonly latency: DistributionChild;
   /** Called when an `onDrift` subscriber throws. */
   readonly subscriberFailed: (error: unknown) => void;
   readonly logger: Logger;
@@ -444,6 +455,10 @@ export class ModelHandle implements Model {
 
   trackTraining(run: TrainingRun): void {
     this.#context.train(run);
+  }
+
+  timed<T>(fn: () => T): T {
+    return timed(this.#context.latency, fn);
   }
 
   /**

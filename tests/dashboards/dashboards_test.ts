@@ -160,6 +160,7 @@ Deno.test("generateDashboards() builds every preset from a full registry", async
       assert.equal(unit("Worker restarts"), "ops");
       assert.equal(unit("Accuracy per window"), "percentunit");
       assert.equal(byTitle.get("Prediction confidence")?.type, "heatmap");
+      assert.equal(unit("Prediction latency p50 / p95 / p99"), "s");
       assert.equal(byTitle.get("Uptime")?.type, "stat");
       assert.equal(unit("Jobs done"), "ops");
       assert.equal(unit("Payload sizes of jobs"), "bytes");

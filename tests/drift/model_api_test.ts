@@ -1243,6 +1243,40 @@ Deno.test("trackTraining() records runs, durations, samples and the time", async
   }
 });
 
+Deno.test("model.timed() records the prediction's seconds per model, on success and failure, passing the result through", async () => {
+  const { registry } = newRegistry();
+  try {
+    const fraud = registry.model({ name: "fraud", classes: [0, 1] });
+    const churn = registry.model({ name: "churn", classes: [0, 1] });
+    assert.equal(fraud.timed(() => 1), 1);
+    assert.equal(
+      await fraud.timed(() =>
+        new Promise<number>((resolve) => setTimeout(() => resolve(0), 10))
+      ),
+      0,
+    );
+    assert.throws(
+      () => churn.timed(() => assert.fail("no features")),
+      /no features/,
+    );
+    const text = await registry.metrics();
+    assert.equal(
+      sample(text, 'ml_prediction_duration_seconds_count{model_name="fraud"}'),
+      2,
+    );
+    assert.ok(
+      sample(text, 'ml_prediction_duration_seconds_sum{model_name="fraud"}') >=
+        0.005,
+    );
+    assert.equal(
+      sample(text, 'ml_prediction_duration_seconds_count{model_name="churn"}'),
+      1,
+    );
+  } finally {
+    await registry.close();
+  }
+});
+
 Deno.test("watch() on a histogram series names it, reports values and drifts as a pure PageHinkley", async (t) => {
   const { registry } = newRegistry();
   try {
