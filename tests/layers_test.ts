@@ -12,7 +12,7 @@ const ROOT = fileURLToPath(new URL("..", import.meta.url));
  * must be added here, which is the moment to decide where it belongs.
  */
 const LAYERS: readonly (readonly string[])[] = [
-  ["cli", "probe", "generate"],
+  ["cli", "probe", "generate", "testing"],
   ["app"],
   ["config"],
   ["http", "ingest", "dashboards", "alerts"],
