@@ -59,3 +59,11 @@ export {
   UNMEASURED_ROUTES,
   WRITE_ROUTES,
 } from "../base/routes.ts";
+export {
+  type Fetch,
+  type HttpClientMetrics,
+  httpClientMetrics,
+  instrumentFetch,
+  type InstrumentFetchOptions,
+  OTHER_HOST,
+} from "./fetch.ts";

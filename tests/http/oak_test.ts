@@ -1,0 +1,194 @@
+import assert from "node:assert/strict";
+import { Application, type Context, Router } from "@oakserver/oak";
+import { logContextStorage } from "../../src/logging/mod.ts";
+import { Registry } from "../../src/metrics/mod.ts";
+import { UNMATCHED_ROUTE } from "../../src/http/mod.ts";
+import { oakMiddleware } from "../../src/http/oak.ts";
+import { recordingLogger } from "../_tools.ts";
+
+function registry(): Registry {
+  return new Registry({
+    logger: recordingLogger(),
+    aggregation: { workers: 1 },
+  });
+}
+
+function sample(text: string, line: RegExp): number {
+  const match = line.exec(text);
+  assert.ok(match, `${line} not in:\n${text}`);
+  return Number(match[1]);
+}
+
+/** Serves `app` on 127.0.0.1 through `app.handle` for `fn`. */
+async function serving(
+  app: Application,
+  fn: (base: string) => Promise<void>,
+): Promise<void> {
+  const server = Deno.serve(
+    { hostname: "127.0.0.1", port: 0, onListen() {} },
+    async (request, info): Promise<Response> => {
+      // npm's Oak is built for Node.js: its responses are undici's, which
+      // Deno.serve does not take as they are.
+      const response = await app.handle(request as never, info.remoteAddr);
+      if (response === undefined) return new Response(null, { status: 500 });
+      return new Response(response.body as ReadableStream | null, {
+        status: response.status,
+        headers: [...response.headers],
+      });
+    },
+  );
+  try {
+    await fn(`http://127.0.0.1:${server.addr.port}`);
+  } finally {
+    await server.shutdown();
+  }
+}
+
+async function call(
+  url: string,
+  init?: RequestInit,
+): Promise<{ status: number; headers: Headers; body: string }> {
+  const response = await fetch(url, init);
+  return {
+    status: response.status,
+    headers: response.headers,
+    body: await response.text(),
+  };
+}
+
+function application(r: Registry, logger = recordingLogger()): Application {
+  const app = new Application({ logErrors: false });
+  app.use(oakMiddleware({ metrics: r, logger }));
+  return app;
+}
+
+Deno.test("oakMiddleware() labels requests by Oak's route template, never the raw path", async () => {
+  const r = registry();
+  try {
+    const seen: unknown[] = [];
+    const users = new Router();
+    users.use(async (_ctx, next) => {
+      await next();
+    });
+    users.get("/users/:id", async (ctx) => {
+      await Promise.resolve();
+      seen.push(logContextStorage.getStore()?.request_id);
+      ctx.response.body = `user ${ctx.params.id}`;
+    });
+    const items = new Router();
+    items.post("/items/:itemId", (ctx) => {
+      ctx.response.status = 201;
+      ctx.response.body = { id: ctx.params.itemId };
+    });
+    const api = new Router();
+    api.use("/api", items.routes());
+    const app = application(r);
+    app.use(users.routes(), users.allowedMethods());
+    app.use(api.routes());
+    await serving(app, async (base) => {
+      const first = await call(`${base}/users/1`, {
+        headers: { "x-request-id": "oak-1" },
+      });
+      assert.equal(first.body, "user 1");
+      assert.equal(first.headers.get("x-request-id"), "oak-1");
+      const second = await call(`${base}/users/2`);
+      assert.match(second.headers.get("x-request-id") ?? "", /^[0-9a-f-]{36}$/);
+      assert.deepEqual(seen, ["oak-1", second.headers.get("x-request-id")]);
+      assert.equal(
+        (await call(`${base}/api/items/9`, { method: "POST" })).status,
+        201,
+      );
+      const missing = await call(`${base}/nowhere/3`);
+      assert.equal(missing.status, 404);
+      assert.ok(missing.headers.get("x-request-id"));
+      assert.equal(
+        (await call(`${base}/users/1`, { method: "DELETE" })).status,
+        405,
+      );
+    });
+    const text = await r.metrics();
+    assert.equal(
+      sample(
+        text,
+        /^http_requests_total\{method="GET",route="\/users\/:id",status="200"\} (\d+)$/m,
+      ),
+      2,
+    );
+    assert.match(
+      text,
+      /^http_requests_total\{method="POST",route="\/api\/items\/:itemId",status="201"\} 1$/m,
+    );
+    assert.match(
+      text,
+      new RegExp(
+        `^http_requests_total\\{method="GET",route="${UNMATCHED_ROUTE}",status="404"\\} 1$`,
+        "m",
+      ),
+    );
+    assert.match(
+      text,
+      new RegExp(
+        `^http_requests_total\\{method="DELETE",route="${UNMATCHED_ROUTE}",status="405"\\} 1$`,
+        "m",
+      ),
+    );
+    assert.ok(!text.includes("/users/1"), "no raw path in a label");
+    assert.match(
+      text,
+      /^http_request_duration_seconds_count\{method="GET",route="\/users\/:id"\} 2$/m,
+    );
+    assert.match(text, /^http_requests_in_progress 0$/m);
+  } finally {
+    await r.close();
+  }
+});
+
+Deno.test("oakMiddleware() counts handler errors and re-throws them to Oak", async () => {
+  const r = registry();
+  const logger = recordingLogger();
+  try {
+    const router = new Router();
+    router.get("/boom", () => {
+      throw new RangeError("boom");
+    });
+    router.get("/denied", (ctx: Context) => {
+      ctx.throw(401, "who are you");
+    });
+    const app = application(r, logger);
+    const events: unknown[] = [];
+    app.addEventListener("error", (event) => {
+      events.push(event.error);
+    });
+    app.use(router.routes());
+    await serving(app, async (base) => {
+      const boom = await call(`${base}/boom`, {
+        headers: { "x-request-id": "req-boom" },
+      });
+      assert.equal(boom.status, 500);
+      assert.equal((await call(`${base}/denied`)).status, 401);
+    });
+    // Oak's error handling saw both: the middleware re-threw them.
+    assert.equal(events.length, 2);
+    assert.ok(events[0] instanceof RangeError);
+    const text = await r.metrics();
+    assert.match(
+      text,
+      /^http_request_errors_total\{method="GET",route="\/boom",error="RangeError"\} 1$/m,
+    );
+    assert.ok(!/errors_total\{[^}]*route="\/denied"/.test(text));
+    assert.match(
+      text,
+      /^http_requests_total\{method="GET",route="\/boom",status="500"\} 1$/m,
+    );
+    assert.match(
+      text,
+      /^http_requests_total\{method="GET",route="\/denied",status="401"\} 1$/m,
+    );
+    assert.match(text, /^http_requests_in_progress 0$/m);
+    assert.equal(logger.records.length, 1);
+    assert.equal(logger.records[0]?.message, "Request handler failed");
+    assert.equal(logger.records[0]?.fields?.request_id, "req-boom");
+  } finally {
+    await r.close();
+  }
+});
