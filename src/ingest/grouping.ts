@@ -3,10 +3,14 @@
  * `job/<job>{/<label>/<value>}`, following prometheus/pushgateway's
  * README ("URL") and `handler/push.go`:
  *
+ * - every segment is percent-decoded first (`+` stays `+`, as in a URL
+ *   path), label names and base64 values too, as Go's `URL.Path` gives
+ *   them to Pushgateway;
  * - a name suffixed `@base64` (also `job@base64`) marks its value as base64
  *   with the URL-safe alphabet (RFC 4648 §5); trailing `=` padding is
  *   ignored, so a single `=` encodes the empty value;
- * - other segments are percent-decoded (`+` stays `+`, as in a URL path);
+ * - a label with an empty value is no label (as Prometheus treats it), so
+ *   `job/a/x@base64/=` is the group `job/a`;
  * - the job must not be empty; label names follow the Prometheus rule.
  *
  * Deliberate differences from Pushgateway, all refusing what it silently
@@ -27,7 +31,7 @@ import { renderPairs } from "../base/_text.ts";
 export interface GroupingKey {
   /** The `job` label's value. */
   readonly job: string;
-  /** Label names, `job` included, sorted. */
+  /** Label names, `job` included, sorted; empty values are left out. */
   readonly labelNames: readonly string[];
   /** Label values, parallel to `labelNames`. */
   readonly labelValues: readonly string[];
@@ -89,13 +93,27 @@ function decodeBase64Url(text: string): Uint8Array | undefined {
   return bytes;
 }
 
+function percentDecode(segment: number, text: string): string {
+  try {
+    return decodeURIComponent(text);
+  } catch (error) {
+    if (!(error instanceof URIError)) throw error;
+    throw new GroupingKeyError(
+      segment,
+      text,
+      "malformed percent-encoding",
+      { cause: error },
+    );
+  }
+}
+
 function decodeValue(
   segment: number,
   text: string,
   base64: boolean,
 ): string {
   if (base64) {
-    const bytes = decodeBase64Url(text);
+    const bytes = decodeBase64Url(percentDecode(segment, text));
     if (bytes === undefined) {
       throw new GroupingKeyError(
         segment,
@@ -122,17 +140,7 @@ function decodeValue(
       'an empty value must be written as "<name>@base64/="',
     );
   }
-  try {
-    return decodeURIComponent(text);
-  } catch (error) {
-    if (!(error instanceof URIError)) throw error;
-    throw new GroupingKeyError(
-      segment,
-      text,
-      "malformed percent-encoding",
-      { cause: error },
-    );
-  }
+  return percentDecode(segment, text);
 }
 
 /**
@@ -187,8 +195,9 @@ export function parseGroupingPath(path: string): GroupingKey {
   const seen = new Set<string>();
   for (let i = 0; i < segments.length; i += 2) {
     const rawName = segments[i]!;
-    const base64 = rawName.endsWith(BASE64_SUFFIX);
-    const name = base64 ? rawName.slice(0, -BASE64_SUFFIX.length) : rawName;
+    const decoded = i === 0 ? rawName : percentDecode(i + 1, rawName);
+    const base64 = decoded.endsWith(BASE64_SUFFIX);
+    const name = base64 ? decoded.slice(0, -BASE64_SUFFIX.length) : decoded;
     if (i > 0) {
       const problem = labelNameProblem(name);
       if (problem !== undefined) {
@@ -214,7 +223,7 @@ export function parseGroupingPath(path: string): GroupingKey {
     if (i === 0 && value === "") {
       throw new GroupingKeyError(2, segments[1]!, "the job must not be empty");
     }
-    pairs.push([name, value]);
+    if (value !== "") pairs.push([name, value]);
   }
   const job = pairs[0]![1];
   pairs.sort((a, b) => a[0] < b[0] ? -1 : a[0] > b[0] ? 1 : 0);

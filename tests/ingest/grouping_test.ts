@@ -31,12 +31,25 @@ Deno.test("parseGroupingPath() reads Pushgateway's README examples", async (t) =
     );
     assert.deepEqual(group.labelValues, ["directory_cleaner", "/var/tmp"]);
   });
-  await t.step("an empty value as a single =", () => {
+  await t.step("label names and base64 values are percent-decoded too", () => {
+    const group = parseGroupingPath("job/h/%6Eame/v/p@base64/L3g%3D");
+    assert.deepEqual(group.labelNames, ["job", "name", "p"]);
+    assert.deepEqual(group.labelValues, ["h", "v", "/x"]);
+    assert.equal(
+      parseGroupingPath("job/a/x%40base64/L3g").labelValues[1],
+      "/x",
+    );
+  });
+  await t.step("an empty value as a single = is no label", () => {
     const group = parseGroupingPath(
       "job/example/first_label@base64/=/second_label/foobar",
     );
-    assert.deepEqual(group.labelNames, ["first_label", "job", "second_label"]);
-    assert.deepEqual(group.labelValues, ["", "example", "foobar"]);
+    assert.deepEqual(group.labelNames, ["job", "second_label"]);
+    assert.deepEqual(group.labelValues, ["example", "foobar"]);
+    assert.equal(
+      group.key,
+      parseGroupingPath("job/example/second_label/foobar").key,
+    );
   });
   await t.step("percent-encoding and base64 give the same key", () => {
     const encoded = parseGroupingPath(
@@ -124,7 +137,8 @@ Deno.test("parseGroupingPath() round-trips labels however they are encoded", () 
         const group = parseGroupingPath(path);
         const expected = new Map([
           ["job", job],
-          ...labels.map((
+          // An empty value is no label.
+          ...labels.filter(([, value]) => value !== "").map((
             [name, value],
           ) => [name, value] as [string, string]),
         ]);
