@@ -12,7 +12,8 @@
  *   family, TYPE before the family's samples.
  * - `name{label="value",...} value`: blanks are spaces and tabs, label values
  *   escape `\\`, `\"` and `\n` (any other escape is an error), a trailing
- *   comma in the braces is allowed, `__name__` is refused. Values are
+ *   comma in the braces is allowed, names starting with `__` are refused
+ *   (as Pushgateway refuses them). Values are
  *   decimals or `[+-]Inf`/`Infinity`/`NaN` in any case, as Go's
  *   `ParseFloat` (hex and `_` refused, as expfmt).
  * - Histogram `F` groups `F_bucket` (needing `le`), `F_sum`, `F_count`;
@@ -59,6 +60,10 @@ export const PushLimit = {
   MaxLineLength: "maxLineLength",
   /** The most label pairs on one sample. */
   MaxLabelPairs: "maxLabelPairs",
+  /** The longest label value, in UTF-16 code units. */
+  MaxLabelValueLength: "maxLabelValueLength",
+  /** The longest HELP text, in UTF-16 code units. */
+  MaxHelpLength: "maxHelpLength",
 } as const;
 
 /** One of the values of {@linkcode PushLimit}. */
@@ -105,6 +110,17 @@ export interface PushTextOptions {
    * @default {64}
    */
   readonly maxLabelPairs?: number;
+  /**
+   * The longest label value (unescaped), in UTF-16 code units, as the
+   * registry's `DEFAULT_MAX_LABEL_VALUE_LENGTH`.
+   * @default {4096}
+   */
+  readonly maxLabelValueLength?: number;
+  /**
+   * The longest HELP text (unescaped), in UTF-16 code units.
+   * @default {4096}
+   */
+  readonly maxHelpLength?: number;
 }
 
 /**
@@ -139,6 +155,8 @@ const DEFAULTS = {
   maxSeries: 10_000,
   maxLineLength: 65_536,
   maxLabelPairs: 64,
+  maxLabelValueLength: 4096,
+  maxHelpLength: 4096,
 } as const;
 
 const TYPES: ReadonlyMap<string, PushMetricType> = new Map(
@@ -275,6 +293,11 @@ export function parsePushText(
   const maxSeries = checkLimit("maxSeries", options.maxSeries);
   const maxLineLength = checkLimit("maxLineLength", options.maxLineLength);
   const maxLabelPairs = checkLimit("maxLabelPairs", options.maxLabelPairs);
+  const maxLabelValueLength = checkLimit(
+    "maxLabelValueLength",
+    options.maxLabelValueLength,
+  );
+  const maxHelpLength = checkLimit("maxHelpLength", options.maxHelpLength);
   if (typeof text !== "string") {
     throw new TypeError(
       `Cannot parse pushed metrics: the body must be a string, got ${typeof text}`,
@@ -386,7 +409,14 @@ export function parsePushText(
         if (family.help !== undefined) {
           fail(`second HELP line for metric "${name}"`);
         }
-        family.help = unescapeHelp(text.slice(i, end));
+        const help = unescapeHelp(text.slice(i, end));
+        if (help.length > maxHelpLength) {
+          fail(
+            `HELP of metric "${name}" longer than ${maxHelpLength} characters (maxHelpLength)`,
+            "maxHelpLength",
+          );
+        }
+        family.help = help;
       } else {
         if (family.samples.length > 0) {
           fail(`TYPE line for metric "${name}" after its samples`);
@@ -448,8 +478,10 @@ export function parsePushText(
               : `invalid label name "${label}" for metric "${name}"`,
           );
         }
-        if (label === "__name__") {
-          fail('label name "__name__" is reserved');
+        if (label.startsWith("__")) {
+          fail(
+            `label name "${label}" is reserved: names starting with "__" are for internal use`,
+          );
         }
         if (names.includes(label)) {
           fail(`label "${label}" is given twice for metric "${name}"`);
@@ -506,6 +538,12 @@ export function parsePushText(
             continue;
           }
           i++;
+        }
+        if (value.length > maxLabelValueLength) {
+          fail(
+            `value of label "${label}" longer than ${maxLabelValueLength} characters (maxLabelValueLength)`,
+            "maxLabelValueLength",
+          );
         }
         names.push(label);
         values.push(value);

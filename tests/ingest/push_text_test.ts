@@ -107,7 +107,17 @@ Deno.test("parsePushText() names the line and the reason of each error", () => {
     ['up{job="a"', 1, "label set is not closed"],
     ['up{1a="a"} 1', 1, 'invalid label name "1a" for metric "up"'],
     ['up{="a"} 1', 1, 'invalid label name for metric "up"'],
-    ['up{__name__="a"} 1', 1, 'label name "__name__" is reserved'],
+    [
+      'up{__name__="a"} 1',
+      1,
+      'label name "__name__" is reserved: names starting with "__" are for internal use',
+    ],
+    // Refused at parse, as Pushgateway refuses it, not dropped at render.
+    [
+      'ok 1\nup{a="1",__meta="x"} 1',
+      2,
+      'label name "__meta" is reserved: names starting with "__" are for internal use',
+    ],
     ['up{a="1",a="2"} 1', 1, 'label "a" is given twice for metric "up"'],
     ["up", 1, 'metric "up" has no value'],
     ["up abc", 1, 'invalid value "abc" for metric "up"'],
@@ -228,6 +238,36 @@ Deno.test("parsePushText() enforces its limits, naming them", () => {
     "maxLabelPairs",
     "more than 2 label pairs (maxLabelPairs)",
   ]);
+  const value = error('ok 1\na{x="' + "v".repeat(11) + '"} 1', {
+    maxLabelValueLength: 10,
+  });
+  assert.deepEqual([value.line, value.limit, value.reason], [
+    2,
+    "maxLabelValueLength",
+    'value of label "x" longer than 10 characters (maxLabelValueLength)',
+  ]);
+  const help = error("# HELP a " + "h".repeat(11) + "\na 1", {
+    maxHelpLength: 10,
+  });
+  assert.deepEqual([help.line, help.limit, help.reason], [
+    1,
+    "maxHelpLength",
+    'HELP of metric "a" longer than 10 characters (maxHelpLength)',
+  ]);
+  // The defaults: 4096 each, as the registry's label values.
+  assert.equal(
+    error(`a{x="${"v".repeat(4097)}"} 1`).limit,
+    "maxLabelValueLength",
+  );
+  assert.equal(
+    error(`# HELP a ${"h".repeat(4097)}\na 1`).limit,
+    "maxHelpLength",
+  );
+  assert.equal(
+    parsePushText(`# HELP a ${"h".repeat(4096)}\na{x="${"v".repeat(4096)}"} 1`)
+      .length,
+    1,
+  );
   assert.equal(parsePushText("a 1\nb 2", { maxSeries: 2 }).length, 2);
   assert.throws(() => parsePushText("", { maxSeries: 0 }), RangeError);
   assert.throws(() => parsePushText("", { maxLineLength: 1.5 }), RangeError);
