@@ -2,7 +2,6 @@
 import type { ExpositionFormat } from "../base/exposition.ts";
 import {
   braces,
-  formatBound,
   formatValue,
   renderHeader,
   renderPairs,
@@ -44,12 +43,17 @@ function sampleNameProblem(family: CollectedFamily, name: string): boolean {
 }
 
 /**
- * What is wrong with a collected family, or undefined. Label names are
- * checked against the rule, remembered in `goodLabels` (a scrape's cache).
+ * What is wrong with a collected family, or undefined: anything that would
+ * make the scrape unparsable (`promtool check metrics` is the judge). Label
+ * names are checked against the rule, remembered in `goodLabels` (a
+ * scrape's cache); label sets are compared as rendered, with the default
+ * labels the sample lacks.
  */
 export function collectedProblem(
   family: CollectedFamily,
   goodLabels: Set<string>,
+  defaultNames: readonly string[] = [],
+  defaultValues: readonly string[] = [],
 ): string | undefined {
   if (family === null || typeof family !== "object") {
     return "a collected family must be an object";
@@ -69,6 +73,15 @@ export function collectedProblem(
   if (!Array.isArray(family.samples)) {
     return `family "${family.name}" has no samples array`;
   }
+  const seen = new Set<string>();
+  const bound = family.type === "histogram"
+    ? "le"
+    : family.type === "summary"
+    ? "quantile"
+    : undefined;
+  const stem = counterStem(family.name);
+  let plain = false;
+  let total = false;
   for (const sample of family.samples) {
     if (sampleNameProblem(family, sample?.name)) {
       return `family "${family.name}" of type ${family.type} cannot have a sample named ${
@@ -101,26 +114,103 @@ export function collectedProblem(
       if (typeof labelValues[i] !== "string") {
         return `sample "${sample.name}" has a label value that is not a string`;
       }
+      for (let j = 0; j < i; j++) {
+        if (labelNames[j] === label) {
+          return `sample "${sample.name}" has label "${label}" twice`;
+        }
+      }
     }
+    if (bound !== undefined) {
+      const at = labelNames.indexOf(bound);
+      const needs = family.type === "histogram"
+        ? sample.name === `${family.name}_bucket`
+        : sample.name === family.name;
+      if (needs && at < 0) {
+        return `sample "${sample.name}" of ${family.type} "${family.name}" has no "${bound}" label`;
+      }
+      if (!needs && at >= 0) {
+        return `sample "${sample.name}" of ${family.type} "${family.name}" must not have a "${bound}" label`;
+      }
+      if (needs && parseBound(labelValues[at]!) === undefined) {
+        return `sample "${sample.name}" has a "${bound}" label that is not a number: ${
+          JSON.stringify(labelValues[at])
+        }`;
+      }
+    }
+    if (family.type === "counter") {
+      if (sample.name === stem) plain = true;
+      else if (sample.name === `${stem}_total`) total = true;
+      if (plain && total) {
+        return `counter "${family.name}" has samples named both "${stem}" and "${stem}_total"`;
+      }
+    }
+    const key = renderedKey(sample, defaultNames, defaultValues);
+    if (seen.has(key)) {
+      return `family "${family.name}" has two samples ${key}`;
+    }
+    seen.add(key);
   }
   return undefined;
 }
 
-/** `+Inf`, `-Inf`, `NaN` or a decimal, as a number; undefined otherwise. */
-function parseBound(text: string): number | undefined {
-  if (text === "+Inf" || text === "Inf") return Infinity;
-  if (text === "-Inf") return -Infinity;
-  if (text === "NaN") return NaN;
-  const value = text.trim() === "" ? NaN : Number(text);
-  return Number.isNaN(value) ? undefined : value;
+/**
+ * `name{a="1",...}` as rendered, labels sorted and empty values left out:
+ * equal for what Prometheus stores as one series.
+ */
+function renderedKey(
+  sample: CollectedFamily["samples"][number],
+  defaultNames: readonly string[],
+  defaultValues: readonly string[],
+): string {
+  const pairs: [string, string][] = [];
+  for (let i = 0; i < defaultNames.length; i++) {
+    if (
+      !sample.labelNames.includes(defaultNames[i]!) && defaultValues[i] !== ""
+    ) {
+      pairs.push([defaultNames[i]!, defaultValues[i]!]);
+    }
+  }
+  for (let i = 0; i < sample.labelNames.length; i++) {
+    // An empty value is no label: Prometheus stores `x{a=""}` as `x`.
+    if (sample.labelValues[i] !== "") {
+      pairs.push([sample.labelNames[i]!, sample.labelValues[i]!]);
+    }
+  }
+  pairs.sort((a, b) => a[0] < b[0] ? -1 : a[0] > b[0] ? 1 : 0);
+  return `${sample.name}{${
+    renderPairs(pairs.map((pair) => pair[0]), pairs.map((pair) => pair[1]))
+  }}`;
 }
+
+/** A decimal or Go's `Inf`/`Infinity`/`NaN` words, as a number; else undefined. */
+function parseBound(text: string): number | undefined {
+  if (DECIMAL.test(text)) return Number(text);
+  switch (text.toLowerCase()) {
+    case "inf":
+    case "+inf":
+    case "infinity":
+    case "+infinity":
+      return Infinity;
+    case "-inf":
+    case "-infinity":
+      return -Infinity;
+    case "nan":
+      return NaN;
+  }
+  return undefined;
+}
+
+/** A decimal as Go's `ParseFloat` and the Prometheus parsers take it. */
+const DECIMAL = /^[+-]?(?:\d+\.?\d*|\.\d+)(?:[eE][+-]?\d+)?$/;
 
 /**
  * A checked family's block in `format`: the registry's default labels
- * first where the sample lacks them; `le` and `quantile` in the canonical
- * form of `formatBound` (as the registry's own histograms write them);
- * counters as OpenMetrics wants them (family `<stem>`, samples
- * `<stem>_total`), untyped as `unknown`.
+ * first where the sample lacks them; `le` and `quantile` values verbatim
+ * (checked as numbers; a pushed `1` stays `1`, as Pushgateway serves it);
+ * counters named `<stem>_total` as OpenMetrics wants them (family
+ * `<stem>`, samples `<stem>_total`); a counter with a sample named as its
+ * family without `_total` (Pushgateway takes those) is `unknown` in
+ * OpenMetrics, its samples named as given; untyped as `unknown`.
  */
 export function renderCollected(
   family: CollectedFamily,
@@ -134,25 +224,24 @@ export function renderCollected(
   let name = family.name;
   let typeWord: string = type;
   let stem = name;
+  let renamed = false;
   if (om && type === "counter") {
     stem = counterStem(name);
-    name = stem;
+    if (
+      stem !== name ||
+      !family.samples.some((sample) => sample.name === stem)
+    ) {
+      name = stem;
+      renamed = true;
+    } else typeWord = "unknown";
   }
   if (om && type === "untyped") typeWord = "unknown";
   let out = family.help === undefined
     ? `# TYPE ${name} ${typeWord}\n`
     : renderHeader(name, typeWord, family.help, format);
-  const bound = type === "histogram"
-    ? "le"
-    : type === "summary"
-    ? "quantile"
-    : undefined;
   for (const sample of family.samples) {
     let sampleName = sample.name;
-    if (
-      om && type === "counter" &&
-      (sampleName === stem || sampleName === family.name)
-    ) {
+    if (renamed && (sampleName === stem || sampleName === family.name)) {
       sampleName = `${stem}_total`;
     }
     let names = sample.labelNames;
@@ -169,16 +258,6 @@ export function renderCollected(
       if (extraNames.length > 0) {
         names = [...extraNames, ...names];
         values = [...extraValues, ...values];
-      }
-    }
-    if (bound !== undefined) {
-      const at = names.indexOf(bound);
-      if (at >= 0) {
-        const parsed = parseBound(values[at]!);
-        if (parsed !== undefined) {
-          values = values.slice();
-          (values as string[])[at] = formatBound(parsed);
-        }
       }
     }
     out += `${sampleName}${braces(renderPairs(names, values))} ${

@@ -652,6 +652,31 @@ export class Registry {
   }
 
   /**
+   * The default labels, which the registry adds at render to every
+   * collected sample lacking a label of that name: a collector that must
+   * keep its series distinct checks them with these applied.
+   *
+   * @returns A fresh object of the default labels, in their order.
+   *
+   * @example Read the default labels
+   * ```ts
+   * import { Registry } from "@vigil/observe/metrics";
+   * import assert from "node:assert/strict";
+   *
+   * const registry = new Registry({ defaultLabels: { region: "eu" } });
+   * assert.deepEqual(registry.defaultLabels(), { region: "eu" });
+   * ```
+   */
+  defaultLabels(): Record<string, string> {
+    const { defaultLabelNames, defaultLabelValues } = this.#context;
+    const labels: Record<string, string> = {};
+    for (let i = 0; i < defaultLabelNames.length; i++) {
+      labels[defaultLabelNames[i]!] = defaultLabelValues[i]!;
+    }
+    return labels;
+  }
+
+  /**
    * Renders every metric in one exposition format. Collect callbacks run
    * first; the families follow in registration order, never interleaved.
    *
@@ -777,13 +802,18 @@ export class Registry {
       const [, claimed] = entries[i]!;
       const result = results[i]!;
       if (!("families" in result)) {
-        this.#collectFailed(claimed[0] ?? "collector", result.error);
+        this.#collectorFailed(claimed[0] ?? "collector", result.error);
         continue;
       }
       for (const family of result.families as CollectedFamily[]) {
-        const problem = collectedProblem(family, goodLabels);
+        const problem = collectedProblem(
+          family,
+          goodLabels,
+          defaultLabelNames,
+          defaultLabelValues,
+        );
         if (problem !== undefined) {
-          this.#collectFailed(
+          this.#collectorFailed(
             typeof family?.name === "string" ? family.name : "collector",
             new TypeError(`Cannot render collected family: ${problem}`),
           );
@@ -795,7 +825,7 @@ export class Registry {
           (this.#names.has(name) && !claimed.includes(name))
         );
         if (taken !== undefined) {
-          this.#collectFailed(
+          this.#collectorFailed(
             family.name,
             new DuplicateMetricError(
               family.name,
@@ -1004,6 +1034,16 @@ export class Registry {
     this.#warnOnce(
       `collect:${metric}`,
       "Collect callback failed: the metric keeps its last values",
+      { event: "metrics.collect_failed", metric, error },
+    );
+  }
+
+  /** A collector's output (or one family of it) left out of a scrape. */
+  #collectorFailed(metric: string, error: unknown): void {
+    this.#collectErrors.labels({ metric }).inc();
+    this.#warnOnce(
+      `collect:${metric}`,
+      "Collector failed: its family is left out of this scrape",
       { event: "metrics.collect_failed", metric, error },
     );
   }

@@ -6,8 +6,10 @@ import {
   Registry,
 } from "../../src/metrics/mod.ts";
 import {
+  ignoreWithoutPromtool,
   ignoreWithoutPython,
   parseOpenMetrics,
+  promtoolCheck,
   recordingLogger,
 } from "../_tools.ts";
 
@@ -106,7 +108,8 @@ Deno.test("Registry.register() renders collected families in text 0.0.4 after th
         "# TYPE temperature untyped",
         'temperature{service="api"} NaN',
         "# HELP job_seconds Job time\\nin seconds",
-        'job_seconds_bucket{service="api",le="1.0"} 1',
+        // Verbatim, as a Pushgateway serves what was pushed.
+        'job_seconds_bucket{service="api",le="1"} 1',
         'job_seconds_bucket{service="api",le="+Inf"} 2',
         'rpc_seconds{service="api",quantile="0.5"} 0.1',
         'rpc_seconds_count{service="api"} 10',
@@ -130,8 +133,9 @@ Deno.test(
       const text = await registry.metrics({ format: "openmetrics" });
       assert.match(text, /^# TYPE jobs counter$/m);
       assert.match(text, /^jobs_total\{queue=".*"\} 3\.0$/m);
-      assert.match(text, /^# TYPE legacy counter$/m);
-      assert.match(text, /^legacy_total 1\.0$/m);
+      // Named without _total: unknown, its sample named as given.
+      assert.match(text, /^# TYPE legacy unknown$/m);
+      assert.match(text, /^legacy 1\.0$/m);
       assert.match(text, /^# TYPE temperature unknown$/m);
       const parsed = await parseOpenMetrics(text);
       const byName = new Map(parsed.map((f) => [f.name, f]));
@@ -139,7 +143,8 @@ Deno.test(
       assert.deepEqual(byName.get("jobs")?.samples[0]?.labels, {
         queue: 'a"b\\c\nd',
       });
-      assert.equal(byName.get("legacy")?.samples[0]?.name, "legacy_total");
+      assert.equal(byName.get("legacy")?.type, "unknown");
+      assert.equal(byName.get("legacy")?.samples[0]?.name, "legacy");
       assert.equal(byName.get("temperature")?.type, "unknown");
       assert.equal(byName.get("job_seconds")?.type, "histogram");
       assert.equal(byName.get("job_seconds")?.help, "Job time\nin seconds");
@@ -305,4 +310,145 @@ Deno.test("Registry.register() counts a collector that throws or rejects, and re
   } finally {
     await registry.close();
   }
+});
+
+/** A sample, briefly. */
+function sample(
+  name: string,
+  labels: Record<string, string> = {},
+  value = 1,
+): CollectedFamily["samples"][number] {
+  return {
+    name,
+    labelNames: Object.keys(labels),
+    labelValues: Object.values(labels),
+    value,
+  };
+}
+
+Deno.test({
+  name:
+    "Registry.register() drops a family that would break the scrape, and promtool accepts the rest",
+  ignore: await ignoreWithoutPromtool(),
+  async fn(t) {
+    const cases: [string, CollectedFamily][] = [
+      ["a label name twice in one sample", {
+        name: "twice",
+        type: "gauge",
+        help: "Bad",
+        samples: [{
+          name: "twice",
+          labelNames: ["a", "a"],
+          labelValues: ["1", "2"],
+          value: 1,
+        }],
+      }],
+      ["one label set twice", {
+        name: "dup",
+        type: "gauge",
+        help: "Bad",
+        samples: [sample("dup", { a: "1" }), sample("dup", { a: "1" }, 2)],
+      }],
+      ["one label set twice once the default labels apply", {
+        name: "dupdefault",
+        type: "gauge",
+        help: "Bad",
+        samples: [sample("dupdefault"), sample("dupdefault", { region: "eu" })],
+      }],
+      ["label sets differing only in an empty value", {
+        name: "dupempty",
+        type: "gauge",
+        help: "Bad",
+        samples: [sample("dupempty"), sample("dupempty", { a: "" })],
+      }],
+      ["a bucket without le", {
+        name: "h1",
+        type: "histogram",
+        help: "Bad",
+        samples: [sample("h1_bucket"), sample("h1_sum"), sample("h1_count")],
+      }],
+      ["le on _sum", {
+        name: "h2",
+        type: "histogram",
+        help: "Bad",
+        samples: [
+          sample("h2_bucket", { le: "+Inf" }),
+          sample("h2_sum", { le: "1" }),
+          sample("h2_count"),
+        ],
+      }],
+      ["le that is not a number", {
+        name: "h3",
+        type: "histogram",
+        help: "Bad",
+        samples: [sample("h3_bucket", { le: "big" })],
+      }],
+      ["a summary sample without quantile", {
+        name: "s1",
+        type: "summary",
+        help: "Bad",
+        samples: [sample("s1"), sample("s1_count")],
+      }],
+      ["quantile on _count", {
+        name: "s2",
+        type: "summary",
+        help: "Bad",
+        samples: [
+          sample("s2", { quantile: "0.5" }),
+          sample("s2_count", { quantile: "0.5" }),
+        ],
+      }],
+      ["a counter with x and x_total", {
+        name: "c1_total",
+        type: "counter",
+        help: "Bad",
+        samples: [sample("c1"), sample("c1_total", {}, 2)],
+      }],
+    ];
+    for (const [what, family] of cases) {
+      await t.step(what, async () => {
+        const logger = recordingLogger();
+        const registry = new Registry({
+          logger,
+          defaultLabels: { region: "eu" },
+        });
+        try {
+          registry.register(collector([family, FAMILIES[3]!]));
+          for (const format of ["prometheus", "openmetrics"] as const) {
+            const text = await registry.metrics({ format });
+            assert.doesNotMatch(
+              text,
+              new RegExp(`^${family.name.replace(/_total$/, "")}[_{ ]`, "m"),
+            );
+            assert.match(text, /^job_seconds_count\{region="eu"\} 2/m);
+            if (format === "prometheus") {
+              const checked = await promtoolCheck(text);
+              assert.equal(
+                checked.stderr.includes("error"),
+                false,
+                checked.stderr,
+              );
+              assert.match(
+                text,
+                new RegExp(
+                  `^vigil_collect_errors_total\\{region="eu",metric="${family.name}"\\} 1$`,
+                  "m",
+                ),
+              );
+            }
+          }
+          const warning = logger.records.find((record) =>
+            record.fields?.["event"] === "metrics.collect_failed"
+          );
+          // Not "keeps its last values": a collector's family is left out.
+          assert.equal(
+            warning?.message,
+            "Collector failed: its family is left out of this scrape",
+          );
+        } finally {
+          await registry.close();
+        }
+      });
+    }
+  },
 });
