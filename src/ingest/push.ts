@@ -9,7 +9,21 @@
  * - `PUT` replaces the whole group, `POST` only the metrics of the body's
  *   names; both answer 200. `DELETE` removes the group and answers 202.
  * - Grouping labels override body labels of the same name and are added to
- *   every sample; a sample without `instance` gets `instance=""`.
+ *   every sample; a sample without `instance` gets `instance=""`. A label
+ *   with an empty value is no label (as Prometheus stores it): in the path
+ *   it is dropped, so `job/e/instance@base64/=` is the group `job/e`; in
+ *   the body it is kept as sent but two series that differ only in empty
+ *   labels are one, so `dd{instance=""} 1` plus `dd 2` is refused.
+ * - Series must be unique once their final label set is built, within the
+ *   body and across groups (two groups whose final label sets meet on one
+ *   metric): else 400 naming the metric, as Pushgateway answers ("was
+ *   collected before with the same name and label values").
+ * - The registry's default labels (`metrics.defaultLabels`) are applied
+ *   here, as body labels that the body's own labels and the grouping
+ *   labels override, before the duplicate check: the registry then finds
+ *   them present and adds nothing at render, so what was checked is what
+ *   is served. They belong to the group's labels too, so `job/a` with a
+ *   default `region="eu"` is the group `job/a/region/eu`.
  * - Each group has `push_time_seconds` (last success) and
  *   `push_failure_time_seconds` (last failure, 0 until one) gauges labelled
  *   with its grouping labels. A body that parses but is inconsistent (a
@@ -26,18 +40,47 @@
  * Deliberate differences:
  * - Groups expire `ttlSeconds` after their last push when set (Pushgateway
  *   keeps them until deleted, the caveat its README names first).
- * - Memory is bounded: `maxBodyBytes`, `maxSeries` and `maxGroups` are
- *   answered 413 naming the limit, and change nothing.
+ * - Memory is bounded: `maxBodyBytes`, `maxSeries`, `maxGroups`,
+ *   `maxBytes` (estimated per series), `maxLabelValueLength` and
+ *   `maxHelpLength` are answered 413 naming the limit, and change nothing;
+ *   a body must arrive within `requestTimeoutMs` (else 408), and at most
+ *   `maxPendingBodies` are read at once (else 503).
  * - Protobuf bodies (`application/vnd.google.protobuf`) are answered 415:
  *   every client library also pushes text.
- * - A sample with a timestamp is a parse error (no failure time set);
- *   Pushgateway refuses it too, but records a failure time.
- * - The grouping path is stricter (see `grouping.ts`).
+ * - A sample with a timestamp, or a body label name starting with `__`,
+ *   is a parse error (no failure time set); Pushgateway refuses both too,
+ *   but records a failure time.
+ * - An empty grouping value is dropped, so `job/e/instance@base64/=` is the
+ *   group `job/e` and replaces it; Pushgateway keeps a second group with
+ *   the same labels, refuses the push, and then refuses every push for
+ *   their clashing `push_time_seconds`.
+ * - The grouping path is stricter (see `grouping.ts`); like Pushgateway it
+ *   percent-decodes every segment, label names and base64 values included.
+ * - The parser is stricter or plainer in places (see `push_text.ts`): a
+ *   histogram with buckets but no `_sum`/`_count` (or no `+Inf` bucket) is
+ *   kept as sent, where Pushgateway fills in zero `_sum`/`_count` and a
+ *   `+Inf` bucket; a HELP text with a tab is kept as sent; a sample
+ *   `x_bucket` without `le` in histogram `x` is refused (400).
+ * - Go's client_golang pushes protobuf by default (`expfmt.FmtProtoDelim`),
+ *   which is answered 415: push to Vigil with
+ *   `push.New(url, job).Format(expfmt.FmtText)`.
+ * - Pushed data comes out as pushed: `le` and `quantile` values verbatim,
+ *   and a counter whose name lacks `_total` keeps its sample names; in
+ *   OpenMetrics such a counter is typed `unknown` (Pushgateway has no
+ *   OpenMetrics output to compare with).
+ * - A pushed `<name>_created` gauge (Python's client pushes one per
+ *   counter, histogram and summary) is served as a gauge of its own; in
+ *   OpenMetrics it can clash, for a strict parser, with the `_created`
+ *   sample of the family `<name>` (Prometheus accepts it).
  * - Authentication is the caller's: the server wraps write routes.
  *
  * @module
  */
-import type { Registry } from "../metrics/registry.ts";
+import {
+  DEFAULT_MAX_LABEL_VALUE_LENGTH,
+  type Registry,
+} from "../metrics/registry.ts";
+import { renderPairs } from "../base/_text.ts";
 import {
   type CollectedFamily,
   collectedNames,
@@ -78,6 +121,35 @@ export interface PushGatewayOptions {
    */
   readonly maxBodyBytes?: number | undefined;
   /**
+   * The most bytes the groups may hold, estimated per series from its
+   * names and labels; a push that would exceed it is answered 413.
+   * @default {67108864}
+   */
+  readonly maxBytes?: number | undefined;
+  /**
+   * The longest label value, body or grouping path, in UTF-16 code units;
+   * a longer one is answered 413.
+   * @default {4096}
+   */
+  readonly maxLabelValueLength?: number | undefined;
+  /**
+   * The longest HELP text, in UTF-16 code units; a longer one is answered
+   * 413.
+   * @default {4096}
+   */
+  readonly maxHelpLength?: number | undefined;
+  /**
+   * Milliseconds a body has to arrive in; a slower one is answered 408.
+   * @default {10000}
+   */
+  readonly requestTimeoutMs?: number | undefined;
+  /**
+   * The most bodies read at once; a push beyond them is answered 503, so
+   * memory stays bounded by this times `maxBodyBytes`.
+   * @default {64}
+   */
+  readonly maxPendingBodies?: number | undefined;
+  /**
    * The clock, in milliseconds since the Unix epoch.
    * @default {Date.now}
    */
@@ -89,6 +161,11 @@ export const PUSH_GATEWAY_DEFAULTS = {
   maxGroups: 1000,
   maxSeries: 100_000,
   maxBodyBytes: 16 * 1024 * 1024,
+  maxBytes: 64 * 1024 * 1024,
+  maxLabelValueLength: DEFAULT_MAX_LABEL_VALUE_LENGTH,
+  maxHelpLength: 4096,
+  requestTimeoutMs: 10_000,
+  maxPendingBodies: 64,
 } as const;
 
 const PUSH_TIME = "push_time_seconds";
@@ -103,11 +180,28 @@ interface StoredFamily {
   readonly type: CollectedType;
   readonly help: string | undefined;
   readonly samples: CollectedSample[];
+  /** `name{labels}` of each sample as rendered, parallel to `samples`. */
+  readonly keys: string[];
+  /** The estimated bytes held. */
+  readonly bytes: number;
+}
+
+/** A group's final labels: what its push gauges and samples carry. */
+interface GroupLabels {
+  /** `name="value"` pairs of the final labels: the map key. */
+  readonly key: string;
+  /** Default labels, grouping labels and `instance`, sorted. */
+  readonly labelNames: readonly string[];
+  readonly labelValues: readonly string[];
+  /** `name="value"` pairs of the non-empty final labels: series keys. */
+  readonly pairs: string;
+  /** The grouping labels as parsed (empty values dropped). */
+  readonly grouping: GroupingKey;
 }
 
 interface Group {
   readonly key: string;
-  /** Grouping labels and `instance`, sorted. */
+  /** Default labels, grouping labels and `instance`, sorted. */
   readonly labelNames: readonly string[];
   readonly labelValues: readonly string[];
   readonly families: Map<string, StoredFamily>;
@@ -202,20 +296,32 @@ export class PushGateway implements Collector {
   readonly #uses = new Map<string, FamilyUse>();
   /** Names each family writes, to its family: clashes are refused. */
   readonly #owners = new Map<string, string>();
+  /** Every stored series, `name{labels}` as rendered, to its family. */
+  readonly #index = new Map<string, StoredFamily>();
   readonly #registry: Registry;
+  readonly #defaultNames: readonly string[];
+  readonly #defaultValues: readonly string[];
   readonly #ttlMs: number | undefined;
   readonly #maxGroups: number;
   readonly #maxSeries: number;
   readonly #maxBodyBytes: number;
+  readonly #maxBytes: number;
+  readonly #maxLabelValueLength: number;
+  readonly #maxHelpLength: number;
+  readonly #requestTimeoutMs: number;
+  readonly #maxPendingBodies: number;
   readonly #now: () => number;
   readonly #unregister: () => boolean;
   #series = 0;
+  #bytes = 0;
+  #pending = 0;
   #closed = false;
 
   /**
    * Creates the gateway and registers it with `registry`.
    *
-   * @param registry Where the groups are exposed.
+   * @param registry Where the groups are exposed; its default labels are
+   *   applied to the pushed series here (see the module's notes).
    * @param options TTL, limits and clock.
    * @throws {RangeError} When an option is out of range.
    * @throws {DuplicateMetricError} When `push_time_seconds` or
@@ -229,22 +335,22 @@ export class PushGateway implements Collector {
       );
     }
     this.#ttlMs = ttl === undefined ? undefined : ttl * 1000;
-    this.#maxGroups = positiveInteger(
-      "maxGroups",
-      options.maxGroups,
-      PUSH_GATEWAY_DEFAULTS.maxGroups,
-    );
-    this.#maxSeries = positiveInteger(
-      "maxSeries",
-      options.maxSeries,
-      PUSH_GATEWAY_DEFAULTS.maxSeries,
-    );
-    this.#maxBodyBytes = positiveInteger(
-      "maxBodyBytes",
-      options.maxBodyBytes,
-      PUSH_GATEWAY_DEFAULTS.maxBodyBytes,
-    );
+    const limit = (name: keyof typeof PUSH_GATEWAY_DEFAULTS) =>
+      positiveInteger(name, options[name], PUSH_GATEWAY_DEFAULTS[name]);
+    this.#maxGroups = limit("maxGroups");
+    this.#maxSeries = limit("maxSeries");
+    this.#maxBodyBytes = limit("maxBodyBytes");
+    this.#maxBytes = limit("maxBytes");
+    this.#maxLabelValueLength = limit("maxLabelValueLength");
+    this.#maxHelpLength = limit("maxHelpLength");
+    this.#requestTimeoutMs = limit("requestTimeoutMs");
+    this.#maxPendingBodies = limit("maxPendingBodies");
     this.#now = options.now ?? Date.now;
+    const defaults = Object.entries(registry.defaultLabels()).sort((a, b) =>
+      a[0] < b[0] ? -1 : a[0] > b[0] ? 1 : 0
+    );
+    this.#defaultNames = defaults.map((pair) => pair[0]);
+    this.#defaultValues = defaults.map((pair) => pair[1]);
     this.#registry = registry;
     this.#unregister = registry.register(this);
   }
@@ -267,7 +373,12 @@ export class PushGateway implements Collector {
   collect(): CollectedFamily[] {
     this.#expire();
     if (this.#groups.size === 0) return [];
-    const merged = new Map<string, StoredFamily>();
+    const merged = new Map<
+      string,
+      CollectedFamily & {
+        samples: CollectedSample[];
+      }
+    >();
     const pushTimes: CollectedSample[] = [];
     const failureTimes: CollectedSample[] = [];
     for (const group of this.#groups.values()) {
@@ -275,7 +386,9 @@ export class PushGateway implements Collector {
         const found = merged.get(family.name);
         if (found === undefined) {
           merged.set(family.name, {
-            ...family,
+            name: family.name,
+            type: family.type,
+            help: family.help,
             samples: family.samples.slice(),
           });
         } else {
@@ -328,40 +441,58 @@ export class PushGateway implements Collector {
    * @param path The URL path after `/metrics/`, still percent-encoded:
    *   `job/<job>{/<label>/<value>}`.
    * @returns 200 (pushed), 202 (deleted), 400 (bad path or body, or
-   *   inconsistent metrics, naming the cause), 405, 413 (a limit, named),
-   *   415 (protobuf or an unknown encoding) or 503 (closed).
+   *   inconsistent metrics, naming the cause), 405, 408 (the body came too
+   *   slowly), 413 (a limit, named), 415 (protobuf or an unknown encoding)
+   *   or 503 (closed, or too many bodies being read).
    */
   async handle(request: Request, path: string): Promise<Response> {
     const method = request.method;
     if (method !== "PUT" && method !== "POST" && method !== "DELETE") {
+      await request.body?.cancel();
       return text(405, `Cannot push metrics: method ${method} is not allowed`, {
         allow: "PUT, POST, DELETE",
       });
     }
     if (this.#closed) {
+      await request.body?.cancel();
       return text(503, "Cannot push metrics: the push gateway is closed");
     }
-    let grouping: GroupingKey;
+    let labels: GroupLabels;
     try {
-      grouping = parseGroupingPath(path);
+      labels = this.#groupLabels(parseGroupingPath(path));
     } catch (error) {
+      await request.body?.cancel();
+      if (error instanceof PushRefused) {
+        return text(error.status, error.message);
+      }
       if (!(error instanceof GroupingKeyError)) throw error;
       return text(400, error.message);
     }
     this.#expire();
     if (method === "DELETE") {
-      const group = this.#groups.get(grouping.key);
+      await request.body?.cancel();
+      const group = this.#groups.get(labels.key);
       if (group !== undefined) this.#drop(group);
       return text(202, "");
     }
     const contentType = request.headers.get("content-type") ?? "";
     if (/^\s*application\/vnd\.google\.protobuf/i.test(contentType)) {
+      await request.body?.cancel();
       return text(
         415,
         "Cannot push metrics: protobuf bodies are not supported: push text format 0.0.4 (text/plain; version=0.0.4)",
       );
     }
+    if (this.#pending >= this.#maxPendingBodies) {
+      await request.body?.cancel();
+      return text(
+        503,
+        `Cannot push metrics: ${this.#maxPendingBodies} bodies are being read already (maxPendingBodies)`,
+        { "retry-after": "1" },
+      );
+    }
     let body: string;
+    this.#pending++;
     try {
       body = await this.#readBody(request);
     } catch (error) {
@@ -369,11 +500,19 @@ export class PushGateway implements Collector {
         return text(error.status, error.message);
       }
       throw error;
+    } finally {
+      this.#pending--;
+    }
+    // close() may have run while the body came.
+    if (this.#closed) {
+      return text(503, "Cannot push metrics: the push gateway is closed");
     }
     let parsed;
     try {
       parsed = parsePushText(body, {
         maxSeries: Math.min(this.#maxSeries, 1_000_000),
+        maxLabelValueLength: this.#maxLabelValueLength,
+        maxHelpLength: this.#maxHelpLength,
       });
     } catch (error) {
       if (!(error instanceof PushTextError)) throw error;
@@ -382,12 +521,13 @@ export class PushGateway implements Collector {
         `Cannot push metrics: ${error.message}`,
       );
     }
+    this.#expire();
     try {
-      this.#apply(grouping, parsed, method === "PUT");
+      this.#apply(labels, parsed, method === "PUT");
       return text(200, "");
     } catch (error) {
       if (!(error instanceof PushRefused)) throw error;
-      if (error.failure) this.#recordFailure(grouping);
+      if (error.failure) this.#recordFailure(labels);
       return text(error.status, error.message);
     }
   }
@@ -400,7 +540,44 @@ export class PushGateway implements Collector {
     this.#groups.clear();
     this.#uses.clear();
     this.#owners.clear();
+    this.#index.clear();
     this.#series = 0;
+    this.#bytes = 0;
+  }
+
+  /**
+   * The group's final labels: the registry's default labels, overridden by
+   * the grouping labels, and `instance=""` unless the grouping gives one.
+   */
+  #groupLabels(grouping: GroupingKey): GroupLabels {
+    const limit = this.#maxLabelValueLength;
+    for (let i = 0; i < grouping.labelNames.length; i++) {
+      if (grouping.labelValues[i]!.length > limit) {
+        throw new PushRefused(
+          413,
+          `Cannot push metrics: the value of grouping label "${
+            grouping.labelNames[i]
+          }" is longer than ${limit} characters (maxLabelValueLength)`,
+          false,
+        );
+      }
+    }
+    const labels = new Map<string, string>();
+    for (let i = 0; i < this.#defaultNames.length; i++) {
+      labels.set(this.#defaultNames[i]!, this.#defaultValues[i]!);
+    }
+    for (let i = 0; i < grouping.labelNames.length; i++) {
+      labels.set(grouping.labelNames[i]!, grouping.labelValues[i]!);
+    }
+    if (!grouping.labelNames.includes("instance")) labels.set("instance", "");
+    const [labelNames, labelValues] = sorted(labels);
+    return {
+      key: renderPairs(labelNames, labelValues),
+      labelNames,
+      labelValues,
+      pairs: nonEmptyPairs(labelNames, labelValues),
+      grouping,
+    };
   }
 
   async #readBody(request: Request): Promise<string> {
@@ -412,10 +589,14 @@ export class PushGateway implements Collector {
         false,
       );
     const declared = Number(request.headers.get("content-length"));
-    if (Number.isFinite(declared) && declared > limit) throw tooLarge();
+    if (Number.isFinite(declared) && declared > limit) {
+      await request.body?.cancel();
+      throw tooLarge();
+    }
     const encoding = (request.headers.get("content-encoding") ?? "identity")
       .trim().toLowerCase();
     if (encoding !== "identity" && encoding !== "" && encoding !== "gzip") {
+      await request.body?.cancel();
       throw new PushRefused(
         415,
         `Cannot push metrics: content encoding "${encoding}" is not supported: use gzip or none`,
@@ -434,18 +615,34 @@ export class PushGateway implements Collector {
     const chunks: Uint8Array[] = [];
     let size = 0;
     const reader = stream.getReader();
+    const timeoutMs = this.#requestTimeoutMs;
+    let timer: ReturnType<typeof setTimeout> | undefined;
+    const deadline = new Promise<never>((_, reject) => {
+      timer = setTimeout(
+        () =>
+          reject(
+            new PushRefused(
+              408,
+              `Cannot push metrics: the body did not arrive within ${timeoutMs} ms (requestTimeoutMs)`,
+              false,
+            ),
+          ),
+        timeoutMs,
+      );
+    });
     try {
       for (;;) {
-        const { done, value } = await reader.read();
+        const { done, value } = await Promise.race([reader.read(), deadline]);
         if (done) break;
         size += value.byteLength;
-        if (size > limit) {
-          await reader.cancel();
-          throw tooLarge();
-        }
+        if (size > limit) throw tooLarge();
         chunks.push(value);
       }
     } catch (error) {
+      await reader.cancel().catch((cancelError: unknown) => {
+        // The stream may be errored already: the first error is reported.
+        if (!(cancelError instanceof Error)) throw cancelError;
+      });
       if (error instanceof PushRefused) throw error;
       if (!(error instanceof TypeError)) throw error;
       throw new PushRefused(
@@ -454,6 +651,7 @@ export class PushGateway implements Collector {
         false,
       );
     } finally {
+      clearTimeout(timer);
       reader.releaseLock();
     }
     let bytes: Uint8Array;
@@ -480,12 +678,11 @@ export class PushGateway implements Collector {
 
   /** Checks the push against the stored groups, then applies it whole. */
   #apply(
-    grouping: GroupingKey,
+    labels: GroupLabels,
     parsed: readonly CollectedFamily[],
     replace: boolean,
   ): void {
-    const existing = this.#groups.get(grouping.key);
-    const [labelNames, labelValues] = groupLabels(grouping);
+    const existing = this.#groups.get(labels.key);
     // The families this push takes out of the group.
     const removed = new Map<string, StoredFamily>();
     if (existing !== undefined) {
@@ -515,7 +712,11 @@ export class PushGateway implements Collector {
       }
     }
     let freed = 0;
-    for (const family of removed.values()) freed += family.samples.length;
+    let freedBytes = 0;
+    for (const family of removed.values()) {
+      freed += family.samples.length;
+      freedBytes += family.bytes;
+    }
     if (this.#series - freed + added > this.#maxSeries) {
       throw new PushRefused(
         413,
@@ -526,6 +727,9 @@ export class PushGateway implements Collector {
 
     const families: StoredFamily[] = [];
     const claimed = new Map<string, string>();
+    const keys = new Set<string>();
+    const leaving = new Set<StoredFamily>(removed.values());
+    let addedBytes = 0;
     for (const family of parsed) {
       // Pushgateway overwrites these with its own.
       if (family.name === PUSH_TIME || family.name === PUSH_FAILURE_TIME) {
@@ -561,28 +765,115 @@ export class PushGateway implements Collector {
           true,
         );
       }
-      families.push(sanitize(family, grouping, labelNames, labelValues));
+      const stored = this.#sanitize(family, labels);
+      // The final label sets, as rendered, must be unique in the body and
+      // across groups (Pushgateway: "collected before with the same name
+      // and label values").
+      for (const key of stored.keys) {
+        const holder = this.#index.get(key);
+        if (keys.has(key) || (holder !== undefined && !leaving.has(holder))) {
+          throw new PushRefused(
+            400,
+            `Cannot push metrics: metric "${family.name}" has sample ${key} ${
+              keys.has(key)
+                ? "twice once the grouping and default labels apply"
+                : "which another group pushed already"
+            }`,
+            true,
+          );
+        }
+        keys.add(key);
+      }
+      addedBytes += stored.bytes;
+      families.push(stored);
+    }
+    if (this.#bytes - freedBytes + addedBytes > this.#maxBytes) {
+      throw new PushRefused(
+        413,
+        `Cannot push metrics: the push gateway would hold more than ${this.#maxBytes} bytes (maxBytes)`,
+        false,
+      );
     }
 
     // Apply: nothing above changed any state.
     const now = this.#now();
-    let group = existing;
-    if (group === undefined) {
-      group = {
-        key: grouping.key,
-        labelNames,
-        labelValues,
-        families: new Map(),
-        series: 0,
-        pushTime: 0,
-        failureTime: 0,
-        touched: now,
-      };
-    }
+    const group = existing ?? newGroup(labels, now);
     for (const family of removed.values()) this.#remove(group, family);
     for (const family of families) this.#add(group, family);
     group.pushTime = now / 1000;
     this.#touch(group, now);
+  }
+
+  /**
+   * The family with its final label sets: the registry's default labels,
+   * overridden by the body's labels, overridden by the grouping labels,
+   * and `instance=""` where none gives one; sorted by name as Pushgateway
+   * writes them. The registry then adds nothing at render, so what is
+   * checked here is what is served. Keys leave out empty values.
+   */
+  #sanitize(family: CollectedFamily, group: GroupLabels): StoredFamily {
+    const groupNames = group.grouping.labelNames;
+    // Pushgateway parses these and writes them back as Go does.
+    const bound = family.type === "histogram"
+      ? "le"
+      : family.type === "summary"
+      ? "quantile"
+      : undefined;
+    const samples: CollectedSample[] = [];
+    const keys: string[] = [];
+    let bytes = FAMILY_BYTES + 2 * (family.help?.length ?? 0);
+    for (const sample of family.samples) {
+      let labelNames = group.labelNames;
+      let labelValues = group.labelValues;
+      let pairs = group.pairs;
+      let given = false;
+      for (let i = 0; i < sample.labelNames.length; i++) {
+        if (!groupNames.includes(sample.labelNames[i]!)) {
+          given = true;
+          break;
+        }
+      }
+      if (given) {
+        const labels = new Map<string, string>();
+        for (let i = 0; i < this.#defaultNames.length; i++) {
+          labels.set(this.#defaultNames[i]!, this.#defaultValues[i]!);
+        }
+        let instance = groupNames.includes("instance");
+        for (let i = 0; i < sample.labelNames.length; i++) {
+          const name = sample.labelNames[i]!;
+          let value = sample.labelValues[i]!;
+          if (groupNames.includes(name)) continue;
+          if (name === bound) value = goFloat(parseBound(value));
+          labels.set(name, value);
+          if (name === "instance") instance = true;
+        }
+        const grouping = group.grouping;
+        for (let i = 0; i < groupNames.length; i++) {
+          labels.set(groupNames[i]!, grouping.labelValues[i]!);
+        }
+        // Pushgateway adds instance="" where neither gives one.
+        if (!instance) labels.set("instance", "");
+        [labelNames, labelValues] = sorted(labels);
+        pairs = nonEmptyPairs(labelNames, labelValues);
+      }
+      const key = `${sample.name}{${pairs}}`;
+      bytes += SERIES_BYTES + 4 * key.length;
+      keys.push(key);
+      samples.push({
+        name: sample.name,
+        labelNames,
+        labelValues,
+        value: sample.value,
+      });
+    }
+    return {
+      name: family.name,
+      type: family.type,
+      help: family.help,
+      samples,
+      keys,
+      bytes,
+    };
   }
 
   /** The family that writes `name`, unless only `removed` families do. */
@@ -602,6 +893,8 @@ export class PushGateway implements Collector {
     group.families.set(family.name, family);
     group.series += family.samples.length;
     this.#series += family.samples.length;
+    this.#bytes += family.bytes;
+    for (const key of family.keys) this.#index.set(key, family);
     const use = this.#uses.get(family.name);
     if (use !== undefined) {
       use.refs++;
@@ -617,6 +910,10 @@ export class PushGateway implements Collector {
     group.families.delete(family.name);
     group.series -= family.samples.length;
     this.#series -= family.samples.length;
+    this.#bytes -= family.bytes;
+    for (const key of family.keys) {
+      if (this.#index.get(key) === family) this.#index.delete(key);
+    }
     const use = this.#uses.get(family.name)!;
     if (--use.refs > 0) return;
     this.#uses.delete(family.name);
@@ -639,22 +936,12 @@ export class PushGateway implements Collector {
     this.#groups.set(group.key, group);
   }
 
-  #recordFailure(grouping: GroupingKey): void {
+  #recordFailure(labels: GroupLabels): void {
     const now = this.#now();
-    let group = this.#groups.get(grouping.key);
+    let group = this.#groups.get(labels.key);
     if (group === undefined) {
       if (this.#groups.size >= this.#maxGroups) return;
-      const [labelNames, labelValues] = groupLabels(grouping);
-      group = {
-        key: grouping.key,
-        labelNames,
-        labelValues,
-        families: new Map(),
-        series: 0,
-        pushTime: 0,
-        failureTime: 0,
-        touched: now,
-      };
+      group = newGroup(labels, now);
     }
     group.failureTime = now / 1000;
     this.#touch(group, now);
@@ -671,81 +958,68 @@ export class PushGateway implements Collector {
   }
 }
 
-/** The grouping labels with `instance=""` unless given, sorted. */
-function groupLabels(grouping: GroupingKey): [string[], string[]] {
-  const names = grouping.labelNames.slice();
-  const values = grouping.labelValues.slice();
-  if (!names.includes("instance")) {
-    let at = 0;
-    while (at < names.length && names[at]! < "instance") at++;
-    names.splice(at, 0, "instance");
-    values.splice(at, 0, "");
+/** The estimated bytes of a family besides its series. */
+const FAMILY_BYTES = 160;
+/** The estimated bytes of a series besides 4 per character of its key. */
+const SERIES_BYTES = 96;
+
+function newGroup(labels: GroupLabels, now: number): Group {
+  return {
+    key: labels.key,
+    labelNames: labels.labelNames,
+    labelValues: labels.labelValues,
+    families: new Map(),
+    series: 0,
+    pushTime: 0,
+    failureTime: 0,
+    touched: now,
+  };
+}
+
+/** A bound the parser checked: a decimal or Go's `Inf`/`NaN` words. */
+function parseBound(text: string): number {
+  const lower = text.toLowerCase();
+  if (lower.includes("inf")) {
+    return lower.startsWith("-") ? -Infinity : Infinity;
   }
-  return [names, values];
+  if (lower.includes("nan")) return NaN;
+  return Number(text);
 }
 
 /**
- * The family with the grouping labels set on every sample (overriding the
- * body's), labels sorted by name as Pushgateway writes them.
- *
- * @throws {PushRefused} When two samples end up with the same labels.
+ * `value` as Go's `strconv.FormatFloat(value, 'g', -1, 64)` writes it, as
+ * Pushgateway serves `le` and `quantile`: `1`, `0.25`, `1e+06`, `+Inf`.
  */
-function sanitize(
-  family: CollectedFamily,
-  grouping: GroupingKey,
-  withInstanceNames: readonly string[],
-  withInstanceValues: readonly string[],
-): StoredFamily {
-  const groupNames = grouping.labelNames;
-  const groupValues = grouping.labelValues;
-  const instanceGiven = groupNames.includes("instance");
-  const samples: CollectedSample[] = [];
-  const seen = new Set<string>();
-  const check = family.samples.some((sample) =>
-    sample.labelNames.some((name) => groupNames.includes(name))
+function goFloat(value: number): string {
+  if (value === Infinity) return "+Inf";
+  if (value === -Infinity) return "-Inf";
+  if (Number.isNaN(value)) return "NaN";
+  if (value === 0) return Object.is(value, -0) ? "-0" : "0";
+  const exponential = value.toExponential();
+  const at = exponential.indexOf("e");
+  const exponent = Number(exponential.slice(at + 1));
+  if (exponent >= -4 && exponent < 6) return String(value);
+  const digits = Math.abs(exponent) < 10 ? `0${Math.abs(exponent)}` : String(
+    Math.abs(exponent),
   );
-  for (const sample of family.samples) {
-    let labelNames: readonly string[] = withInstanceNames;
-    let labelValues: readonly string[] = withInstanceValues;
-    if (sample.labelNames.length > 0) {
-      const pairs: [string, string][] = [];
-      for (let i = 0; i < sample.labelNames.length; i++) {
-        const name = sample.labelNames[i]!;
-        if (!groupNames.includes(name)) {
-          pairs.push([name, sample.labelValues[i]!]);
-        }
-      }
-      for (let i = 0; i < groupNames.length; i++) {
-        pairs.push([groupNames[i]!, groupValues[i]!]);
-      }
-      // Pushgateway adds instance="" where neither gives one.
-      if (!instanceGiven && !sample.labelNames.includes("instance")) {
-        pairs.push(["instance", ""]);
-      }
-      pairs.sort((a, b) => a[0] < b[0] ? -1 : a[0] > b[0] ? 1 : 0);
-      labelNames = pairs.map((pair) => pair[0]);
-      labelValues = pairs.map((pair) => pair[1]);
-    }
-    if (check) {
-      // Overridden labels can make two series one.
-      const key = `${sample.name}\u0000${labelValues.join("\u0000")}\u0000${
-        labelNames.join("\u0000")
-      }`;
-      if (seen.has(key)) {
-        throw new PushRefused(
-          400,
-          `Cannot push metrics: metric "${sample.name}" has two samples with the same labels once the grouping labels apply`,
-          true,
-        );
-      }
-      seen.add(key);
-    }
-    samples.push({
-      name: sample.name,
-      labelNames,
-      labelValues,
-      value: sample.value,
-    });
-  }
-  return { name: family.name, type: family.type, help: family.help, samples };
+  return `${exponential.slice(0, at)}e${exponent < 0 ? "-" : "+"}${digits}`;
+}
+
+/**
+ * The pairs with a value, rendered: a series' identity, as Prometheus
+ * stores `x{a=""}` and `x` as one series.
+ */
+function nonEmptyPairs(
+  names: readonly string[],
+  values: readonly string[],
+): string {
+  if (!values.includes("")) return renderPairs(names, values);
+  const kept = names.filter((_, i) => values[i] !== "");
+  return renderPairs(kept, values.filter((value) => value !== ""));
+}
+
+/** The labels' names and values, sorted by name. */
+function sorted(labels: ReadonlyMap<string, string>): [string[], string[]] {
+  const names = [...labels.keys()].sort();
+  return [names, names.map((name) => labels.get(name)!)];
 }

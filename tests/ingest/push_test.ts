@@ -332,13 +332,249 @@ Deno.test("PushGateway renders pushed families in OpenMetrics", async () => {
       "job/a",
     );
     const text = await registry.metrics({ format: "openmetrics" });
+    // Named without _total: unknown, as pushed.
     assert.match(
       text,
-      /^# TYPE c counter\nc_total\{instance="",job="a"\} 1\.0$/m,
+      /^# TYPE c unknown\nc\{instance="",job="a"\} 1\.0$/m,
     );
     assert.match(text, /^# TYPE u unknown$/m);
   } finally {
     gateway.close();
     await registry.close();
   }
+});
+
+/** A PUT whose body is sent in part: `rest()` sends the remainder. */
+async function partialPut(
+  url: string,
+  path: string,
+  body: string,
+  sent: number,
+): Promise<{
+  rest(): Promise<void>;
+  response(): Promise<string>;
+  close(): void;
+}> {
+  const { hostname, port } = new URL(url);
+  const conn = await Deno.connect({ hostname, port: Number(port) });
+  const encoder = new TextEncoder();
+  const head = `PUT /metrics/${path} HTTP/1.1\r\nhost: ${hostname}\r\n` +
+    `content-length: ${encoder.encode(body).byteLength}\r\n` +
+    "connection: close\r\n\r\n";
+  await conn.write(encoder.encode(head + body.slice(0, sent)));
+  let closed = false;
+  return {
+    async rest() {
+      await conn.write(encoder.encode(body.slice(sent)));
+    },
+    async response() {
+      // The test's own deadline, so a hang fails instead of blocking.
+      const buffer = new Uint8Array(4096);
+      let timer: ReturnType<typeof setTimeout> | undefined;
+      const deadline = new Promise<never>((_, reject) => {
+        timer = setTimeout(
+          () => reject(new Error("no response within 5 s")),
+          5000,
+        );
+      });
+      try {
+        const n = await Promise.race([conn.read(buffer), deadline]);
+        return new TextDecoder().decode(buffer.subarray(0, n ?? 0));
+      } finally {
+        clearTimeout(timer);
+      }
+    },
+    close() {
+      if (closed) return;
+      closed = true;
+      conn.close();
+    },
+  };
+}
+
+Deno.test("PushGateway refuses a series given twice once its final labels are built", async (t) => {
+  await using f = serve();
+  await t.step("an empty grouping value is no label: one group", async () => {
+    assert.equal((await f.push("PUT", "job/e", "dd 1\n")).status, 200);
+    const r = await f.push("PUT", "job/e/instance@base64/=", "dd 2\n");
+    assert.equal(r.status, 200, r.text);
+    assert.equal(f.gateway.groups, 1);
+    const text = await f.scrape();
+    assert.deepEqual(text.match(/^dd\{.*$/gm), ['dd{instance="",job="e"} 2']);
+    assert.equal(text.match(/^push_time_seconds\{/gm)?.length, 1);
+  });
+  await t.step('in one body: dd{instance=""} and dd', async () => {
+    const r = await f.push("PUT", "job/f", 'dd2{instance=""} 1\ndd2 2\n');
+    assert.equal(r.status, 400);
+    assert.match(r.text, /metric "dd2"/);
+    assert.doesNotMatch(await f.scrape(), /^dd2\{/m);
+  });
+  await t.step(
+    "in one body: labels differing only in an empty one",
+    async () => {
+      const r = await f.push("PUT", "job/f", 'ee{a=""} 1\nee 2\n');
+      assert.equal(r.status, 400);
+      assert.match(r.text, /metric "ee"/);
+      // Kept as sent otherwise, as Pushgateway serves it.
+      assert.equal((await f.push("PUT", "job/q", 'qq{a=""} 1\n')).status, 200);
+      assert.match(await f.scrape(), /^qq\{a="",instance="",job="q"\} 1$/m);
+    },
+  );
+  await t.step("across groups whose final labels meet", async () => {
+    assert.equal((await f.push("PUT", "job/k", 'm{x="1"} 1\n')).status, 200);
+    const r = await f.push("PUT", "job/k/x/1", "m 2\n");
+    assert.equal(r.status, 400);
+    assert.match(r.text, /metric "m"/);
+    const text = await f.scrape();
+    assert.deepEqual(text.match(/^m\{.*$/gm), [
+      'm{instance="",job="k",x="1"} 1',
+    ]);
+    // The group that refused it keeps its failure time, as Pushgateway's.
+    assert.match(
+      text,
+      /^push_failure_time_seconds\{instance="",job="k",x="1"\} [1-9]/m,
+    );
+    // Replacing the holder's series frees them.
+    assert.equal((await f.push("PUT", "job/k", "other 1\n")).status, 200);
+    assert.equal((await f.push("PUT", "job/k/x/1", "m 2\n")).status, 200);
+  });
+});
+
+Deno.test("PushGateway applies the registry's default labels before its duplicate check", async () => {
+  const registry = new Registry({ defaultLabels: { region: "eu" } });
+  const gateway = new PushGateway(registry);
+  const put = (path: string, body: string, method = "PUT") =>
+    gateway.handle(new Request("http://localhost/", { method, body }), path);
+  try {
+    const r = await put("job/a", 'm 1\nm{region="eu"} 2\n');
+    assert.equal(r.status, 400);
+    assert.match(await r.text(), /metric "m"/);
+    assert.equal((await put("job/a", 'm 1\nm{region="us"} 2\n')).status, 200);
+    // The group's labels include them: job/a is job/a/region/eu.
+    assert.equal((await put("job/a/region/eu", "n 1\n", "POST")).status, 200);
+    assert.equal(gateway.groups, 1);
+    const text = await registry.metrics();
+    assert.match(text, /^m\{instance="",job="a",region="eu"\} 1$/m);
+    assert.match(text, /^m\{instance="",job="a",region="us"\} 2$/m);
+    assert.equal(text.match(/^push_time_seconds\{/gm)?.length, 1);
+    // Every pushed series carries them once.
+    assert.doesNotMatch(text, /region="eu".*region=/);
+  } finally {
+    gateway.close();
+    await registry.close();
+  }
+});
+
+Deno.test("PushGateway answers 408 to a body that does not arrive in requestTimeoutMs", async () => {
+  await using f = serve({ requestTimeoutMs: 200 });
+  const slow = await partialPut(f.url, "job/slow", "x 1\n" + " ".repeat(96), 5);
+  try {
+    assert.match(await slow.response(), /^HTTP\/1\.1 408 /);
+  } finally {
+    slow.close();
+  }
+  assert.equal(f.gateway.groups, 0);
+});
+
+Deno.test("PushGateway answers 503 past maxPendingBodies, and to a body still coming at close()", async (t) => {
+  await using f = serve({ maxPendingBodies: 1 });
+  await t.step("past maxPendingBodies", async () => {
+    const slow = await partialPut(f.url, "job/slow", "x 1\n", 2);
+    try {
+      // Let the server start reading the first body.
+      await new Promise((resolve) => setTimeout(resolve, 100));
+      const r = await f.push("PUT", "job/b", "y 1\n");
+      assert.equal(r.status, 503);
+      assert.match(r.text, /maxPendingBodies/);
+      await slow.rest();
+      assert.match(await slow.response(), /^HTTP\/1\.1 200 /);
+    } finally {
+      slow.close();
+    }
+    assert.equal((await f.push("PUT", "job/b", "y 1\n")).status, 200);
+  });
+  await t.step("a body still coming when close() runs", async () => {
+    const slow = await partialPut(f.url, "job/late", "late 1\n", 2);
+    try {
+      await new Promise((resolve) => setTimeout(resolve, 100));
+      f.gateway.close();
+      await slow.rest();
+      assert.match(await slow.response(), /^HTTP\/1\.1 503 /);
+    } finally {
+      slow.close();
+    }
+    assert.equal(f.gateway.groups, 0);
+  });
+});
+
+Deno.test("PushGateway bounds the bytes it holds: label values, HELP and maxBytes", async (t) => {
+  await using f = serve({
+    maxLabelValueLength: 16,
+    maxHelpLength: 16,
+    maxBytes: 4096,
+  });
+  await t.step("a body label value", async () => {
+    const r = await f.push("PUT", "job/a", `x{v="${"a".repeat(17)}"} 1\n`);
+    assert.equal(r.status, 413);
+    assert.match(r.text, /maxLabelValueLength/);
+  });
+  await t.step("a grouping label value", async () => {
+    const r = await f.push("PUT", `job/a/v/${"a".repeat(17)}`, "x 1\n");
+    assert.equal(r.status, 413);
+    assert.match(r.text, /maxLabelValueLength/);
+  });
+  await t.step("a HELP text", async () => {
+    const r = await f.push("PUT", "job/a", `# HELP x ${"h".repeat(17)}\nx 1\n`);
+    assert.equal(r.status, 413);
+    assert.match(r.text, /maxHelpLength/);
+  });
+  await t.step("maxBytes across groups", async () => {
+    const body = Array.from({ length: 10 }, (_, i) =>
+      `x{v="${String(i).padStart(16, "v")}"} 1`).join("\n") + "\n";
+    let status = 200;
+    let pushed = 0;
+    for (; pushed < 20 && status === 200; pushed++) {
+      const r = await f.push("PUT", `job/g${pushed}`, body);
+      status = r.status;
+      if (status !== 200) {
+        assert.match(r.text, /maxBytes/);
+      }
+    }
+    assert.equal(status, 413);
+    assert.ok(pushed > 1, `only ${pushed} pushes fit`);
+    assert.equal(f.gateway.groups, pushed - 1);
+    // Deleting a group frees its bytes.
+    assert.equal((await f.push("DELETE", "job/g0")).status, 202);
+    assert.equal((await f.push("PUT", "job/again", body)).status, 200);
+  });
+});
+
+Deno.test("PushGateway refuses body labels starting with __ and serves le and quantile as Pushgateway does", async () => {
+  await using f = serve();
+  const bad = await f.push("PUT", "job/a", 'ok 1\nm{__x="1"} 1\n');
+  assert.equal(bad.status, 400);
+  assert.match(bad.text, /line 2: label name "__x" is reserved/);
+  const body = [
+    "# TYPE h histogram",
+    'h_bucket{le="1.0"} 1',
+    'h_bucket{le="1e6"} 1',
+    'h_bucket{le="+Inf"} 2',
+    "h_sum 3",
+    "h_count 2",
+    "# TYPE s summary",
+    's{quantile="0.50"} 1',
+    "s_sum 1",
+    "s_count 1",
+    "",
+  ].join("\n");
+  assert.equal((await f.push("PUT", "job/a", body)).status, 200);
+  const text = await f.scrape();
+  for (
+    const line of [
+      'h_bucket{instance="",job="a",le="1"} 1',
+      'h_bucket{instance="",job="a",le="1e+06"} 1',
+      'h_bucket{instance="",job="a",le="+Inf"} 2',
+      's{instance="",job="a",quantile="0.5"} 1',
+    ]
+  ) assert.ok(text.split("\n").includes(line), line);
 });
