@@ -395,6 +395,7 @@ export function startVigil(
       maxGroups: pushing.maxGroups,
       maxSeries: pushing.maxSeries,
       maxBodyBytes: settings.maxBodyBytes,
+      requestTimeoutMs: settings.requestTimeoutMs,
     })
     : undefined;
   let server: VigilServer;

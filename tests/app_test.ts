@@ -549,6 +549,30 @@ Deno.test("The push API: Python's push_to_gateway reaches /metrics, the write to
       await app.shutdown();
     }
   });
+  await t.step("a job with a / goes to /metrics/job@base64/...", async () => {
+    const { app, base } = start("");
+    try {
+      const script = [
+        "from prometheus_client import CollectorRegistry, Gauge, push_to_gateway, delete_from_gateway",
+        "import sys",
+        "r = CollectorRegistry()",
+        "Gauge('backup_bytes', 'Bytes', registry=r).set(42)",
+        "push_to_gateway(sys.argv[1], job='nightly/backup', registry=r)",
+        "push_to_gateway(sys.argv[1], job='a/b', registry=r)",
+        "delete_from_gateway(sys.argv[1], job='a/b')",
+      ].join("\n");
+      const pushed = await run(PYTHON, ["-c", script, base], "");
+      assert.equal(pushed.code, 0, pushed.stderr);
+      const text = await app.registry.metrics();
+      assert.match(
+        text,
+        /^backup_bytes\{instance="",job="nightly\/backup"\} 42$/m,
+      );
+      assert.doesNotMatch(text, /job="a\/b"/);
+    } finally {
+      await app.shutdown();
+    }
+  });
   await t.step("behind the write token when one is set", async () => {
     const { app, base } = start("drift:\n  writeToken: s3cret\n");
     try {

@@ -18,8 +18,17 @@ import { SystemMonitor } from "../health/system.ts";
 import type { Registry } from "../metrics/registry.ts";
 import { createLogger, type Logger } from "../base/log.ts";
 
-/** Where pushes go: `/metrics/job/<job>{/<label>/<value>}`. */
-const PUSH_PREFIX = "/metrics/job/";
+/**
+ * Where pushes go: `/metrics/job/<job>{/<label>/<value>}`, or
+ * `/metrics/job@base64/<job>...` for a job with a `/` (Python's and Go's
+ * clients write it so).
+ */
+const PUSH_PREFIXES: readonly string[] = [
+  "/metrics/job/",
+  "/metrics/job@base64/",
+];
+const isPush = (path: string): boolean =>
+  PUSH_PREFIXES.some((prefix) => path.startsWith(prefix));
 /** The route label of pushes, whatever their job and labels. */
 const PUSH_ROUTE = "/metrics/job/{job}";
 const PUSH_METHODS: readonly string[] = ["PUT", "POST", "DELETE"];
@@ -224,7 +233,7 @@ export function createHandler(options: HandlerOptions): Handler {
     if (declared > maxBodyBytes) {
       return json({ error: "Request body too large" }, 413);
     }
-    if (push !== undefined && path.startsWith(PUSH_PREFIX)) {
+    if (push !== undefined && isPush(path)) {
       if (!PUSH_METHODS.includes(request.method)) {
         return json({ error: "Method not allowed" }, 405, {
           allow: PUSH_METHODS.join(", "),
@@ -262,7 +271,7 @@ export function createHandler(options: HandlerOptions): Handler {
       metrics: options.http,
       routes: (request) => {
         const path = pathOf(request.url);
-        if (push !== undefined && path.startsWith(PUSH_PREFIX)) {
+        if (push !== undefined && isPush(path)) {
           return PUSH_ROUTE;
         }
         return routes.has(path) ? canonical.get(path) ?? path : undefined;
