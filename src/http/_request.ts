@@ -2,8 +2,7 @@
 // is known only once the framework's router has run: request id, log
 // context, in-progress gauge, metrics, error log, span naming and the
 // access log, with the same names, labels and rules as instrument().
-// instrument.ts keeps its own copy of METHODS and REQUEST_ID; both must
-// change together until it imports them from here.
+// instrument() itself runs on it.
 import type { Registry } from "../metrics/registry.ts";
 import { createLogger, type Logger } from "../base/log.ts";
 import { withLogContext } from "../logging/context.ts";
@@ -14,11 +13,11 @@ import {
 } from "../tracing/span.ts";
 import { trace } from "@opentelemetry/api";
 import {
+  type AccessLogOption,
   type HttpMetrics,
   httpMetrics,
-  type InstrumentOptions,
   UNMATCHED_ROUTE,
-} from "./instrument.ts";
+} from "./http_metrics.ts";
 
 /** Methods kept as label values; any other becomes `OTHER`. */
 const METHODS: ReadonlySet<string> = new Set([
@@ -67,10 +66,14 @@ export interface Stamp {
 }
 
 /** The options the adapters share with instrument(). */
-export type MeterOptions = Pick<
-  InstrumentOptions,
-  "metrics" | "logger" | "accessLog"
->;
+export interface MeterOptions {
+  /** The registry to record into, or metrics from `httpMetrics()`. */
+  readonly metrics: Registry | HttpMetrics;
+  /** Where handler errors are logged. */
+  readonly logger?: Logger | undefined;
+  /** The access log. */
+  readonly accessLog?: AccessLogOption | undefined;
+}
 
 /** Measures one request served by `serve`, which reports its outcome. */
 export type Meter = (
@@ -165,7 +168,7 @@ type AccessLog = (
 
 /** The access log's writer (as instrument() writes it), or undefined. */
 function accessLogger(
-  option: InstrumentOptions["accessLog"],
+  option: AccessLogOption | undefined,
 ): AccessLog | undefined {
   if (option === undefined || option === false) return undefined;
   const rate = option === true ? 1 : option.successSampleRate ?? 1;

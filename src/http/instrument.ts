@@ -1,84 +1,19 @@
-import type { Counter } from "../metrics/counter.ts";
-import type { Gauge } from "../metrics/gauge.ts";
-import type { Histogram } from "../metrics/histogram.ts";
 import type { Registry } from "../metrics/registry.ts";
-import { createLogger, type Logger } from "../base/log.ts";
-import { withLogContext } from "../logging/context.ts";
-import {
-  recordSpanError,
-  type Span,
-  traceResponseHeader,
-} from "../tracing/span.ts";
-import { trace } from "@opentelemetry/api";
+import type { Logger } from "../base/log.ts";
 import { json } from "./handlers.ts";
+import {
+  type AccessLogOption,
+  type HttpMetrics,
+  UNMATCHED_ROUTE,
+} from "./http_metrics.ts";
+import { requestMeter, type Stamp, stampHeaders } from "./_request.ts";
 
-/** The route label of requests no route matched. */
-export const UNMATCHED_ROUTE = "unmatched";
-
-/** Methods kept as label values; any other becomes `OTHER`. */
-const METHODS: ReadonlySet<string> = new Set([
-  "GET",
-  "HEAD",
-  "POST",
-  "PUT",
-  "PATCH",
-  "DELETE",
-  "OPTIONS",
-  "CONNECT",
-  "TRACE",
-]);
-
-/** An incoming `X-Request-ID` is honoured only when it matches this. */
-const REQUEST_ID = /^[A-Za-z0-9._:-]{1,128}$/;
-
-/** The HTTP metrics `instrument()` records; see {@linkcode httpMetrics}. */
-export interface HttpMetrics {
-  /** `http_requests_total{method,route,status}`. */
-  readonly requests: Counter<"method" | "route" | "status">;
-  /** `http_request_duration_seconds{method,route}`. */
-  readonly duration: Histogram<"method" | "route">;
-  /** `http_requests_in_progress`. */
-  readonly inProgress: Gauge;
-  /** `http_request_errors_total{method,route,error}`: handler errors by type. */
-  readonly errors: Counter<"method" | "route" | "error">;
-}
-
-/**
- * Registers the HTTP metrics once, to share between several instrumented
- * handlers of one registry.
- *
- * @param registry Where the metrics live.
- * @param buckets Latency buckets in seconds.
- * @returns The metrics.
- * @throws {DuplicateMetricError} When the registry has them already.
- */
-export function httpMetrics(
-  registry: Registry,
-  buckets?: readonly number[],
-): HttpMetrics {
-  return {
-    requests: registry.counter({
-      name: "http_requests_total",
-      help: "HTTP requests answered, by method, route template and status",
-      labelNames: ["method", "route", "status"],
-    }),
-    duration: registry.histogram({
-      name: "http_request_duration_seconds",
-      help: "Time until the handler returned its response, in seconds",
-      labelNames: ["method", "route"],
-      ...(buckets === undefined ? {} : { buckets }),
-    }),
-    inProgress: registry.gauge({
-      name: "http_requests_in_progress",
-      help: "HTTP requests being handled",
-    }),
-    errors: registry.counter({
-      name: "http_request_errors_total",
-      help: "Errors thrown by handlers, by type; each was answered with 500",
-      labelNames: ["method", "route", "error"],
-    }),
-  };
-}
+export {
+  type AccessLogOption,
+  type HttpMetrics,
+  httpMetrics,
+  UNMATCHED_ROUTE,
+} from "./http_metrics.ts";
 
 /** What an instrumented handler receives besides the request. */
 export interface RequestContext {
@@ -132,10 +67,7 @@ export interface InstrumentOptions {
    * seconds).
    * @default {false}
    */
-  accessLog?: boolean | {
-    readonly successSampleRate?: number;
-    readonly skipRoutes?: readonly string[];
-  };
+  accessLog?: AccessLogOption;
 }
 
 /** A request's route label and URL parameters. */
@@ -228,144 +160,38 @@ export function instrument(
   handler: InstrumentedHandler,
   options: InstrumentOptions,
 ): (request: Request, info?: Deno.ServeHandlerInfo) => Promise<Response> {
-  const metrics = "requests" in options.metrics
-    ? options.metrics
-    : httpMetrics(options.metrics);
   const findRoute = routeFinder(options.routes);
-  const logger = options.logger ?? createLogger("http");
-  const access = accessLogger(options.accessLog);
-  return (request, info) => {
-    const incoming = request.headers.get("x-request-id");
-    const requestId = incoming !== null && REQUEST_ID.test(incoming)
-      ? incoming
-      : crypto.randomUUID();
-    // Every line logged while serving it carries its id, across awaits.
-    return withLogContext(
-      { request_id: requestId },
-      () => serve(request, info, requestId),
-    );
-  };
-
-  async function serve(
-    request: Request,
-    info: Deno.ServeHandlerInfo | undefined,
-    requestId: string,
-  ): Promise<Response> {
-    const start = performance.now();
-    const method = METHODS.has(request.method) ? request.method : "OTHER";
-    const { route, params } = findRoute(request);
-    // Deno's server span (OTEL_DENO=true): named by method only, no route.
-    const span = serverSpan();
-    if (span !== undefined && route !== UNMATCHED_ROUTE) {
-      span.setAttribute("http.route", route);
-      span.updateName(`${method === "OTHER" ? "HTTP" : method} ${route}`);
-    }
-    metrics.inProgress.inc();
-    let response: Response;
-    try {
-      response = await handler(request, { requestId, route, params, info });
-    } catch (error) {
-      // Deno marks the 500 as an error but keeps no exception.
-      if (span !== undefined) recordSpanError(span, error);
-      const type = error instanceof Error ? error.name : typeof error;
-      metrics.errors.labels({ method, route, error: type }).inc();
-      logger.error("Request handler failed", {
-        event: "http.request_failed",
-        // In the context too; here for a logger that reads no context.
-        request_id: requestId,
-        method,
+  const meter = requestMeter(options);
+  return async (request, info) => {
+    let response!: Response;
+    const stamp = await meter(request, async (requestId) => {
+      const { route, params } = findRoute(request);
+      try {
+        response = await handler(request, { requestId, route, params, info });
+      } catch (error) {
+        response = json({ error: "Internal Server Error", requestId }, 500);
+        return { route, status: 500, failure: { error } };
+      }
+      return {
         route,
-        error,
-      });
-      response = json({ error: "Internal Server Error", requestId }, 500);
-    } finally {
-      metrics.inProgress.dec();
-    }
-    const seconds = (performance.now() - start) / 1000;
-    // With the request's span, when sampled, as the bucket's exemplar.
-    metrics.duration.labels({ method, route }).observeWithTrace(seconds);
-    metrics.requests.labels({ method, route, status: response.status }).inc();
-    access?.(request, method, route, response, seconds);
-    return withHeaders(response, requestId, span);
-  }
-}
-
-/** The active span when it records (Deno's server span), else undefined. */
-function serverSpan(): Span | undefined {
-  const span = trace.getActiveSpan();
-  return span !== undefined && span.isRecording() ? span : undefined;
-}
-
-/** The access log's writer, or undefined when it is off. */
-function accessLogger(
-  option: InstrumentOptions["accessLog"],
-):
-  | ((
-    request: Request,
-    method: string,
-    route: string,
-    response: Response,
-    seconds: number,
-  ) => void)
-  | undefined {
-  if (option === undefined || option === false) return undefined;
-  const rate = option === true ? 1 : option.successSampleRate ?? 1;
-  const skip = new Set(option === true ? [] : option.skipRoutes ?? []);
-  if (!(rate >= 0 && rate <= 1)) {
-    throw new RangeError(
-      `Cannot instrument: accessLog.successSampleRate must be from 0 to 1, got ${rate}`,
-    );
-  }
-  const log = createLogger(["http", "access"]);
-  return (request, method, route, response, seconds) => {
-    const { status } = response;
-    if (skip.has(route)) return;
-    if (status < 400 && rate < 1 && !(Math.random() < rate)) return;
-    const length = response.headers.get("content-length");
-    log.info(`${method} ${route} ${status}`, {
-      event: "http.request",
-      method,
-      route,
-      // The path only: a query string may hold secrets.
-      path: pathOnly(request.url),
-      status,
-      duration_ms: Math.round(seconds * 1e6) / 1e3,
-      ...(length === null ? {} : { bytes: Number(length) }),
+        status: response.status,
+        length: response.headers.get("content-length"),
+      };
     });
+    return withHeaders(response, stamp);
   };
 }
 
-function pathOnly(url: string): string {
-  const start = url.indexOf("/", url.indexOf("//") + 2);
-  if (start < 0) return "/";
-  const end = url.search(/[?#]/);
-  return url.slice(start, end < 0 ? undefined : end);
-}
-
-function withHeaders(
-  response: Response,
-  requestId: string,
-  span: Span | undefined,
-): Response {
-  // W3C Trace Context Level 2: the server's own span, for the caller to
-  // find the trace.
-  const traceresponse = span === undefined
-    ? undefined
-    : traceResponseHeader(span);
+/** The response with the request id and `traceresponse` headers set. */
+function withHeaders(response: Response, stamp: Stamp): Response {
   try {
-    response.headers.set("x-request-id", requestId);
-    if (traceresponse !== undefined) {
-      response.headers.set("traceresponse", traceresponse);
-    }
+    stampHeaders(response.headers, stamp);
     return response;
   } catch (error) {
     // Some responses (Response.redirect, fetched ones) have immutable headers.
     if (!(error instanceof TypeError)) throw error;
     const headers = new Headers(response.headers);
-    headers.set("x-request-id", requestId);
-    if (traceresponse !== undefined) {
-      headers.set("traceresponse", traceresponse);
-    }
+    stampHeaders(headers, stamp);
     return new Response(response.body, {
       status: response.status,
       statusText: response.statusText,

@@ -32,6 +32,7 @@ export {
   type MetricsHandlerOptions,
 } from "./handlers.ts";
 export {
+  type AccessLogOption,
   type HttpMetrics,
   httpMetrics,
   instrument,

@@ -33,18 +33,17 @@ export type TimedDecorator = <This, Args extends unknown[], Return>(
 
 /**
  * Runs `fn` and records how long it took, in seconds, on success and on
- * failure alike; or, given only the target, returns a method decorator
- * that does so for every call of the method. A function returning a
- * promise is timed until the promise settles. With an `outcome` label, the
- * observation goes to `outcome="success"` or `outcome="failure"`.
+ * failure alike. A function returning a promise is timed until the
+ * promise settles. With an `outcome` label, the observation goes to
+ * `outcome="success"` or `outcome="failure"`.
  *
  * @param target Where the seconds go.
  * @param fn The code to time; its result or error is passed through.
- * @returns What `fn` returns (with `fn`), or the decorator (without).
+ * @returns What `fn` returns.
  * @throws {TypeError} When `target` has labels other than `outcome`: bind
  * them first with `.labels({...})`.
  *
- * @example Time a call and a method
+ * @example Time a call
  * ```ts
  * import { Registry, timed } from "@vigil/observe/metrics";
  * import assert from "node:assert/strict";
@@ -57,7 +56,33 @@ export type TimedDecorator = <This, Args extends unknown[], Return>(
  * });
  * const score = await timed(latency, async () => 0.93);
  * assert.equal(score, 0.93);
+ * assert.match(
+ *   await registry.metrics(),
+ *   /^score_duration_seconds_count\{outcome="success"\} 1$/m,
+ * );
+ * await registry.close();
+ * ```
+ */
+export function timed<T>(target: TimedTarget, fn: () => T): T;
+/**
+ * A method decorator that times every call of the method as
+ * `timed(target, fn)` times one call.
  *
+ * @param target Where the seconds go.
+ * @returns The decorator.
+ * @throws {TypeError} When `target` has labels other than `outcome`.
+ *
+ * @example Time a method
+ * ```ts
+ * import { Registry, timed } from "@vigil/observe/metrics";
+ * import assert from "node:assert/strict";
+ *
+ * const registry = new Registry();
+ * const latency = registry.histogram({
+ *   name: "predict_duration_seconds",
+ *   help: "Prediction time",
+ *   labelNames: ["outcome"],
+ * });
  * class Scorer {
  *   @timed(latency)
  *   score(): number {
@@ -65,13 +90,13 @@ export type TimedDecorator = <This, Args extends unknown[], Return>(
  *   }
  * }
  * assert.throws(() => new Scorer().score(), /model not loaded/);
- * const text = await registry.metrics();
- * assert.match(text, /^score_duration_seconds_count\{outcome="success"\} 1$/m);
- * assert.match(text, /^score_duration_seconds_count\{outcome="failure"\} 1$/m);
+ * assert.match(
+ *   await registry.metrics(),
+ *   /^predict_duration_seconds_count\{outcome="failure"\} 1$/m,
+ * );
  * await registry.close();
  * ```
  */
-export function timed<T>(target: TimedTarget, fn: () => T): T;
 export function timed(target: TimedTarget): TimedDecorator;
 export function timed<T>(
   target: TimedTarget,
