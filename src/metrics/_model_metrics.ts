@@ -11,6 +11,7 @@ import type { Counter } from "./counter.ts";
 import type { Family, RegistryContext } from "./_family.ts";
 import type { Gauge } from "./gauge.ts";
 import type { Histogram } from "./histogram.ts";
+import type { DistributionChild } from "./distribution.ts";
 import {
   type CheckedModel,
   checkModelOptions,
@@ -339,6 +340,7 @@ export class ModelMetrics {
         : { watch }),
     });
     const labels = { model_name: name };
+    let latency: DistributionChild | undefined;
     const refused = new Map<RefusalReason, () => void>();
     const handle = new ModelHandle(model, id, {
       pool,
@@ -358,7 +360,8 @@ export class ModelMetrics {
         inc();
       },
       train: (run) => this.#train(name, run),
-      latency: this.#latency.labels(labels),
+      // Bound on the first timed() call: a watch never makes one.
+      latency: () => (latency ??= this.#latency.labels(labels)),
       subscriberFailed: (error) => {
         this.#subscriberErrors.labels(labels).inc();
         context.logger.error("onDrift subscriber threw", {

@@ -250,7 +250,7 @@ export interface ModelContext {
   /** Records a training run. */
   readonly train: (run: TrainingRun) => void;
   /** The model's series of `ml_prediction_duration_seconds`. */
-  readonly latency: DistributionChild;
+  readonly latency: () => DistributionChild;
   /** Called when an `onDrift` subscriber throws. */
   readonly subscriberFailed: (error: unknown) => void;
   readonly logger: Logger;
@@ -458,7 +458,7 @@ export class ModelHandle implements Model {
   }
 
   timed<T>(fn: () => T): T {
-    return timed(this.#context.latency, fn);
+    return timed(this.#context.latency(), fn);
   }
 
   /**
