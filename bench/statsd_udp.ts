@@ -9,8 +9,8 @@
  * packets of 10 DogStatsD lines. Per receiver: the rate doubles from 5 000
  * packets/s until lines are lost (or the sender cannot keep the pace), a
  * binary search narrows the step, then a confirmation run of 200 000
- * packets at the rate found must count every line (else 10 % lower, at
- * most three times). Then the record path alone is timed in-process (no
+ * packets at the rate found must count every line (else 15 % lower, at
+ * most eight times). Then the record path alone is timed in-process (no
  * sockets): parse + map + record per line, against parse alone.
  *
  * Run from the repository root, with no other benchmark running:
@@ -195,11 +195,13 @@ async function highestRate(receiver: Receiver): Promise<Trial> {
     if (clean(t)) good = t;
     else bad = rate;
   }
+  // A long run meets more stalls than a probe (the kernel's default socket
+  // buffer overflows on a pause): step down until one is clean.
   let rate = good.rate;
-  for (let attempt = 0; attempt < 3; attempt++) {
+  for (let attempt = 0; attempt < 8; attempt++) {
     const t = await trial(receiver, CONFIRM_PACKETS, rate);
     if (clean(t)) return t;
-    rate = Math.round(rate * 0.9);
+    rate = Math.round(rate * 0.85);
   }
   throw new Error(`${receiver.name}: no clean confirmation run`);
 }
