@@ -126,6 +126,11 @@ export interface MetricsOptions {
  */
 export class Registry {
   readonly #families = new Map<string, Family>();
+  /** The metrics made by counter(), gauge(), histogram() and summary(). */
+  readonly #metrics = new Map<
+    string,
+    Counter<string> | Gauge<string> | Histogram<string> | Summary<string>
+  >();
   /** Vigil's own families, rendered after the user's. */
   readonly #internal: Family[] = [];
   /** Family and sample names in use, each mapped to the family that owns it. */
@@ -270,6 +275,7 @@ export class Registry {
       this.#context,
     );
     this.#register(counter[FAMILY]());
+    this.#metrics.set(family, counter as unknown as Counter<string>);
     return counter;
   }
 
@@ -304,6 +310,7 @@ export class Registry {
       this.#context,
     );
     this.#register(gauge[FAMILY]());
+    this.#metrics.set(name, gauge as unknown as Gauge<string>);
     return gauge;
   }
 
@@ -357,6 +364,7 @@ export class Registry {
       this.#context,
     );
     this.#register(histogram[FAMILY]());
+    this.#metrics.set(name, histogram as unknown as Histogram<string>);
     return histogram;
   }
 
@@ -420,6 +428,7 @@ export class Registry {
       this.#context,
     );
     this.#register(summary[FAMILY]());
+    this.#metrics.set(name, summary as unknown as Summary<string>);
     return summary;
   }
 
@@ -538,6 +547,7 @@ export class Registry {
         : undefined);
     if (family === undefined) return false;
     this.#families.delete(family.name);
+    this.#metrics.delete(family.name);
     for (const [key, owner] of this.#names) {
       if (owner === family.name) this.#names.delete(key);
     }
@@ -551,6 +561,44 @@ export class Registry {
       this.#pool?.removeFamily(id);
     }
     return true;
+  }
+
+  /**
+   * The metric registered under `name` by {@linkcode Registry.counter},
+   * {@linkcode Registry.gauge}, {@linkcode Registry.histogram} or
+   * {@linkcode Registry.summary}: to share one metric between parts of an
+   * application that cannot pass it along (as prom-client's
+   * `getSingleMetric`). A counter is found with or without `_total`.
+   *
+   * @param name The metric's name.
+   * @returns The metric, or `undefined` when none of these has that name.
+   *
+   * @example Reuse a counter another module registered
+   * ```ts
+   * import { Counter, Registry } from "@vigil/observe/metrics";
+   * import assert from "node:assert/strict";
+   *
+   * const registry = new Registry();
+   * registry.counter({ name: "jobs_total", help: "Jobs", labelNames: ["queue"] });
+   * const jobs = registry.getMetric("jobs_total");
+   * assert.ok(jobs instanceof Counter);
+   * assert.deepEqual(jobs.labelNames, ["queue"]);
+   * assert.equal(registry.getMetric("missing"), undefined);
+   * await registry.close();
+   * ```
+   */
+  getMetric(
+    name: string,
+  ):
+    | Counter<string>
+    | Gauge<string>
+    | Histogram<string>
+    | Summary<string>
+    | undefined {
+    return this.#metrics.get(name) ??
+      (name.endsWith("_total")
+        ? this.#metrics.get(name.slice(0, -6))
+        : undefined);
   }
 
   /**
