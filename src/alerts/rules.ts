@@ -4,6 +4,8 @@ import { stringify } from "yaml";
 import type { Registry } from "../metrics/registry.ts";
 import { clean, durationSeconds, type Format, FORMATS } from "./_format.ts";
 import { exposedBounds, scoped, seriesNames } from "./_promql.ts";
+import { kits } from "../kits/mod.ts";
+import type { Kit, KitAlert, KitSeries } from "../kits/spec.ts";
 
 /** Alert severities, as the `severity` label carries them. */
 export const Severity = {
@@ -75,6 +77,12 @@ export interface AlertRuleOptions extends AlertThresholds {
    * largest, or `histogram_quantile` could never exceed it.
    */
   buckets?: readonly number[];
+  /**
+   * The domain kits whose rules are added when their metrics are
+   * registered (see `@vigil/observe/kits`).
+   * @default {every kit, with its default thresholds}
+   */
+  kits?: readonly Kit[];
   /** The file name the tests load the rules from. @default {"vigil.rules.yml"} */
   rulesFile?: string;
   /** The prefix of the rule group names (`<prefix>.recording`, `<prefix>.alerts`). @default {"vigil"} */
@@ -838,6 +846,15 @@ export function buildAlertRules(
       rangeMinutes: 5,
     },
   ];
+  const kitFamilies: string[] = [];
+  for (const kit of options.kits ?? kits()) {
+    if (!families.has(kit.marker)) continue;
+    kitFamilies.push(...kit.families);
+    for (const { record, expr } of kit.recording) {
+      recording.push({ record, expr, requires: [kit.marker] });
+    }
+    specs.push(...kit.alerts.map((alert) => kitAlert(alert, kit, target)));
+  }
 
   const present = specs.filter((spec) =>
     spec.requires.every((name) => families.has(name))
@@ -846,7 +863,9 @@ export function buildAlertRules(
     spec.requires.every((name) => families.has(name))
   );
   const metrics = seriesNames(
-    [...present, ...records].flatMap((spec) => spec.requires),
+    [...present, ...records].flatMap((spec) => spec.requires).concat(
+      kitFamilies,
+    ),
   );
   const scope = (expr: string) => scoped(expr, options.job, metrics);
   const runbook = (name: string) => `${runbookBase}#${name.toLowerCase()}`;
@@ -938,6 +957,31 @@ export function buildAlertRules(
       tests: testCases,
     }, yaml),
     alerts: present.map((spec) => spec.name),
+  };
+}
+
+/** A kit's alert as the generator's own: its test series on the target. */
+function kitAlert(alert: KitAlert, kit: Kit, target: Target): AlertSpec {
+  const on = (list: readonly KitSeries[]) =>
+    list.map(({ name, labels, values }) =>
+      series(target, name, labels, values)
+    );
+  return {
+    name: alert.name,
+    requires: [kit.marker],
+    expr: alert.expr,
+    for: alert.for,
+    severity: alert.severity,
+    format: alert.format,
+    summary: (label) => alert.summary(label),
+    description: alert.description,
+    labels: alert.byInstance
+      ? { ...target, ...alert.labels }
+      : { job: target.job, ...alert.labels },
+    value: alert.value,
+    firing: (n) => on(alert.firing(n)),
+    healthy: (n) => on(alert.healthy(n)),
+    rangeMinutes: alert.rangeMinutes,
   };
 }
 

@@ -13,6 +13,9 @@ import type {
   ThresholdsMode,
   VariableModel,
 } from "@grafana/schema";
+import { kits as allKits } from "../kits/mod.ts";
+import type { Kit } from "../kits/spec.ts";
+import { seriesNames, withMatchers } from "../base/_promql.ts";
 
 /** The dashboard schema version Grafana 12 and 13 write. */
 export const SCHEMA_VERSION = 42;
@@ -42,6 +45,12 @@ export interface DashboardOptions {
    * @default {[]}
    */
   readonly slos?: readonly DashboardSlo[];
+  /**
+   * The domain kits whose rows a "Components" dashboard shows, each when
+   * its metrics are registered (see `@vigil/observe/kits`).
+   * @default {every kit}
+   */
+  readonly kits?: readonly Kit[];
 }
 
 /**
@@ -138,7 +147,7 @@ interface PanelSpec {
   readonly min?: number;
   readonly max?: number;
   readonly width?: number;
-  readonly mappings?: Readonly<Record<string, [string, string]>>;
+  readonly mappings?: Readonly<Record<string, readonly [string, string]>>;
 }
 
 interface RowSpec {
@@ -909,6 +918,27 @@ function automatic(family: MetricFamily): PanelSpec[] {
   }
 }
 
+/** A row per kit, its queries kept to the selected jobs and instances. */
+function components(used: readonly Kit[]): DashboardSpec {
+  return {
+    name: "Components",
+    tags: ["kits"],
+    rows: used.map((kit) => {
+      const names = seriesNames(kit.families);
+      return {
+        title: kit.title,
+        panels: kit.panels.map((panel) => ({
+          ...panel,
+          queries: panel.queries.map((query) => ({
+            ...query,
+            expr: withMatchers(query.expr, SEL, names),
+          })),
+        })),
+      };
+    }),
+  };
+}
+
 /** Selects a recorded SLO series: these carry `job` and `slo`, no `instance`. */
 function sloSel(record: string, slo: string): string {
   return `${record}{job=~"$job",slo=${JSON.stringify(slo)}}`;
@@ -1026,6 +1056,8 @@ export async function generateDashboards(
     drift(has),
     runtime(has),
   ].filter((spec) => spec.rows.some((row) => row.panels.length > 0));
+  const used = (options.kits ?? allKits()).filter((kit) => has(kit.marker));
+  if (used.length > 0) presets.push(components(used));
   if ((options.slos ?? []).length > 0) presets.push(slos(options.slos ?? []));
   const claimed = new Set(presets.flatMap((spec) => [...claimedBy(spec)]));
   const rest = [...families.values()].filter((f) => !claimed.has(f.name));
