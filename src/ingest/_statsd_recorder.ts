@@ -3,7 +3,10 @@
 // benchmarkable on its own. Internal.
 import { createLogger, type Logger } from "../base/log.ts";
 import { validateBuckets } from "../base/_validation.ts";
-import type { CounterChild } from "../metrics/counter.ts";
+import { Counter, type CounterChild } from "../metrics/counter.ts";
+import { Gauge } from "../metrics/gauge.ts";
+import { Histogram } from "../metrics/histogram.ts";
+import { Summary } from "../metrics/summary.ts";
 import type { DistributionChild } from "../metrics/distribution.ts";
 import { DuplicateMetricError } from "../metrics/errors.ts";
 import type { GaugeChild } from "../metrics/gauge.ts";
@@ -367,6 +370,35 @@ export class StatsdRecorder implements StatsdSink {
     return set;
   }
 
+  /**
+   * A metric the application registered under this name with the same type
+   * and label names (a kit's, say): lines are recorded into it.
+   */
+  #sharable(
+    kind: MappedKind,
+    family: string,
+    labelNames: readonly string[],
+  ): Labelled | undefined {
+    const type = {
+      counter: Counter,
+      gauge: Gauge,
+      histogram: Histogram,
+      summary: Summary,
+      set: undefined,
+    }[kind];
+    if (type === undefined) return undefined;
+    const found = this.#registry.getMetric(
+      kind === "counter" ? `${family}_total` : family,
+    );
+    if (
+      !(found instanceof type) ||
+      [...found.labelNames].sort().join(",") !== labelNames.join(",")
+    ) {
+      return undefined;
+    }
+    return found as unknown as Labelled;
+  }
+
   #create(
     mapped: MappedMetric,
     family: string,
@@ -387,52 +419,56 @@ export class StatsdRecorder implements StatsdSink {
     const labelNames = [...names].sort();
     let metric: Labelled;
     let sets: Map<GaugeChild, SetSeries> | undefined;
+    const shared = this.#sharable(kind, family, labelNames);
     try {
-      switch (kind) {
-        case "counter":
-          metric = registry.counter({
-            name: `${family}_total`,
-            help: HELP,
-            labelNames,
-          }) as Labelled;
-          break;
-        case "gauge":
-          metric = registry.gauge({ name: family, help: HELP, labelNames });
-          break;
-        case "set": {
-          const series = new Map<GaugeChild, SetSeries>();
-          sets = series;
-          const now = this.#now;
-          metric = registry.gauge({
-            name: family,
-            help: `${HELP}: distinct set members seen in the last ${
-              this.#windowMs / 1000
-            } s`,
-            labelNames,
-            // A set nobody sends to still empties as its window passes.
-            collect: () => {
-              const at = now();
-              for (const set of series.values()) set.expire(at);
-            },
-          });
-          break;
-        }
-        case "histogram":
-          metric = registry.histogram({
-            name: family,
-            help: HELP,
-            labelNames,
-            ...(this.#buckets === undefined ? {} : { buckets: this.#buckets }),
-          }) as Labelled;
-          break;
-        case "summary":
-          metric = registry.summary({
-            name: family,
-            help: HELP,
-            labelNames,
-          }) as Labelled;
-          break;
-      }
+      if (shared !== undefined) metric = shared;
+      else {switch (kind) {
+          case "counter":
+            metric = registry.counter({
+              name: `${family}_total`,
+              help: HELP,
+              labelNames,
+            }) as Labelled;
+            break;
+          case "gauge":
+            metric = registry.gauge({ name: family, help: HELP, labelNames });
+            break;
+          case "set": {
+            const series = new Map<GaugeChild, SetSeries>();
+            sets = series;
+            const now = this.#now;
+            metric = registry.gauge({
+              name: family,
+              help: `${HELP}: distinct set members seen in the last ${
+                this.#windowMs / 1000
+              } s`,
+              labelNames,
+              // A set nobody sends to still empties as its window passes.
+              collect: () => {
+                const at = now();
+                for (const set of series.values()) set.expire(at);
+              },
+            });
+            break;
+          }
+          case "histogram":
+            metric = registry.histogram({
+              name: family,
+              help: HELP,
+              labelNames,
+              ...(this.#buckets === undefined
+                ? {}
+                : { buckets: this.#buckets }),
+            }) as Labelled;
+            break;
+          case "summary":
+            metric = registry.summary({
+              name: family,
+              help: HELP,
+              labelNames,
+            }) as Labelled;
+            break;
+        }}
     } catch (error) {
       if (error instanceof DuplicateMetricError) {
         if (this.#blocked.size >= this.#maxMetrics) {

@@ -37,8 +37,10 @@
  *   checks) is rejected as `type_conflict`; one with other label names as
  *   `label_mismatch` (Prometheus's consistency rule, which statsd_exporter
  *   enforced through client_golang's checked registration before it
- *   switched to unchecked collectors); a name the application or Vigil
- *   registered itself (`http_requests_total`) as `name_conflict`; a new
+ *   switched to unchecked collectors). A name the application registered
+ *   itself with the same type and label names (a kit's metric, such as
+ *   `cache_hits_total{cache}`) is recorded into; with another type or
+ *   other labels (`http_requests_total`) it is a `name_conflict`. A new
  *   name past `maxMetrics` as `too_many_metrics`. Label sets past the
  *   registry's `cardinalityLimit` go to the overflow series, counted in
  *   `vigil_cardinality_overflow_total` by the registry.

@@ -223,7 +223,11 @@ Deno.test("startStatsd() reads newline-delimited TCP", async (t) => {
 
 Deno.test("startStatsd() counts every reject reason", async () => {
   const registry = new Registry({ defaultLabels: { service: "api" } });
-  registry.counter({ name: "http_requests_total", help: "Requests" });
+  registry.counter({
+    name: "http_requests_total",
+    help: "Requests",
+    labelNames: ["route"],
+  });
   const server = await startStatsd(registry, {
     port: 0,
     maxMetrics: 8,
@@ -240,7 +244,7 @@ Deno.test("startStatsd() counts every reject reason", async () => {
       "lab:1|c|#a:1", // creates lab_total{a}
       "lab:1|c|#b:1", // label_mismatch
       "lab:1|c", // label_mismatch
-      "http.requests:1|c", // name_conflict with the application's counter
+      "http.requests:1|c", // name_conflict: the application's counter has a route label
       "__x:1|g", // bad_name: reserved prefix
       "tagged:1|g|#service:web", // bad_name: the registry's default label
       "lat:1|ms|@0.0001", // sample_rate_too_low
@@ -276,8 +280,44 @@ Deno.test("startStatsd() counts every reject reason", async () => {
     ) rejected(text, reason, count, 'service="api",');
     sample(text, 'm5{service="api"} 1');
     sample(text, 'm1{service="api"} 2');
-    sample(text, 'http_requests_total{service="api"} 0');
+    assert.doesNotMatch(text, /^http_requests_total\{service="api"\}/m);
     assert.deepEqual(server.stats(), { accepted: 9, rejected: 16 });
+  } finally {
+    await server.close();
+    await registry.close();
+  }
+});
+
+Deno.test("startStatsd() records into a metric the application registered with the same type and labels, such as a kit's", async () => {
+  const registry = new Registry();
+  const hits = registry.counter({
+    name: "cache_hits_total",
+    help: "Cache hits",
+    labelNames: ["cache"],
+  });
+  registry.histogram({
+    name: "cache_operation_duration_seconds",
+    help: "Cache operations",
+    labelNames: ["cache", "operation"],
+  });
+  hits.labels({ cache: "redis" }).inc();
+  const server = await startStatsd(registry, { port: 0, tcp: false });
+  try {
+    await sendUdp(
+      server.port,
+      "cache.hits:2|c|#cache:redis\ncache.operation.duration:4|ms|#operation:get,cache:redis\ncache.hits:1|c|#cache:redis,zone:eu",
+    );
+    await counted(server, 3);
+    const text = await registry.metrics();
+    sample(text, 'cache_hits_total{cache="redis"} 3');
+    sample(
+      text,
+      'cache_operation_duration_seconds_count{cache="redis",operation="get"} 1',
+    );
+    sample(text, "# HELP cache_hits_total Cache hits");
+    // Shared, the family keeps its label names: a line with more is refused.
+    rejected(text, "label_mismatch", 1);
+    assert.deepEqual(server.stats(), { accepted: 2, rejected: 1 });
   } finally {
     await server.close();
     await registry.close();
