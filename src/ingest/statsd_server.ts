@@ -41,7 +41,7 @@
  *   itself with the same type and label names (a kit's metric, such as
  *   `cache_hits_total{cache}`) is recorded into; with another type or
  *   other labels (`http_requests_total`) it is a `name_conflict`. A new
- *   name past `maxMetrics` as `too_many_metrics`. Label sets past the
+ *   name past `maxMetrics` is a `too_many_metrics`. Label sets past the
  *   registry's `cardinalityLimit` go to the overflow series, counted in
  *   `vigil_cardinality_overflow_total` by the registry.
  * - **Limits.** A UDP packet larger than `maxPacketBytes` is rejected
