@@ -29,6 +29,7 @@ import { registerHealthMetrics } from "./health/metrics.ts";
 import { type HttpMetrics, httpMetrics } from "./http/instrument.ts";
 import { serve, type VigilServer } from "./http/server.ts";
 import { PushGateway } from "./ingest/push.ts";
+import { declareKit } from "./kits/mod.ts";
 import { startStatsd, type StatsdServer } from "./ingest/statsd_server.ts";
 import { createLogger, type Logger } from "./base/log.ts";
 import { LOG_FLUSH_MS, within } from "./base/_within.ts";
@@ -333,6 +334,9 @@ export function startVigil(
     registerLoggingMetrics(registry, options.logging);
   }
   if (config.metrics.processMetrics) registerProcessMetrics(registry);
+  // Declared kits first, so StatsD lines and pushes of their names land in
+  // their metrics.
+  for (const kit of config.kits) declareKit(registry, kit);
   const runtime = config.metrics.eventLoopIntervalMs > 0
     ? registerRuntimeMetrics(registry, {
       intervalMs: config.metrics.eventLoopIntervalMs,

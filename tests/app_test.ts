@@ -692,3 +692,28 @@ Deno.test("ingest.statsd: the server takes StatsD lines over UDP and TCP into /m
     }
   });
 });
+
+Deno.test("kits: a declared cache's metrics are registered at start, and StatsD lines of its names land in them", async () => {
+  const port = freePort();
+  const { app, base } = start(
+    `ingest:\n  statsd:\n    enabled: true\n    port: ${port}\nkits:\n  - { kind: cache, name: redis }\n`,
+  );
+  try {
+    const statsd = await app.statsd;
+    await sendUdp(
+      port,
+      "cache.hits:5|c|#cache:redis\ncache.misses:1|c|#cache:redis\n",
+    );
+    await until(() => Promise.resolve(statsd!.stats().accepted === 2));
+    const text = await (await fetch(`${base}/metrics`)).text();
+    assert.match(
+      text,
+      /^# HELP cache_hits_total Cache lookups answered from the cache$/m,
+    );
+    assert.match(text, /^cache_hits_total\{cache="redis"\} 5$/m);
+    assert.match(text, /^cache_misses_total\{cache="redis"\} 1$/m);
+    assert.match(text, /^cache_items\{cache="redis"\} 0$/m);
+  } finally {
+    await app.shutdown();
+  }
+});

@@ -49,6 +49,11 @@ import {
   MatchType,
   StatsdMapper,
 } from "../ingest/mapping.ts";
+import {
+  KIT_KINDS,
+  type KitDeclaration,
+  type TokenPrice,
+} from "../kits/mod.ts";
 import type {
   AuthConfig,
   CheckConfig,
@@ -487,6 +492,46 @@ const MAPPING = object<MappingRule>("a mapping", {
   observer: optional(oneOf(["histogram", "summary"])),
 });
 
+const PRICE = object<TokenPrice>("a mapping", {
+  input: scalar(
+    "a non-negative number of USD per million tokens",
+    (v): v is number => Number.isFinite(v) && (v as number) >= 0,
+  ),
+  output: scalar(
+    "a non-negative number of USD per million tokens",
+    (v): v is number => Number.isFinite(v) && (v as number) >= 0,
+  ),
+});
+
+const KIT = object<KitDeclaration>(
+  "a mapping",
+  {
+    kind: oneOf(KIT_KINDS),
+    name: TEXT,
+    prices: optional(record(TEXT, PRICE)),
+  },
+  (kit) =>
+    kit.prices !== undefined && kit.kind !== "llm"
+      ? { at: ["prices"], problem: "prices apply to llm kits only" }
+      : undefined,
+);
+
+/** The second kit of one kind and name: both would count into one series. */
+function uniqueKits(kits: readonly KitDeclaration[]): Issue | undefined {
+  const seen = new Map<string, number>();
+  for (const [i, { kind, name }] of kits.entries()) {
+    const j = seen.get(`${kind}\u0000${name}`);
+    if (j !== undefined) {
+      return {
+        at: [i, "name"],
+        problem: `duplicate ${kind} kit "${name}" (also kits[${j}])`,
+      };
+    }
+    seen.set(`${kind}\u0000${name}`, i);
+  }
+  return undefined;
+}
+
 type Section<K extends keyof VigilConfig> = VigilConfig[K];
 
 /** The whole file: every section, every key. */
@@ -568,6 +613,7 @@ export const CONFIG: Schema<VigilConfig> = object<VigilConfig>(
         maxSeries: POSITIVE_INT,
       }),
     }),
+    kits: array(KIT, { refine: uniqueKits }),
     alerts: ALERTS,
     slos: array(SLO, { refine: uniqueNames("SLO") }),
   },

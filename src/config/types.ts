@@ -4,6 +4,7 @@ import type { DetectorSpec, ModelOptions } from "../drift/model_types.ts";
 import type { AlertThresholds } from "../alerts/rules.ts";
 import type { Slo } from "../alerts/slo.ts";
 import type { MappingRule, ObserverKind } from "../ingest/mapping.ts";
+import type { KitDeclaration } from "../kits/mod.ts";
 
 export type { AuthConfig };
 
@@ -188,6 +189,12 @@ export interface VigilConfig {
       readonly maxSeries: number;
     };
   };
+  /**
+   * Domain kits whose metrics the server registers at start, for each
+   * component: a sidecar's StatsD lines and pushes of those names land in
+   * them, and `deno task generate` writes their dashboard rows and alerts.
+   */
+  readonly kits: readonly KitDeclaration[];
   /**
    * The thresholds, `for` durations and runbook of the alert rules
    * `deno task generate` writes (see `generateAlertRules()`).

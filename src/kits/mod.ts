@@ -19,8 +19,9 @@
  *
  * @module
  */
-import { cacheKit } from "./cache.ts";
+import { cacheKit, cacheMetrics } from "./cache.ts";
 import type { Kit } from "./spec.ts";
+import type { Registry } from "../metrics/registry.ts";
 
 export {
   cacheKit,
@@ -55,4 +56,73 @@ export type {
  */
 export function kits(): Kit[] {
   return [cacheKit()];
+}
+
+/** The kinds of kit, as the config's `kits` entries name them. */
+export const KIT_KINDS = [
+  "cache",
+  "circuit_breaker",
+  "database",
+  "llm",
+  "data_quality",
+  "jobs",
+  "stream",
+  "online_learning",
+] as const;
+
+/** A kind of kit. */
+export type KitKind = typeof KIT_KINDS[number];
+
+/** Prices of a model in USD per million tokens. */
+export interface TokenPrice {
+  /** Per million input (prompt) tokens. */
+  readonly input: number;
+  /** Per million output (completion) tokens. */
+  readonly output: number;
+}
+
+/** A kit declared in the config: its kind and its component's name. */
+export interface KitDeclaration {
+  /** Which kit. */
+  readonly kind: KitKind;
+  /** The component its series carry (its `cache`, `pool`, `provider`... label). */
+  readonly name: string;
+  /** For `llm`: prices by `provider/model` or `model`, per million tokens. */
+  readonly prices?: Readonly<Record<string, TokenPrice>>;
+}
+
+/**
+ * Registers a declared kit's metrics for its component, as its
+ * `xxxMetrics()` function does: a sidecar's StatsD lines and pushes of the
+ * same names then land in them, and the generators show the kit's row and
+ * alerts.
+ *
+ * @param registry Where the metrics live.
+ * @param kit The declaration.
+ * @throws {TypeError} When the kind is unknown or the name empty.
+ *
+ * @example Declare a cache
+ * ```ts
+ * import { Registry } from "@vigil/observe/metrics";
+ * import { declareKit } from "@vigil/observe/kits";
+ * import assert from "node:assert/strict";
+ *
+ * const registry = new Registry();
+ * declareKit(registry, { kind: "cache", name: "redis" });
+ * assert.match(await registry.metrics(), /^cache_hits_total\{cache="redis"\} 0$/m);
+ * await registry.close();
+ * ```
+ */
+export function declareKit(registry: Registry, kit: KitDeclaration): void {
+  switch (kit.kind) {
+    case "cache":
+      cacheMetrics(registry, { name: kit.name });
+      return;
+    default:
+      throw new TypeError(
+        `Cannot declare a kit: kind must be one of ${
+          KIT_KINDS.join(", ")
+        }, got ${JSON.stringify(kit.kind)}`,
+      );
+  }
 }

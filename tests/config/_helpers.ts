@@ -106,6 +106,7 @@ export const DEFAULTS: VigilConfig = {
     },
     push: { enabled: true, maxGroups: 1000, maxSeries: 100000 },
   },
+  kits: [],
   alerts: {
     errorRatio: 0.05,
     errorFor: "5m",

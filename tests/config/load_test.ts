@@ -126,6 +126,14 @@ Deno.test("loadConfig() reads production.yaml with every section set", async () 
       sentryDsn: "https://abc123@o0.ingest.sentry.io/42",
       sampleRate: 0.5,
     },
+    kits: [
+      { kind: "cache", name: "redis" },
+      {
+        kind: "llm",
+        name: "openai",
+        prices: { "gpt-4o": { input: 2.5, output: 10 } },
+      },
+    ],
     alerts: {
       ...DEFAULTS.alerts,
       errorRatio: 0.01,
@@ -591,6 +599,22 @@ Deno.test("parseConfig() reports each kind of problem at its node", async (t) =>
   /** [yaml, "line:column path: problem" as in the message] */
   const cases: [string, string][] = [
     [
+      "kits:\n  - { kind: cache, name: redis, prices: {} }\n",
+      "2:41: kits[0].prices: prices apply to llm kits only",
+    ],
+    [
+      "kits:\n  - { kind: queue, name: a }\n",
+      '2:13: kits[0].kind: expected "cache", "circuit_breaker", "database", "llm", "data_quality", "jobs", "stream" or "online_learning", got "queue"',
+    ],
+    [
+      "kits:\n  - { kind: cache, name: a }\n  - { kind: cache, name: a }\n",
+      '3:26: kits[1].name: duplicate cache kit "a" (also kits[0])',
+    ],
+    [
+      "kits:\n  - { kind: llm, name: a, prices: { m: { input: -1, output: 1 } } }\n",
+      "2:49: kits[0].prices.m.input: expected a non-negative number of USD per million tokens, got -1",
+    ],
+    [
       "ingest:\n  statsd:\n    mappings:\n      - { match: 'api.*.requests', name: api_requests_total, labels: { endpoint: $2 } }\n",
       "4:82: ingest.statsd.mappings[0].labels.endpoint: refers to $2, but the glob has 1 capture",
     ],
@@ -893,11 +917,11 @@ Deno.test("parseConfig() reports each kind of problem at its node", async (t) =>
     ],
     [
       "logs:\n  level: info\n",
-      "1:1: logs: unknown key (expected one of: service, server, metrics, health, drift, logging, tracing, errors, ingest, alerts, slos)",
+      "1:1: logs: unknown key (expected one of: service, server, metrics, health, drift, logging, tracing, errors, ingest, kits, alerts, slos)",
     ],
     [
       "1: x\n",
-      '1:1: ["1"]: unknown key (expected one of: service, server, metrics, health, drift, logging, tracing, errors, ingest, alerts, slos)',
+      '1:1: ["1"]: unknown key (expected one of: service, server, metrics, health, drift, logging, tracing, errors, ingest, kits, alerts, slos)',
     ],
     [
       "server:\n  port: 1\n  port: 2\n",
