@@ -20,6 +20,13 @@
  * @module
  */
 import { cacheKit, cacheMetrics } from "./cache.ts";
+import { circuitBreakerKit, circuitBreakerMetrics } from "./circuit_breaker.ts";
+import { databaseKit, databaseMetrics } from "./database.ts";
+import { jobMetrics, jobsKit } from "./jobs.ts";
+import { llmKit, llmMetrics } from "./llm.ts";
+import { dataQualityKit, dataQualityMetrics } from "./data_quality.ts";
+import { streamKit, streamMetrics } from "./stream.ts";
+import { onlineLearningKit, onlineLearningMetrics } from "./online_learning.ts";
 import type { Kit } from "./spec.ts";
 import type { Registry } from "../metrics/registry.ts";
 
@@ -30,6 +37,69 @@ export {
   cacheMetrics,
   type CacheMetricsOptions,
 } from "./cache.ts";
+export {
+  CircuitBreaker,
+  circuitBreakerKit,
+  type CircuitBreakerKitOptions,
+  type CircuitBreakerMetrics,
+  circuitBreakerMetrics,
+  type CircuitBreakerMetricsOptions,
+  type CircuitBreakerOptions,
+  CircuitOpenError,
+  CircuitState,
+  fromOpossum,
+  type OpossumEvent,
+  type OpossumLike,
+} from "./circuit_breaker.ts";
+export {
+  databaseKit,
+  type DatabaseKitOptions,
+  type DatabaseMetrics,
+  databaseMetrics,
+  type DatabaseMetricsOptions,
+} from "./database.ts";
+export {
+  type JobMetrics,
+  jobMetrics,
+  type JobMetricsOptions,
+  type JobRun,
+  jobsKit,
+  type JobsKitOptions,
+  JobStatus,
+} from "./jobs.ts";
+export {
+  llmKit,
+  type LlmKitOptions,
+  type LlmMetrics,
+  llmMetrics,
+  type LlmMetricsOptions,
+  type LlmPrice,
+  type LlmRequest,
+  LlmStatus,
+  type LlmStream,
+  type LlmTimedOptions,
+  type LlmUsage,
+} from "./llm.ts";
+export {
+  dataQualityKit,
+  type DataQualityKitOptions,
+  type DataQualityMetrics,
+  dataQualityMetrics,
+  type DataQualityMetricsOptions,
+} from "./data_quality.ts";
+export {
+  streamKit,
+  type StreamKitOptions,
+  type StreamMetrics,
+  streamMetrics,
+  type StreamMetricsOptions,
+} from "./stream.ts";
+export {
+  onlineLearningKit,
+  type OnlineLearningMetrics,
+  onlineLearningMetrics,
+  type OnlineLearningMetricsOptions,
+} from "./online_learning.ts";
 export type {
   Kit,
   KitAlert,
@@ -55,7 +125,16 @@ export type {
  * ```
  */
 export function kits(): Kit[] {
-  return [cacheKit()];
+  return [
+    cacheKit(),
+    circuitBreakerKit(),
+    databaseKit(),
+    llmKit(),
+    dataQualityKit(),
+    jobsKit(),
+    streamKit(),
+    onlineLearningKit(),
+  ];
 }
 
 /** The kinds of kit, as the config's `kits` entries name them. */
@@ -117,6 +196,30 @@ export function declareKit(registry: Registry, kit: KitDeclaration): void {
   switch (kit.kind) {
     case "cache":
       cacheMetrics(registry, { name: kit.name });
+      return;
+    case "circuit_breaker":
+      circuitBreakerMetrics(registry, { name: kit.name });
+      return;
+    case "database":
+      databaseMetrics(registry, { name: kit.name });
+      return;
+    case "jobs":
+      jobMetrics(registry, { name: kit.name });
+      return;
+    case "llm":
+      llmMetrics(registry, {
+        name: kit.name,
+        ...(kit.prices === undefined ? {} : { prices: kit.prices }),
+      });
+      return;
+    case "data_quality":
+      dataQualityMetrics(registry, { name: kit.name });
+      return;
+    case "stream":
+      streamMetrics(registry, { name: kit.name });
+      return;
+    case "online_learning":
+      onlineLearningMetrics(registry, { name: kit.name });
       return;
     default:
       throw new TypeError(

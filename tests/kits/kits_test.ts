@@ -3,7 +3,19 @@
 // dashboard row's queries parse.
 import assert from "node:assert/strict";
 import { Registry } from "../../src/metrics/registry.ts";
-import { cacheMetrics, type Kit, kits } from "../../src/kits/mod.ts";
+import {
+  cacheMetrics,
+  circuitBreakerMetrics,
+  databaseMetrics,
+  dataQualityMetrics,
+  jobMetrics,
+  type Kit,
+  KIT_KINDS,
+  kits,
+  llmMetrics,
+  onlineLearningMetrics,
+  streamMetrics,
+} from "../../src/kits/mod.ts";
 import { generateAlertRules } from "../../src/alerts/mod.ts";
 import { generateDashboards } from "../../src/dashboards/mod.ts";
 import { ignoreWithoutPromtool, run } from "../_tools.ts";
@@ -11,6 +23,16 @@ import { ignoreWithoutPromtool, run } from "../_tools.ts";
 /** What registers each kind's families, as a user's one line of setup. */
 export const SETUP: Readonly<Record<string, (registry: Registry) => void>> = {
   cache: (registry) => void cacheMetrics(registry, { name: "redis" }),
+  circuit_breaker: (registry) =>
+    void circuitBreakerMetrics(registry, { name: "payments" }),
+  database: (registry) => void databaseMetrics(registry, { name: "main" }),
+  jobs: (registry) => void jobMetrics(registry, { name: "emails" }),
+  llm: (registry) => void llmMetrics(registry, { name: "openai" }),
+  data_quality: (registry) =>
+    void dataQualityMetrics(registry, { name: "orders" }),
+  stream: (registry) => void streamMetrics(registry, { name: "quotes" }),
+  online_learning: (registry) =>
+    void onlineLearningMetrics(registry, { name: "fraud" }),
 };
 
 function familyNames(text: string): Set<string> {
@@ -31,6 +53,10 @@ async function withKit(
     await registry.close();
   }
 }
+
+Deno.test("kits() holds one kit of each kind config may declare", () => {
+  assert.deepEqual(kits().map((kit) => kit.kind), [...KIT_KINDS]);
+});
 
 Deno.test("each kit's families are what its helpers register", async (t) => {
   for (const kit of kits()) {
