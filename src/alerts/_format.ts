@@ -1,3 +1,6 @@
+import { clean, durationSeconds as parseDuration } from "../base/_promql.ts";
+
+export { clean };
 // Go's `%.4g` and Prometheus's humanize template functions, so the generated
 // `promtool test rules` cases can state the annotations an alert renders.
 
@@ -65,31 +68,13 @@ export const FORMATS = {
 /** A template function's name. */
 export type Format = keyof typeof FORMATS;
 
-const UNIT_SECONDS: Record<string, number> = {
-  ms: 0.001,
-  s: 1,
-  m: 60,
-  h: 3600,
-  d: 86400,
-  w: 604800,
-  y: 31536000,
-};
-
 /** Parses a Prometheus duration (`90s`, `1h30m`) into seconds. */
 export function durationSeconds(duration: string, field: string): number {
-  if (!/^(\d+(ms|s|m|h|d|w|y))+$/.test(duration)) {
+  const seconds = parseDuration(duration);
+  if (seconds === undefined) {
     throw new TypeError(
       `Cannot generate alert rules: ${field} must be a Prometheus duration such as "5m", got "${duration}"`,
     );
   }
-  let seconds = 0;
-  for (const [, count, unit] of duration.matchAll(/(\d+)(ms|s|m|h|d|w|y)/g)) {
-    seconds += Number(count) * (UNIT_SECONDS[unit ?? "s"] ?? 1);
-  }
   return seconds;
-}
-
-/** Rounds away binary noise (`1 - 0.999`) before a number goes into YAML. */
-export function clean(value: number): number {
-  return Number(value.toPrecision(12));
 }

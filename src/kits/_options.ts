@@ -2,6 +2,9 @@
 // generators would otherwise write a bad threshold into the rules.
 
 // `subject` completes "Cannot create ...": `the jobs kit`, `a circuit breaker`.
+import { clean, durationSeconds } from "../base/_promql.ts";
+
+export { clean };
 
 /** A Prometheus duration such as `5m` or `1h30m`, in seconds. */
 export function durationOption(
@@ -9,29 +12,46 @@ export function durationOption(
   field: string,
   value: unknown,
 ): number {
-  if (typeof value !== "string" || !/^(\d+(ms|s|m|h|d|w|y))+$/.test(value)) {
+  const seconds = durationSeconds(value);
+  if (seconds === undefined) {
     throw new TypeError(
       `Cannot create ${subject}: ${field} must be a Prometheus duration such as "5m", got ${
         JSON.stringify(value)
       }`,
     );
   }
-  let seconds = 0;
-  for (const [, count, unit] of value.matchAll(/(\d+)(ms|s|m|h|d|w|y)/g)) {
-    seconds += Number(count) * (UNIT_SECONDS[unit ?? "s"] ?? 1);
-  }
   return seconds;
 }
 
-const UNIT_SECONDS: Readonly<Record<string, number>> = {
-  ms: 0.001,
-  s: 1,
-  m: 60,
-  h: 3600,
-  d: 86400,
-  w: 604800,
-  y: 31536000,
-};
+/** A kit's duration option in whole minutes, rounded up. */
+export function durationMinutes(
+  kit: string,
+  field: string,
+  value: unknown,
+): number {
+  return Math.ceil(durationOption(`the ${kit} kit`, field, value) / 60);
+}
+
+/** A kit option in `[min, max]` (or `(min, max)` when `open`); a RangeError naming `field` otherwise. */
+export function checkOption(
+  kit: string,
+  field: string,
+  value: number,
+  min: number,
+  max: number,
+  open = false,
+): number {
+  const inside = open
+    ? value > min && value < max
+    : value >= min && value <= max;
+  if (typeof value !== "number" || !Number.isFinite(value) || !inside) {
+    const range = open ? `(${min}, ${max})` : `[${min}, ${max}]`;
+    throw new RangeError(
+      `Cannot create the ${kit} kit: ${field} must be in ${range}, got ${value}`,
+    );
+  }
+  return value;
+}
 
 /** A finite number in `(min, max]`, or `(min, max)` when `open`. */
 export function numberOption(

@@ -1,7 +1,7 @@
 // The data quality kit: a dataset's quality score, its checks and anomalies.
 import type { Registry } from "../metrics/registry.ts";
 import type { Kit } from "./spec.ts";
-import { checkOption, clean, durationMinutes } from "./_duration.ts";
+import { checkOption, clean, durationMinutes } from "./_options.ts";
 import { componentName, sharedCounter, sharedGauge } from "./_families.ts";
 
 /** Options of {@linkcode dataQualityMetrics}. */

@@ -2,7 +2,7 @@
 // cost of one provider's models.
 import type { Registry } from "../metrics/registry.ts";
 import type { Kit } from "./spec.ts";
-import { checkOption, clean, durationMinutes } from "./_duration.ts";
+import { checkOption, clean, durationMinutes } from "./_options.ts";
 import { componentName, sharedCounter, sharedHistogram } from "./_families.ts";
 
 /** The `status` label values of `llm_requests_total`; all but `success` count as errors. */

@@ -2,7 +2,7 @@
 // state of a feed (market data, websockets, collectors).
 import type { Registry } from "../metrics/registry.ts";
 import type { Kit } from "./spec.ts";
-import { checkOption, durationMinutes } from "./_duration.ts";
+import { checkOption, durationMinutes } from "./_options.ts";
 import { componentName, sharedCounter, sharedGauge } from "./_families.ts";
 
 /** Options of {@linkcode streamMetrics}. */

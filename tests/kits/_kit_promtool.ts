@@ -7,7 +7,7 @@ import { generateAlertRules } from "../../src/alerts/mod.ts";
 import { generateDashboards } from "../../src/dashboards/mod.ts";
 import { run } from "../_tools.ts";
 
-/** The generated rules of `kit` pass `promtool check rules` and `test rules`; returns the rules. */
+/** Its families are registered, and its generated rules pass `promtool check rules` and `test rules`; returns the rules. */
 export async function assertKitRules(
   kit: Kit,
   setup: (registry: Registry) => void,
@@ -16,6 +16,10 @@ export async function assertKitRules(
   const dir = await Deno.makeTempDir({ prefix: `vigil-kit-${kit.kind}-` });
   try {
     setup(registry);
+    const text = await registry.metrics();
+    for (const family of kit.families) {
+      assert.match(text, new RegExp(`^# TYPE ${family} `, "m"), family);
+    }
     const { rules, tests, alerts } = await generateAlertRules(registry, {
       job: "api",
       kits: [kit],

@@ -10,7 +10,7 @@ import {
 } from "../../src/kits/circuit_breaker.ts";
 import { assertMetrics, sampleValue } from "../../src/testing.ts";
 import { ignoreWithoutPromtool } from "../_tools.ts";
-import { checkKitRow, checkKitRules } from "./_kit_checks.ts";
+import { assertKitRowParses, assertKitRules } from "./_kit_promtool.ts";
 
 const setup = (registry: Registry) =>
   void circuitBreakerMetrics(registry, { name: "payments" });
@@ -324,7 +324,7 @@ Deno.test({
       }]
     ) {
       await t.step(JSON.stringify(options), async () => {
-        const rules = await checkKitRules(circuitBreakerKit(options), setup);
+        const rules = await assertKitRules(circuitBreakerKit(options), setup);
         assert.match(rules, /circuit_breaker_state\{job="api"\} == 1/);
       });
     }
@@ -334,5 +334,5 @@ Deno.test({
 Deno.test({
   name: "circuitBreakerKit() row's queries parse in promtool",
   ignore: await ignoreWithoutPromtool(),
-  fn: () => checkKitRow(circuitBreakerKit(), setup),
+  fn: () => assertKitRowParses(circuitBreakerKit(), setup),
 });

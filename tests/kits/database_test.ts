@@ -3,7 +3,7 @@ import { Registry } from "../../src/metrics/registry.ts";
 import { databaseKit, databaseMetrics } from "../../src/kits/database.ts";
 import { assertMetrics, sampleValue } from "../../src/testing.ts";
 import { ignoreWithoutPromtool } from "../_tools.ts";
-import { checkKitRow, checkKitRules } from "./_kit_checks.ts";
+import { assertKitRowParses, assertKitRules } from "./_kit_promtool.ts";
 
 const setup = (registry: Registry) =>
   void databaseMetrics(registry, { name: "main" });
@@ -145,7 +145,7 @@ Deno.test({
       }, { poolUsage: 0.57 }]
     ) {
       await t.step(JSON.stringify(options), async () => {
-        const rules = await checkKitRules(databaseKit(options), setup);
+        const rules = await assertKitRules(databaseKit(options), setup);
         assert.match(rules, /db_connection_pool_size\{job="api"\} > 0/);
       });
     }
@@ -155,5 +155,5 @@ Deno.test({
 Deno.test({
   name: "databaseKit() row's queries parse in promtool",
   ignore: await ignoreWithoutPromtool(),
-  fn: () => checkKitRow(databaseKit(), setup),
+  fn: () => assertKitRowParses(databaseKit(), setup),
 });

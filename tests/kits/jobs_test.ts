@@ -3,7 +3,7 @@ import { Registry } from "../../src/metrics/registry.ts";
 import { jobMetrics, jobsKit } from "../../src/kits/jobs.ts";
 import { assertMetrics, sampleValue } from "../../src/testing.ts";
 import { ignoreWithoutPromtool } from "../_tools.ts";
-import { checkKitRow, checkKitRules } from "./_kit_checks.ts";
+import { assertKitRowParses, assertKitRules } from "./_kit_promtool.ts";
 
 const setup = (registry: Registry) =>
   void jobMetrics(registry, { name: "emails" });
@@ -110,7 +110,7 @@ Deno.test({
       }]
     ) {
       await t.step(JSON.stringify(options), async () => {
-        const rules = await checkKitRules(jobsKit(options), setup);
+        const rules = await assertKitRules(jobsKit(options), setup);
         assert.match(rules, /job_queue:jobs_failed:ratio_rate5m > /);
       });
     }
@@ -120,5 +120,5 @@ Deno.test({
 Deno.test({
   name: "jobsKit() row's queries parse in promtool",
   ignore: await ignoreWithoutPromtool(),
-  fn: () => checkKitRow(jobsKit(), setup),
+  fn: () => assertKitRowParses(jobsKit(), setup),
 });
