@@ -1,6 +1,12 @@
 import assert from "node:assert/strict";
-import { Application, type Context, Router } from "@oakserver/oak";
-import { logContextStorage } from "../../src/logging/mod.ts";
+import {
+  Application,
+  type Context,
+  createHttpError,
+  Router,
+} from "@oakserver/oak";
+import type { LogRecord } from "@logtape/logtape";
+import { configureLogging, logContextStorage } from "../../src/logging/mod.ts";
 import { Registry } from "../../src/metrics/mod.ts";
 import { UNMATCHED_ROUTE } from "../../src/http/mod.ts";
 import { oakMiddleware } from "../../src/http/oak.ts";
@@ -189,6 +195,217 @@ Deno.test("oakMiddleware() counts handler errors and re-throws them to Oak", asy
     assert.equal(logger.records[0]?.message, "Request handler failed");
     assert.equal(logger.records[0]?.fields?.request_id, "req-boom");
   } finally {
+    await r.close();
+  }
+});
+
+Deno.test("oakMiddleware() labels a request by the route that ran, not a later or catch-all match", async () => {
+  const r = registry();
+  try {
+    const router = new Router();
+    router.get("/users/me", (ctx) => {
+      ctx.response.body = "me";
+    });
+    router.get("/users/:id", (ctx) => {
+      ctx.response.body = `user ${ctx.params.id}`;
+    });
+    router.get("/api/items/:id", (ctx) => {
+      ctx.response.body = "item";
+    });
+    router.all("/api/(.*)", (ctx) => {
+      ctx.response.status = 404;
+      ctx.response.body = "no such api";
+    });
+    router.get("/(.*)", (ctx) => {
+      ctx.response.body = "index.html";
+    });
+    const app = application(r);
+    app.use(router.routes());
+    for (const path of ["/users/me", "/users/7", "/api/items/1", "/api/x"]) {
+      const response = await app.handle(
+        new Request(`http://localhost${path}`) as never,
+      );
+      await response?.body?.cancel();
+    }
+    const response = await app.handle(
+      new Request("http://localhost/about") as never,
+    );
+    assert.equal(await response?.text(), "index.html");
+    const text = await r.metrics();
+    for (
+      const [route, status] of [
+        ["/users/me", 200],
+        ["/users/:id", 200],
+        ["/api/items/:id", 200],
+        ["/api/(.*)", 404],
+        ["/(.*)", 200],
+      ] as const
+    ) {
+      assert.equal(
+        sample(
+          text,
+          new RegExp(
+            `^http_requests_total\\{method="GET",route="${
+              route.replace(/[()*.]/g, "\\$&")
+            }",status="${status}"\\} (\\d+)$`,
+            "m",
+          ),
+        ),
+        1,
+        route,
+      );
+    }
+  } finally {
+    await r.close();
+  }
+});
+
+Deno.test("oakMiddleware() reads a response given with ctx.response.with()", async () => {
+  const r = registry();
+  try {
+    const router = new Router();
+    router.get("/with", (ctx) => {
+      ctx.response.with("created", { status: 201 });
+    });
+    const app = application(r);
+    app.use(router.routes());
+    const response = await app.handle(
+      new Request("http://localhost/with", {
+        headers: { "x-request-id": "with-1" },
+      }) as never,
+    );
+    assert.equal(response?.status, 201);
+    assert.equal(response?.headers.get("x-request-id"), "with-1");
+    assert.equal(await response?.text(), "created");
+    assert.match(
+      await r.metrics(),
+      /^http_requests_total\{method="GET",route="\/with",status="201"\} 1$/m,
+    );
+  } finally {
+    await r.close();
+  }
+});
+
+Deno.test("oakMiddleware() records the status Oak answers a thrown value with", async () => {
+  const r = registry();
+  const logger = recordingLogger();
+  try {
+    const router = new Router();
+    router.get("/object", () => {
+      throw { status: 418 };
+    });
+    router.get("/missing", (ctx: Context) => {
+      ctx.throw(404, "gone");
+    });
+    router.get("/deno-missing", () => {
+      // Oak's npm build knows only its Deno shim's NotFound: this is a 500.
+      throw new Deno.errors.NotFound("gone");
+    });
+    const app = application(r, logger);
+    app.use(router.routes());
+    const object = await app.handle(
+      new Request("http://localhost/object") as never,
+    );
+    assert.equal(object?.status, 500);
+    await object?.body?.cancel();
+    const missing = await app.handle(
+      new Request("http://localhost/missing") as never,
+    );
+    assert.equal(missing?.status, 404);
+    await missing?.body?.cancel();
+    const denoMissing = await app.handle(
+      new Request("http://localhost/deno-missing") as never,
+    );
+    assert.equal(denoMissing?.status, 500);
+    await denoMissing?.body?.cancel();
+    const text = await r.metrics();
+    assert.match(
+      text,
+      /^http_requests_total\{method="GET",route="\/object",status="500"\} 1$/m,
+    );
+    assert.match(
+      text,
+      /^http_request_errors_total\{method="GET",route="\/object",error="object"\} 1$/m,
+    );
+    assert.match(
+      text,
+      /^http_requests_total\{method="GET",route="\/missing",status="404"\} 1$/m,
+    );
+    assert.match(
+      text,
+      /^http_requests_total\{method="GET",route="\/deno-missing",status="500"\} 1$/m,
+    );
+  } finally {
+    await r.close();
+  }
+});
+
+Deno.test("oakMiddleware() puts the request id on Oak's error answers", async () => {
+  const r = registry();
+  try {
+    const router = new Router();
+    router.get("/boom", () => {
+      throw new RangeError("boom");
+    });
+    router.get("/denied", (ctx: Context) => {
+      ctx.throw(401, "who are you");
+    });
+    router.get("/challenge", () => {
+      throw createHttpError(401, "who are you", {
+        headers: { "www-authenticate": "Bearer" },
+      });
+    });
+    const app = application(r);
+    app.use(router.routes());
+    await serving(app, async (base) => {
+      const boom = await call(`${base}/boom`, {
+        headers: { "x-request-id": "req-boom" },
+      });
+      assert.equal(boom.status, 500);
+      assert.equal(boom.headers.get("x-request-id"), "req-boom");
+      const denied = await call(`${base}/denied`, {
+        headers: { "x-request-id": "req-denied" },
+      });
+      assert.equal(denied.status, 401);
+      assert.equal(denied.headers.get("x-request-id"), "req-denied");
+      const challenge = await call(`${base}/challenge`, {
+        headers: { "x-request-id": "req-challenge" },
+      });
+      assert.equal(challenge.status, 401);
+      assert.equal(challenge.headers.get("www-authenticate"), "Bearer");
+      assert.equal(challenge.headers.get("x-request-id"), "req-challenge");
+    });
+  } finally {
+    await r.close();
+  }
+});
+
+Deno.test("oakMiddleware() logs the body's length when it is known", async () => {
+  const r = registry();
+  const records: LogRecord[] = [];
+  const logging = await configureLogging({
+    stdout: false,
+    sinks: [(record) => records.push(record)],
+  });
+  try {
+    const router = new Router();
+    router.get("/text", (ctx) => {
+      ctx.response.body = "héllo";
+    });
+    const app = new Application({ logErrors: false });
+    app.use(oakMiddleware({ metrics: r, accessLog: true }));
+    app.use(router.routes());
+    const response = await app.handle(
+      new Request("http://localhost/text") as never,
+    );
+    assert.equal(await response?.text(), "héllo");
+    const access = records.filter((record) =>
+      record.properties.event === "http.request"
+    );
+    assert.equal(access.length, 1);
+    assert.equal(access[0]!.properties.bytes, 6);
+  } finally {
+    await logging.close();
     await r.close();
   }
 });
