@@ -65,7 +65,11 @@ export type HonoMiddlewareOptions = Pick<
  * The `route` label is the path Hono registered for the handler that
  * answered (`/users/:id`, with the base path of `app.route()` and
  * `basePath()`), read after `await next()`; a request that only
- * pass-through middleware saw (Hono's not-found answer) is `"unmatched"`.
+ * pass-through middleware saw (Hono's not-found answer) is `"unmatched"`:
+ * a 404 whose last handler is registered for every method on a wildcard
+ * path and declares `next`, as `app.use()` middleware does. A handler
+ * declared without `next` (`app.all("/proxy/*", (c) => ...)`) answered
+ * itself: its 404 keeps its route.
  * An `Error` thrown by a handler is answered by the application's
  * `onError` as Hono does; when that answer is a 5xx the error is counted
  * and logged. Anything else thrown is counted with status 500 and
@@ -149,10 +153,13 @@ function honoRoute(c: HonoContext, own: number): string {
   // Every HonoContext given by Hono is its Context.
   const route = matchedRoutes(c as Context)[index];
   if (route === undefined) return UNMATCHED_ROUTE;
-  // `app.use()` middleware (method ALL, a path ending in *) that passed the
-  // request on to Hono's not-found handler: no route matched.
+  // `app.use()` middleware (method ALL, a path ending in *, a handler that
+  // takes `next`) that passed the request on to Hono's not-found handler:
+  // no route matched. A handler declared without `next` cannot pass it on:
+  // its 404 (`app.all("/proxy/*", ...)`) is its route's.
   if (
-    c.res.status === 404 && route.method === "ALL" && route.path.endsWith("*")
+    c.res.status === 404 && route.method === "ALL" &&
+    route.path.endsWith("*") && route.handler.length >= 2
   ) {
     return UNMATCHED_ROUTE;
   }

@@ -256,3 +256,29 @@ Deno.test("honoMiddleware() sets the request id in the response and the log cont
     await r.close();
   }
 });
+
+Deno.test("honoMiddleware() labels a 404 answered by a wildcard handler with its route", async () => {
+  const r = registry();
+  try {
+    const app = new Hono();
+    app.use(honoMiddleware({ metrics: r }));
+    app.use("*", async (_c, next) => {
+      await next();
+    });
+    app.all("/proxy/*", (c) => c.text("gone", 404));
+    assert.equal((await app.request("/proxy/a")).status, 404);
+    assert.equal((await app.request("/elsewhere")).status, 404);
+    const text = await r.metrics();
+    assert.match(
+      text,
+      /^http_requests_total\{method="GET",route="\/proxy\/\*",status="404"\} 1$/m,
+    );
+    assert.ok(
+      text.includes(
+        `http_requests_total{method="GET",route="${UNMATCHED_ROUTE}",status="404"} 1`,
+      ),
+    );
+  } finally {
+    await r.close();
+  }
+});
