@@ -6,6 +6,7 @@
 import assert from "node:assert/strict";
 import { stringify } from "yaml";
 import { alertmanagerConfig } from "../../src/generate.ts";
+import { E2E_KITS, KIT_ALERTS, MAIN_ALERTS, startKits } from "./_kits.ts";
 import { defaultConfig } from "../../src/config/mod.ts";
 import { startVigil } from "../../src/app.ts";
 import {
@@ -155,9 +156,12 @@ Deno.test({
         s.metric.alertname
       );
 
+    let kits: ReturnType<typeof startKits> | undefined;
     try {
+      kits = startKits(app.registry);
       const { rules } = await generateAlertRules(app.registry, {
         errorFor: "0s",
+        kits: E2E_KITS,
       });
       const slo = await generateSloRules(app.registry, SLOS, {
         buckets: BUCKETS,
@@ -243,6 +247,7 @@ Deno.test({
         const actual = i % 5 === 0 ? 1 : 0;
         model.record(actual, actual, 0.9);
       }
+      await kits.healthy();
       assert.equal(
         await until("up", 20_000, () => scalar('up{job="vigil"}')),
         1,
@@ -278,7 +283,9 @@ Deno.test({
         `Prometheus p99 ${p99}, Vigil p99 ${own.p99}`,
       );
 
-      // Failing phase: many 5xx spread over scrapes, and a drift.
+      // Failing phase: many 5xx spread over scrapes, a drift, and each kit's
+      // main alert breached.
+      await kits.breach();
       for (let round = 0; round < 6; round++) {
         await Promise.all(
           Array.from({ length: 20 }, (_, i) => pay(i < 16 ? 500 : 200, 1)),
@@ -290,7 +297,8 @@ Deno.test({
         const names = new Set(alerts.map((a) => a.labels.alertname ?? ""));
         return Promise.resolve(
           names.has("ConceptDriftDetected") && names.has("HighErrorRate") &&
-            names.has("ErrorBudgetBurn")
+            names.has("ErrorBudgetBurn") &&
+            MAIN_ALERTS.every((name) => names.has(name))
             ? names
             : undefined,
         );
@@ -327,7 +335,7 @@ Deno.test({
         assert.ok(
           ["ConceptDriftDetected", "HighErrorRate", "ErrorBudgetBurn"].includes(
             name,
-          ),
+          ) || KIT_ALERTS.has(name),
           `unexpected alert ${name}`,
         );
       }
@@ -336,6 +344,7 @@ Deno.test({
       const dashboards = await generateDashboards(app.registry, {
         service: "vigil",
         slos: SLOS,
+        kits: E2E_KITS,
       });
       const empty: string[] = [];
       let queries = 0;
@@ -367,6 +376,7 @@ Deno.test({
       const silent = empty.filter((line) => !NOT_EXERCISED.test(line));
       assert.deepEqual(silent, [], "panels without data");
     } finally {
+      kits?.stop();
       for (const child of children) {
         try {
           child.kill("SIGTERM");
