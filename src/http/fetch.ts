@@ -74,8 +74,13 @@ export interface InstrumentFetchOptions {
   metrics: Registry | HttpClientMetrics;
   /**
    * The hosts kept as `host` label values, as `hostname` (any port) or
-   * `hostname:port`; every other host is `"other"`, so the label stays
-   * bounded whatever URLs the application fetches.
+   * `hostname:port` (the port a URL names or its scheme's default:
+   * `api.example.com:443` matches `https://api.example.com/`), with no
+   * scheme or path; a bare IPv6 address (`::1`) is taken as `[::1]`. Host
+   * names compare as URLs canonicalise them (lower case, IPv6 compressed
+   * and bracketed), and the label is that canonical entry. Every other
+   * host is `"other"`, so the label stays bounded whatever URLs the
+   * application fetches.
    * @default {[] (every host is "other")}
    */
   hosts?: readonly string[];
@@ -88,12 +93,14 @@ export interface InstrumentFetchOptions {
  * response headers arrived. A request that gets no response (refused
  * connection, DNS failure, abort) is counted with status `"error"` and its
  * error re-thrown. Methods outside the standard ones are `OTHER`, hosts
- * outside `hosts` are `"other"`.
+ * outside `hosts` are `"other"`. A `Request` whose body was already read is
+ * a bug of the caller, not an outbound call: it is handed to `fetch`
+ * unmeasured, which rejects it.
  *
  * @param fetch The function to wrap, such as `globalThis.fetch`.
  * @param options The registry (or metrics) and the hosts to keep.
  * @returns A function called as `fetch` is.
- * @throws {TypeError} When a host of the allow list is not a non-empty string.
+ * @throws {TypeError} When an entry of `hosts` is not a host or `host:port`.
  *
  * @example Measure calls to one API
  * ```ts
@@ -125,20 +132,10 @@ export function instrumentFetch(
   fetch: Fetch,
   options: InstrumentFetchOptions,
 ): Fetch {
+  const hosts = allowList(options.hosts ?? []);
   const metrics = "requests" in options.metrics
     ? options.metrics
     : httpClientMetrics(options.metrics);
-  const hosts = new Set<string>();
-  for (const host of options.hosts ?? []) {
-    if (typeof host !== "string" || host === "") {
-      throw new TypeError(
-        `Cannot instrument fetch: hosts must hold non-empty strings, got ${
-          JSON.stringify(host)
-        }`,
-      );
-    }
-    hosts.add(host.toLowerCase());
-  }
   const hostLabel = (input: string | URL | Request): string => {
     const href = typeof input === "string"
       ? input
@@ -148,11 +145,13 @@ export function instrumentFetch(
     // Only absolute URLs are parsed; a relative one is "other".
     if (!URL.canParse(href)) return OTHER_HOST;
     const url = new URL(href);
-    if (hosts.has(url.host)) return url.host;
-    if (hosts.has(url.hostname)) return url.hostname;
-    return OTHER_HOST;
+    const port = url.port === "" ? DEFAULT_PORTS[url.protocol] : url.port;
+    return hosts.get(`${url.hostname}:${port}`) ??
+      hosts.get(url.hostname) ?? OTHER_HOST;
   };
   return async (input, init) => {
+    // A caller's bug, not an outbound call: fetch rejects it, uncounted.
+    if (input instanceof Request && input.bodyUsed) return fetch(input, init);
     const host = hostLabel(input);
     const method = methodLabel(
       init?.method ?? (input instanceof Request ? input.method : "GET"),
@@ -170,4 +169,56 @@ export function instrumentFetch(
       metrics.requests.labels({ host, method, status }).inc();
     }
   };
+}
+
+/** The port a URL without one uses, by scheme. */
+const DEFAULT_PORTS: Readonly<Record<string, string>> = {
+  "http:": "80",
+  "https:": "443",
+  "ws:": "80",
+  "wss:": "443",
+};
+
+/**
+ * The allow list as canonical keys (`hostname` or `hostname:port`, lower
+ * case, IPv6 in brackets), each its own label value; a port stays as
+ * written (`api.example.com:443`), since it is matched against the port a
+ * URL names or its scheme's default.
+ */
+function allowList(entries: readonly string[]): Map<string, string> {
+  const hosts = new Map<string, string>();
+  for (const entry of entries) {
+    if (typeof entry !== "string" || entry === "") {
+      throw new TypeError(
+        `Cannot instrument fetch: hosts must hold non-empty strings, got ${
+          JSON.stringify(entry)
+        }`,
+      );
+    }
+    // A bare IPv6 address (`::1`) gets its brackets.
+    const host = entry.indexOf(":") !== entry.lastIndexOf(":") &&
+        !entry.startsWith("[")
+      ? `[${entry}]`
+      : entry;
+    const url = URL.canParse(`http://${host}`)
+      ? new URL(`http://${host}`)
+      : undefined;
+    if (
+      url === undefined || entry.includes("/") || url.username !== "" ||
+      url.password !== "" || url.search !== "" || url.hash !== ""
+    ) {
+      throw new TypeError(
+        `Cannot instrument fetch: hosts must hold a host or host:port, got ${
+          JSON.stringify(entry)
+        }`,
+      );
+    }
+    // `new URL` drops an explicit :80 of http: keep the port as written.
+    const port = /:(\d+)$/.exec(host)?.[1];
+    const key = port === undefined
+      ? url.hostname
+      : `${url.hostname}:${Number(port)}`;
+    hosts.set(key, key);
+  }
+  return hosts;
 }

@@ -142,3 +142,81 @@ Deno.test("instrumentFetch() rejects an empty host in the allow list", () => {
     void r.close();
   }
 });
+
+Deno.test("instrumentFetch() matches allow-list entries by canonical host", async () => {
+  const r = registry();
+  try {
+    const ok = () => Promise.resolve(new Response(null, { status: 204 }));
+    const api = instrumentFetch(ok, {
+      metrics: r,
+      hosts: ["API.example.com:443", "::1", "[::2]:8080", "b.example"],
+    });
+    for (
+      const url of [
+        "https://api.example.com/",
+        "https://api.example.com:443/x",
+        "http://api.example.com/",
+        "http://[::1]:9000/",
+        "http://[::2]:8080/",
+        "http://[::2]/",
+        "http://b.example:81/",
+      ]
+    ) {
+      await api(url);
+    }
+    const text = await r.metrics();
+    const count = (host: string) =>
+      Number(
+        new RegExp(
+          `^http_client_requests_total\\{host="${
+            host.replace(/[[\].]/g, "\\$&")
+          }",method="GET",status="204"\\} (\\d+)$`,
+          "m",
+        ).exec(text)?.[1] ?? 0,
+      );
+    assert.equal(count("api.example.com:443"), 2);
+    assert.equal(count("[::1]"), 1);
+    assert.equal(count("[::2]:8080"), 1);
+    assert.equal(count("b.example"), 1);
+    assert.equal(count("other"), 2);
+  } finally {
+    await r.close();
+  }
+});
+
+Deno.test("instrumentFetch() refuses an allow-list entry with a scheme or a path", () => {
+  const r = registry();
+  try {
+    for (const entry of ["https://x.example", "x.example/api", "a b"]) {
+      assert.throws(
+        () => instrumentFetch(fetch, { metrics: r, hosts: [entry] }),
+        {
+          name: "TypeError",
+          message: new RegExp(
+            `hosts must hold a host or host:port, got ${
+              JSON.stringify(entry).replace(/[/.]/g, "\\$&")
+            }`,
+          ),
+        },
+      );
+    }
+  } finally {
+    void r.close();
+  }
+});
+
+Deno.test("instrumentFetch() does not count a Request whose body was already read", async () => {
+  const r = registry();
+  try {
+    const api = instrumentFetch(fetch, { metrics: r, hosts: ["127.0.0.1"] });
+    const request = new Request("http://127.0.0.1:9/", {
+      method: "POST",
+      body: "once",
+    });
+    await request.text();
+    await assert.rejects(() => api(request), TypeError);
+    assert.ok(!(await r.metrics()).includes("http_client_requests_total{"));
+  } finally {
+    await r.close();
+  }
+});
