@@ -31,17 +31,32 @@ export type TimedDecorator = <This, Args extends unknown[], Return>(
   >,
 ) => (this: This, ...args: Args) => Return;
 
+/** Options of {@linkcode timed}. */
+export interface TimedOptions<L extends string = string> {
+  /**
+   * The values of the target's labels other than `outcome`, which `timed`
+   * fills in: for a histogram declaring `["operation", "outcome"]`,
+   * `{ operation: "get" }`.
+   * @default {{} (the target has no labels, or only outcome)}
+   */
+  readonly labels?: Readonly<Record<Exclude<L, "outcome">, string>>;
+}
+
 /**
  * Runs `fn` and records how long it took, in seconds, on success and on
- * failure alike. A function returning a promise is timed until the
- * promise settles. With an `outcome` label, the observation goes to
- * `outcome="success"` or `outcome="failure"`.
+ * failure alike. A function returning a `Promise` is timed until the
+ * promise settles; any other thenable (a lazy query builder, say) is
+ * returned as it is, not run, and timed only until `fn` returns. With an
+ * `outcome` label, the observation goes to `outcome="success"` or
+ * `outcome="failure"`; the target's other labels come from
+ * `options.labels`, or are bound first with `.labels({...})`.
  *
  * @param target Where the seconds go.
  * @param fn The code to time; its result or error is passed through.
+ * @param options The values of the target's labels other than `outcome`.
  * @returns What `fn` returns.
- * @throws {TypeError} When `target` has labels other than `outcome`: bind
- * them first with `.labels({...})`.
+ * @throws {TypeError} When the target's labels are not exactly those of
+ * `options.labels`, plus `outcome` if it declares it.
  *
  * @example Time a call
  * ```ts
@@ -63,14 +78,20 @@ export type TimedDecorator = <This, Args extends unknown[], Return>(
  * await registry.close();
  * ```
  */
-export function timed<T>(target: TimedTarget, fn: () => T): T;
+export function timed<T, L extends string = never>(
+  target: TimedTarget | Distribution<L> | Distribution<L | "outcome">,
+  fn: () => T,
+  options?: TimedOptions<L>,
+): T;
 /**
  * A method decorator that times every call of the method as
- * `timed(target, fn)` times one call.
+ * `timed(target, fn)` times one call. It decorates methods only (static,
+ * private and instance ones); on a field, accessor or class it throws.
  *
  * @param target Where the seconds go.
  * @returns The decorator.
- * @throws {TypeError} When `target` has labels other than `outcome`.
+ * @throws {TypeError} When `target` has labels other than `outcome`, or
+ * the decorator is put on anything but a method.
  *
  * @example Time a method
  * ```ts
@@ -99,23 +120,43 @@ export function timed<T>(target: TimedTarget, fn: () => T): T;
  */
 export function timed(target: TimedTarget): TimedDecorator;
 export function timed<T>(
-  target: TimedTarget,
+  target: TimedTarget | Distribution<string>,
   fn?: () => T,
+  options?: TimedOptions,
 ): T | TimedDecorator {
-  const record = recorder(target);
+  const record = recorder(target, options?.labels ?? {});
   if (fn !== undefined) return run(record, fn);
-  return (method, _context) =>
-    function (this, ...args) {
+  return (method, context) => {
+    // Decorators are untyped at run time: a field or accessor lands here.
+    const kind: string = context.kind;
+    if (kind !== "method") {
+      throw new TypeError(
+        `Cannot time ${
+          String(context.name)
+        }: @timed decorates methods only, got a ${kind}`,
+      );
+    }
+    return function (this, ...args) {
       return run(record, () => method.apply(this, args));
     };
+  };
 }
 
-type Record = (outcome: Outcome, seconds: number) => void;
+type Recorder = (outcome: Outcome, seconds: number) => void;
 
-/** How a target takes an observation, its label bound once. */
-function recorder(target: TimedTarget): Record {
+/** How a target takes an observation, its labels bound once. */
+function recorder(
+  target: TimedTarget | Distribution<string>,
+  given: Readonly<Record<string, string>>,
+): Recorder {
+  const bound = Object.keys(given);
   if (target instanceof DistributionChild) {
-    return (_, seconds) => target.observe(seconds);
+    if (bound.length === 0) return (_, seconds) => target.observe(seconds);
+    throw new TypeError(
+      `Cannot time: options.labels (${
+        bound.join(", ")
+      }) need a histogram or summary, not a child bound with .labels()`,
+    );
   }
   if (!(target instanceof Distribution)) {
     throw new TypeError(
@@ -123,25 +164,36 @@ function recorder(target: TimedTarget): Record {
     );
   }
   const names: readonly string[] = target.labelNames;
+  const rest = names.filter((name) => name !== "outcome");
+  const fits = !Object.hasOwn(given, "outcome") &&
+    bound.length === rest.length &&
+    rest.every((name) => Object.hasOwn(given, name));
+  if (!fits) {
+    throw new TypeError(
+      `Cannot time with "${target.name}": its labels (${
+        names.join(", ")
+      }) but "outcome" must be given in options.labels or bound first with .labels({...}), got ${
+        JSON.stringify(given)
+      }`,
+    );
+  }
   if (names.length === 0) {
     const single = target as Distribution<never>;
     return (_, seconds) => single.observe(seconds);
   }
-  if (names.length === 1 && names[0] === "outcome") {
-    const byOutcome = target as Distribution<"outcome">;
-    const success = byOutcome.labels({ outcome: Outcome.success });
-    const failure = byOutcome.labels({ outcome: Outcome.failure });
-    return (outcome, seconds) =>
-      (outcome === Outcome.success ? success : failure).observe(seconds);
+  const any = target as Distribution<string>;
+  if (rest.length === names.length) {
+    const child = any.labels(given);
+    return (_, seconds) => child.observe(seconds);
   }
-  throw new TypeError(
-    `Cannot time with "${target.name}": its labels (${
-      names.join(", ")
-    }) must be bound first with .labels({...}); only "outcome" is filled in`,
-  );
+  const success = any.labels({ ...given, outcome: Outcome.success });
+  const failure = any.labels({ ...given, outcome: Outcome.failure });
+  return (outcome, seconds) =>
+    (outcome === Outcome.success ? success : failure).observe(seconds);
 }
 
-function run<T>(record: Record, fn: () => T): T {
+/** Runs `fn`, recording its seconds when it returns, throws or settles. */
+function run<T>(record: Recorder, fn: () => T): T {
   const start = performance.now();
   const done = (outcome: Outcome) =>
     record(outcome, (performance.now() - start) / 1000);
@@ -152,7 +204,10 @@ function run<T>(record: Record, fn: () => T): T {
     done(Outcome.failure);
     throw error;
   }
-  if (isThenable(result)) {
+  // Only a Promise: another thenable may be lazy (run by then(), as query
+  // builders are) or return nothing from then(); it is timed until fn
+  // returns and handed back untouched.
+  if (result instanceof Promise) {
     return result.then(
       (value) => {
         done(Outcome.success);
@@ -166,10 +221,4 @@ function run<T>(record: Record, fn: () => T): T {
   }
   done(Outcome.success);
   return result;
-}
-
-function isThenable(value: unknown): value is PromiseLike<unknown> {
-  return (typeof value === "object" || typeof value === "function") &&
-    value !== null &&
-    typeof (value as { then?: unknown }).then === "function";
 }

@@ -68,12 +68,12 @@ Deno.test("timed() takes a label-less histogram, a summary and a bound child, an
       1,
     );
     assert.throws(
-      // @ts-expect-error: labels other than outcome must be bound first
+      // Labels other than outcome must be given or bound first.
       () => timed(routed, () => undefined),
       {
         name: "TypeError",
         message:
-          'Cannot time with "routed_seconds": its labels (route, outcome) must be bound first with .labels({...}); only "outcome" is filled in',
+          'Cannot time with "routed_seconds": its labels (route, outcome) but "outcome" must be given in options.labels or bound first with .labels({...}), got {}',
       },
     );
   } finally {
@@ -112,5 +112,113 @@ Deno.test("@timed() times every call of a method, keeping its this and arguments
     );
   } finally {
     await registry.close();
+  }
+});
+
+Deno.test("timed() times a Promise until it settles and passes other thenables through untouched", async () => {
+  const r = new Registry();
+  try {
+    const h = r.histogram({
+      name: "t_seconds",
+      help: "t",
+      labelNames: ["outcome"],
+    });
+    let executed = 0;
+    class Query {
+      where(): this {
+        return this;
+      }
+      then<R>(resolve: (rows: number[]) => R): Promise<R> {
+        executed++;
+        return Promise.resolve([1]).then(resolve);
+      }
+    }
+    const query = timed(h, () => new Query());
+    assert.ok(query instanceof Query, "the same lazy thenable");
+    assert.equal(query.where(), query);
+    assert.equal(executed, 0, "not executed by timed()");
+    const custom = { then: (resolve: (value: number) => void) => resolve(42) };
+    assert.equal(await timed(h, () => custom), 42);
+    assert.equal(await timed(h, () => Promise.resolve(7)), 7);
+    await assert.rejects(
+      timed(h, () => Promise.reject(new Error("late"))),
+      /late/,
+    );
+    assert.equal(
+      (await figures(r, 't_seconds{outcome="success"}')).count,
+      3,
+    );
+    assert.equal(
+      (await figures(r, 't_seconds{outcome="failure"}')).count,
+      1,
+    );
+  } finally {
+    await r.close();
+  }
+});
+
+Deno.test("timed() fills outcome next to the labels given in its options", async () => {
+  const r = new Registry();
+  try {
+    const h = r.histogram({
+      name: "db_seconds",
+      help: "d",
+      labelNames: ["operation", "outcome"],
+    });
+    assert.equal(timed(h, () => 1, { labels: { operation: "get" } }), 1);
+    assert.throws(
+      () =>
+        timed(h, () => {
+          throw new Error("down");
+        }, { labels: { operation: "put" } }),
+      /down/,
+    );
+    assert.equal(
+      (await figures(r, 'db_seconds{operation="get",outcome="success"}'))
+        .count,
+      1,
+    );
+    assert.equal(
+      (await figures(r, 'db_seconds{operation="put",outcome="failure"}'))
+        .count,
+      1,
+    );
+    assert.throws(() => timed(h, () => 1), {
+      name: "TypeError",
+      message: /Cannot time with "db_seconds": .*operation/,
+    });
+    assert.throws(
+      () =>
+        timed(h, () => 1, {
+          labels: { operation: "x", outcome: "y" } as never,
+        }),
+      { name: "TypeError", message: /outcome/ },
+    );
+    const plain = r.histogram({ name: "p_seconds", help: "p" });
+    assert.throws(
+      () => timed(plain, () => 1, { labels: { operation: "x" } }),
+      { name: "TypeError", message: /"p_seconds"/ },
+    );
+  } finally {
+    await r.close();
+  }
+});
+
+Deno.test("@timed() refuses anything but a method", () => {
+  const r = new Registry();
+  try {
+    const h = r.histogram({ name: "f_seconds", help: "f" });
+    const decorate = timed(h) as unknown as (
+      value: unknown,
+      context: { kind: string; name: string },
+    ) => unknown;
+    for (const kind of ["field", "getter", "setter", "accessor", "class"]) {
+      assert.throws(() => decorate(undefined, { kind, name: "x" }), {
+        name: "TypeError",
+        message: new RegExp(`decorates methods only, got a ${kind}`),
+      });
+    }
+  } finally {
+    void r.close();
   }
 });
