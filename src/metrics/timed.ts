@@ -31,17 +31,6 @@ export type TimedDecorator = <This, Args extends unknown[], Return>(
   >,
 ) => (this: This, ...args: Args) => Return;
 
-/** Options of {@linkcode timed}. */
-export interface TimedOptions<L extends string = string> {
-  /**
-   * The values of the target's labels other than `outcome`, which `timed`
-   * fills in: for a histogram declaring `["operation", "outcome"]`,
-   * `{ operation: "get" }`.
-   * @default {{} (the target has no labels, or only outcome)}
-   */
-  readonly labels?: Readonly<Record<Exclude<L, "outcome">, string>>;
-}
-
 /**
  * Runs `fn` and records how long it took, in seconds, on success and on
  * failure alike. A function returning a `Promise` is timed until the
@@ -81,7 +70,15 @@ export interface TimedOptions<L extends string = string> {
 export function timed<T, L extends string = never>(
   target: TimedTarget | Distribution<L> | Distribution<L | "outcome">,
   fn: () => T,
-  options?: TimedOptions<L>,
+  options?: {
+    /**
+     * The values of the target's labels other than `outcome`, which
+     * `timed` fills in: `{ operation: "get" }` for a histogram declaring
+     * `["operation", "outcome"]`.
+     * @default {{} (the target has no labels, or only outcome)}
+     */
+    readonly labels?: Readonly<Record<Exclude<L, "outcome">, string>>;
+  },
 ): T;
 /**
  * A method decorator that times every call of the method as
@@ -122,7 +119,7 @@ export function timed(target: TimedTarget): TimedDecorator;
 export function timed<T>(
   target: TimedTarget | Distribution<string>,
   fn?: () => T,
-  options?: TimedOptions,
+  options?: { readonly labels?: Readonly<Record<string, string>> },
 ): T | TimedDecorator {
   const record = recorder(target, options?.labels ?? {});
   if (fn !== undefined) return run(record, fn);
