@@ -39,13 +39,28 @@ export interface MetricsSource {
 /** A parsed metric family: see {@linkcode parseExposition}. */
 export type ParsedFamily = PushFamily;
 
+/** Options of {@linkcode parseExposition}. */
+export interface ParseExpositionOptions {
+  /**
+   * Accept and drop a timestamp after each value.
+   * @default {false}
+   */
+  readonly dropTimestamps?: boolean;
+  /**
+   * Keep families that have HELP or TYPE lines but no sample.
+   * @default {false}
+   */
+  readonly keepEmptyFamilies?: boolean;
+}
+
 /**
  * Parses Prometheus text format 0.0.4 as Prometheus reads it: `# HELP`
  * and `# TYPE` lines, samples with escaped label values, `+Inf`, `-Inf`
  * and `NaN`. A family's samples must be together, and no series twice.
- * Timestamps are refused: Vigil never writes them.
+ * Timestamps are refused unless `dropTimestamps`: Vigil never writes them.
  *
  * @param text The exposition.
+ * @param options Whether timestamps and families without samples are kept.
  * @returns The families, in order.
  * @throws {TypeError} A `PushTextError` naming the line and the reason.
  *
@@ -60,8 +75,13 @@ export type ParsedFamily = PushFamily;
  * assert.throws(() => parseExposition("up{a=1} 1\n"), /line 1/);
  * ```
  */
-export function parseExposition(text: string): ParsedFamily[] {
+export function parseExposition(
+  text: string,
+  options: ParseExpositionOptions = {},
+): ParsedFamily[] {
   return parsePushText(text, {
+    dropTimestamps: options.dropTimestamps ?? false,
+    keepEmptyFamilies: options.keepEmptyFamilies ?? false,
     maxSeries: Number.MAX_SAFE_INTEGER,
     maxLineLength: Number.MAX_SAFE_INTEGER,
     maxLabelPairs: Number.MAX_SAFE_INTEGER,
@@ -122,7 +142,8 @@ export async function sampleValue(
   labels: Readonly<Record<string, string>> = {},
 ): Promise<number | undefined> {
   const wanted = seriesKey(name, Object.keys(labels), Object.values(labels));
-  for (const family of parseExposition(await textOf(source))) {
+  const text = await textOf(source);
+  for (const family of parseExposition(text, { dropTimestamps: true })) {
     for (const sample of family.samples) {
       if (
         sample.name === name &&
@@ -171,9 +192,18 @@ export async function assertMetrics(
     expected.split("\n").map((line) => line.trim()).filter((line) =>
       line !== ""
     ).join("\n") + "\n",
+    { dropTimestamps: true, keepEmptyFamilies: true },
   );
+  if (want.length === 0) {
+    throw new TypeError(
+      "Cannot compare metrics: the expected text names no family",
+    );
+  }
   const have = new Map(
-    parseExposition(await textOf(source)).map((f) => [f.name, f]),
+    parseExposition(await textOf(source), {
+      dropTimestamps: true,
+      keepEmptyFamilies: true,
+    }).map((f) => [f.name, f]),
   );
   const problems: string[] = [];
   for (const family of want) {
@@ -194,13 +224,15 @@ export async function assertMetrics(
         }`,
       );
     }
-    const values = (f: PushFamily) =>
-      new Map(
-        f.samples.map((s) => [
-          seriesKey(s.name, s.labelNames, s.labelValues),
-          s.value,
-        ]),
-      );
+    const values = (f: PushFamily) => {
+      const map = new Map<string, number>();
+      for (const s of f.samples) {
+        const key = seriesKey(s.name, s.labelNames, s.labelValues);
+        if (map.has(key)) problems.push(`${key} is given twice`);
+        map.set(key, s.value);
+      }
+      return map;
+    };
     const got = values(actual);
     for (const [key, value] of values(family)) {
       const found = got.get(key);

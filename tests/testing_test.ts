@@ -127,3 +127,39 @@ Deno.test("assertExpositionParses() accepts a registry's output and names the li
   );
   assert.throws(() => parseExposition('x{a="1"} 1\nx{a="1"} 2\n'), /line 2/);
 });
+
+Deno.test("assertMetrics() refuses an expected text naming no family, checks TYPE-only families and catches duplicated bounds", async () => {
+  await withRegistry(async (registry) => {
+    for (const expected of ["", "# just a comment\n"]) {
+      await assert.rejects(assertMetrics(registry, expected), {
+        name: "TypeError",
+        message: "Cannot compare metrics: the expected text names no family",
+      });
+    }
+    await assert.rejects(
+      assertMetrics(registry, "# TYPE requests_total gauge\n"),
+      /family requests_total: TYPE counter, expected gauge/,
+    );
+    await assert.rejects(
+      assertMetrics(registry, "# TYPE missing_total counter\n"),
+      /family missing_total: not exposed/,
+    );
+    await assert.rejects(
+      assertMetrics(
+        registry,
+        `
+        # TYPE work_seconds histogram
+        work_seconds_bucket{le="1"} 99
+        work_seconds_bucket{le="1.0"} 1
+        `,
+      ),
+      /work_seconds_bucket\{le="1"\} is given twice/,
+    );
+    // Timestamps in the expected text are ignored.
+    await assertMetrics(
+      registry,
+      "# TYPE queue_depth gauge\nqueue_depth 4 1700000000000\n",
+    );
+    assert.equal(await sampleValue("up 1 1700000000000\n", "up"), 1);
+  });
+});

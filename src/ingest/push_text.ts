@@ -121,6 +121,18 @@ export interface PushTextOptions {
    * @default {4096}
    */
   readonly maxHelpLength?: number;
+  /**
+   * Accept a timestamp after a sample's value and drop it, as a test
+   * comparing expositions does; a push refuses it.
+   * @default {false}
+   */
+  readonly dropTimestamps?: boolean;
+  /**
+   * Keep families that have HELP or TYPE lines but no sample; a push
+   * leaves them out.
+   * @default {false}
+   */
+  readonly keepEmptyFamilies?: boolean;
 }
 
 /**
@@ -298,6 +310,8 @@ export function parsePushText(
     options.maxLabelValueLength,
   );
   const maxHelpLength = checkLimit("maxHelpLength", options.maxHelpLength);
+  const dropTimestamps = options.dropTimestamps === true;
+  const keepEmpty = options.keepEmptyFamilies === true;
   if (typeof text !== "string") {
     throw new TypeError(
       `Cannot parse pushed metrics: the body must be a string, got ${typeof text}`,
@@ -575,6 +589,9 @@ export function parsePushText(
       fail(`invalid value "${text.slice(valueStart, i)}" for metric "${name}"`);
     }
     while (i < end && isBlank(text.charCodeAt(i))) i++;
+    if (i !== end && dropTimestamps && /^-?\d+\s*$/.test(text.slice(i, end))) {
+      i = end;
+    }
     if (i !== end) {
       const rest = text.slice(i, end).trimEnd();
       fail(
@@ -654,7 +671,7 @@ export function parsePushText(
 
   const out: PushFamily[] = [];
   for (const family of families) {
-    if (family.samples.length === 0) continue;
+    if (family.samples.length === 0 && !keepEmpty) continue;
     out.push({
       name: family.name,
       type: family.type ?? "untyped",

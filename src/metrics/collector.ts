@@ -53,6 +53,14 @@ export interface CollectedFamily {
   readonly samples: readonly CollectedSample[];
 }
 
+/** A family a collector describes with its type, claiming its sample names. */
+export interface DescribedFamily {
+  /** The family's name. */
+  readonly name: string;
+  /** Its type. */
+  readonly type: CollectedType;
+}
+
 /**
  * Families computed by user code at scrape time, registered with
  * `registry.register(collector)`.
@@ -97,13 +105,15 @@ export interface CollectedFamily {
  */
 export interface Collector {
   /**
-   * The family names the collector may emit, claimed when it is
-   * registered so no metric can take them. May be empty (or partial) for
-   * names known only at scrape time; those are checked at each scrape.
+   * The families the collector may emit, claimed when it is registered so
+   * no metric can take them: a name claims itself only; `{ name, type }`
+   * also claims the family's sample names (`_bucket`, `_sum`, `_count`,
+   * `_total`), as a metric of that type would. May be empty (or partial)
+   * for names known only at scrape time; those are checked at each scrape.
    *
-   * @returns Family names, each a valid metric name.
+   * @returns Family names, or names with their types.
    */
-  describe(): readonly string[];
+  describe(): readonly (string | DescribedFamily)[];
   /**
    * The families at this moment, each name once. Called at every scrape.
    *

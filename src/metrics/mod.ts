@@ -55,6 +55,7 @@ export {
   type CollectedSample,
   CollectedType,
   type Collector,
+  type DescribedFamily,
 } from "./collector.ts";
 export {
   CONTENT_TYPES,

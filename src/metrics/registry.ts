@@ -660,11 +660,24 @@ export class Registry {
         "Cannot register collector: describe() must return an array of metric names",
       );
     }
-    const names = [
-      ...new Set(described.map((name) => validateMetricName(name))),
-    ];
-    for (const name of names) this.#checkNames(name, []);
-    for (const name of names) this.#names.set(name, name);
+    const families = new Map<string, string[]>();
+    for (const entry of described) {
+      const name = validateMetricName(
+        typeof entry === "string" ? entry : entry?.name,
+      );
+      const samples = typeof entry === "string"
+        ? []
+        : collectedNames(name, entry.type).filter((n) => n !== name);
+      families.set(name, samples);
+    }
+    for (const [name, samples] of families) this.#checkNames(name, samples);
+    const names: string[] = [];
+    for (const [name, samples] of families) {
+      for (const claimed of [name, ...samples]) {
+        this.#names.set(claimed, name);
+        names.push(claimed);
+      }
+    }
     this.#collectors.set(collector, names);
     return () => {
       const claimed = this.#collectors.get(collector);

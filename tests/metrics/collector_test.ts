@@ -452,3 +452,26 @@ Deno.test({
     }
   },
 });
+
+Deno.test("a collector describing a family with its type claims the family's sample names too", async () => {
+  const registry = new Registry();
+  try {
+    const unregister = registry.register({
+      describe: () => [{ name: "q_seconds", type: "histogram" }, "plain"],
+      collect: () => [],
+    });
+    for (const name of ["q_seconds_count", "q_seconds_bucket", "q_seconds"]) {
+      assert.throws(
+        () => registry.gauge({ name, help: "Taken" }),
+        DuplicateMetricError,
+        name,
+      );
+    }
+    // A bare name claims itself only.
+    registry.gauge({ name: "plain_count", help: "Free" });
+    assert.equal(unregister(), true);
+    registry.gauge({ name: "q_seconds_count", help: "Free again" });
+  } finally {
+    await registry.close();
+  }
+});
