@@ -334,8 +334,8 @@ export function startVigil(
     registerLoggingMetrics(registry, options.logging);
   }
   if (config.metrics.processMetrics) registerProcessMetrics(registry);
-  // Declared kits first, so StatsD lines and pushes of their names land in
-  // their metrics.
+  // Declared kits first, so StatsD lines of their names land in their
+  // metrics.
   for (const kit of config.kits) declareKit(registry, kit);
   const runtime = config.metrics.eventLoopIntervalMs > 0
     ? registerRuntimeMetrics(registry, {

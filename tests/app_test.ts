@@ -696,15 +696,15 @@ Deno.test("ingest.statsd: the server takes StatsD lines over UDP and TCP into /m
 Deno.test("kits: a declared cache's metrics are registered at start, and StatsD lines of its names land in them", async () => {
   const port = freePort();
   const { app, base } = start(
-    `ingest:\n  statsd:\n    enabled: true\n    port: ${port}\nkits:\n  - { kind: cache, name: redis }\n`,
+    `ingest:\n  statsd:\n    enabled: true\n    port: ${port}\nkits:\n  - { kind: cache, name: redis }\n  - { kind: llm, name: openai, prices: { gpt-4o: { input: 2.5, output: 10 } } }\n`,
   );
   try {
     const statsd = await app.statsd;
     await sendUdp(
       port,
-      "cache.hits:5|c|#cache:redis\ncache.misses:1|c|#cache:redis\n",
+      "cache.hits:5|c|#cache:redis\ncache.misses:1|c|#cache:redis\nllm.tokens:1000|c|#provider:openai,model:gpt-4o,type:input\nllm.tokens:500|c|#provider:openai,model:gpt-4o,type:output\n",
     );
-    await until(() => Promise.resolve(statsd!.stats().accepted === 2));
+    await until(() => Promise.resolve(statsd!.stats().accepted === 4));
     const text = await (await fetch(`${base}/metrics`)).text();
     assert.match(
       text,
@@ -713,6 +713,11 @@ Deno.test("kits: a declared cache's metrics are registered at start, and StatsD 
     assert.match(text, /^cache_hits_total\{cache="redis"\} 5$/m);
     assert.match(text, /^cache_misses_total\{cache="redis"\} 1$/m);
     assert.match(text, /^cache_items\{cache="redis"\} 0$/m);
+    // The declared prices turn the sidecar's token lines into a cost.
+    assert.match(
+      text,
+      /^llm_cost_usd_total\{provider="openai",model="gpt-4o"\} 0\.0075$/m,
+    );
   } finally {
     await app.shutdown();
   }

@@ -133,7 +133,10 @@ Deno.test({
       const high = alerts.find((r: { alert: string }) =>
         r.alert === "HighErrorRate"
       );
-      assert.equal(high.expr, "job:http_requests_error_ratio:rate5m > 0.02");
+      assert.equal(
+        high.expr,
+        'job:http_requests_error_ratio:rate5m{job="Checkout API"} > 0.02',
+      );
       assert.equal(high.for, "3m");
       assert.equal(
         high.annotations.runbook_url,

@@ -867,6 +867,8 @@ export function buildAlertRules(
       kitFamilies,
     ),
   );
+  // Recorded series carry `job` too: an alert reads its own job's only.
+  for (const { record } of records) metrics.add(record);
   const scope = (expr: string) => scoped(expr, options.job, metrics);
   const runbook = (name: string) => `${runbookBase}#${name.toLowerCase()}`;
   const templateLabel = (name: string) => `{{ $labels.${name} }}`;

@@ -354,6 +354,14 @@ export async function generateSloRules(
   const prefix = options.groupPrefix ?? "vigil";
   const job = options.job ?? "vigil";
   const metrics = seriesNames([HTTP, LATENCY]);
+  for (
+    const w of [
+      ...SLO_RATE_WINDOWS,
+      ...slos.map((slo) => slo.window ?? "30d"),
+    ]
+  ) {
+    metrics.add(`slo:sli_error:ratio_rate${w}`);
+  }
   const scope = (expr: string) => scoped(expr, options.job, metrics);
   const runbook = `${runbookBase}#${ALERT.toLowerCase()}`;
 
@@ -370,21 +378,22 @@ export async function generateSloRules(
       // ratios is what Sloth records instead.
       records.push({
         record: windowRatio,
-        expr:
+        expr: scope(
           `avg_over_time(slo:sli_error:ratio_rate5m{slo="${slo.name}"}[${slo.window}])`,
+        ),
         labels,
       });
     }
     records.push({
       record: "slo:error_budget_remaining:ratio",
-      expr: `1 - ${windowRatio}{slo="${slo.name}"} / ${slo.budget}`,
+      expr: scope(`1 - ${windowRatio}{slo="${slo.name}"} / ${slo.budget}`),
       labels,
     });
     const alerts = [Severity.critical, Severity.warning].map((severity) => {
       const text = describe(slo, severity, "{{ $labels.job }}");
       return {
         alert: ALERT,
-        expr: burnExpr(slo, severity),
+        expr: scope(burnExpr(slo, severity)),
         labels: { severity, slo: slo.name },
         annotations: { ...text, runbook_url: runbook },
       };

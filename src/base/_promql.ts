@@ -2,8 +2,8 @@
 
 /**
  * Adds `matchers` (e.g. `job="api"`) to every selector of one of `metrics`
- * in `expr`, before the selector's own matchers. Recorded series (names
- * with `:`), functions, label names and strings are left alone.
+ * in `expr`, before the selector's own matchers (recorded series too, when
+ * `metrics` names them). Functions, label names and strings are left alone.
  */
 export function withMatchers(
   expr: string,
@@ -11,7 +11,7 @@ export function withMatchers(
   metrics: ReadonlySet<string>,
 ): string {
   return expr.replace(
-    /(?<![\w:"])([a-zA-Z_]\w*)(?:\{([^}]*)\})?(?![\w:({])/g,
+    /(?<![\w:"])([a-zA-Z_:][\w:]*)(?:\{([^}]*)\})?(?![\w:({])/g,
     (whole, name: string, labels: string | undefined) =>
       metrics.has(name)
         ? `${name}{${

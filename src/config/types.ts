@@ -191,8 +191,8 @@ export interface VigilConfig {
   };
   /**
    * Domain kits whose metrics the server registers at start, for each
-   * component: a sidecar's StatsD lines and pushes of those names land in
-   * them, and `deno task generate` writes their dashboard rows and alerts.
+   * component: a sidecar's StatsD lines of those names land in them, and
+   * `deno task generate` writes their dashboard rows and alerts.
    */
   readonly kits: readonly KitDeclaration[];
   /**

@@ -1036,7 +1036,7 @@ function claimedBy(spec: DashboardSpec): Set<string> {
  * import assert from "node:assert/strict";
  *
  * const registry = new Registry();
- * registry.counter({ name: "jobs_total", help: "Jobs done" });
+ * registry.counter({ name: "orders_shipped_total", help: "Orders shipped" });
  * const dashboards = await generateDashboards(registry, { service: "api" });
  * const custom = dashboards.find((d) => d.title === "api / Metrics");
  * assert.equal(custom!.schemaVersion, 42);

@@ -413,6 +413,18 @@ export class StatsdRecorder implements StatsdSink {
       }
     }
     if (this.#blocked.has(family)) return "name_conflict";
+    // A metric of the application's (a declared kit's, say): recorded into
+    // when type and labels match, refused line by line otherwise, never
+    // blocked, so one line with an extra tag does not shut the name out.
+    const own = this.#registry.getMetric(
+      kind === "counter" ? `${family}_total` : family,
+    );
+    if (
+      own !== undefined &&
+      this.#sharable(kind, family, [...names].sort()) === undefined
+    ) {
+      return "name_conflict";
+    }
     if (this.#entries.size >= this.#maxMetrics) return "too_many_metrics";
     const registry = this.#registry;
     if (registry.closed) return "registry_closed";

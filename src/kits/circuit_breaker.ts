@@ -167,7 +167,7 @@ export interface CircuitBreakerOptions {
   readonly resetTimeoutMs: number;
   /** Trial calls let through at once while half open. @default {1} */
   readonly halfOpenMax?: number;
-  /** The clock, in milliseconds. @default {Date.now} */
+  /** The clock, in milliseconds; monotonic, so a wall-clock step cannot hold the circuit open. @default {performance.now} */
   readonly now?: () => number;
 }
 
@@ -250,7 +250,7 @@ export class CircuitBreaker {
       options.halfOpenMax ?? 1,
       1,
     );
-    const now = options.now ?? Date.now;
+    const now = options.now ?? (() => performance.now());
     if (typeof now !== "function") {
       throw new TypeError(
         `Cannot create a circuit breaker: now must be a function, got ${typeof now}`,
@@ -312,9 +312,17 @@ export class CircuitBreaker {
   }
 
   #refresh(): void {
+    // Open, or half open with trials that never settled (a hung call counts
+    // as a failed trial): after the timeout, a fresh trial may go through.
     if (
-      this.#state === "open" && this.#now() - this.#openedAt >= this.#resetMs
+      this.#state !== "closed" &&
+      this.#now() - this.#openedAt >= this.#resetMs
     ) {
+      if (this.#state === "half_open") {
+        if (this.#trials === 0) return;
+        this.#metrics.failure();
+        this.#move("open");
+      }
       this.#move("half_open");
     }
   }
@@ -324,7 +332,7 @@ export class CircuitBreaker {
     this.#generation++;
     this.#failures = 0;
     this.#trials = 0;
-    if (to === "open") this.#openedAt = this.#now();
+    if (to === "open" || to === "half_open") this.#openedAt = this.#now();
     this.#metrics.state(to);
   }
 

@@ -446,7 +446,7 @@ const ERROR_RATIO = "job_provider:llm_request_errors:ratio_rate5m";
 
 /** Options of {@linkcode llmKit}. */
 export interface LlmKitOptions {
-  /** The share of requests not `success` over 5m above which ProviderErrorRate fires, in (0, 1). @default {0.1} */
+  /** The share of requests neither `success` nor `cancelled` over 5m above which ProviderErrorRate fires, in (0, 1). @default {0.1} */
   readonly errorRatio?: number;
   /** How long the share stays high before it fires. @default {"5m"} */
   readonly errorRatioFor?: string;
@@ -594,9 +594,11 @@ export function llmKit(options: LlmKitOptions = {}): Kit {
       max: 1,
       thresholds: [[errorRatio / 2, "orange"], [errorRatio, "red"]],
       queries: [{
-        expr: `${rate('llm_requests_total{status!="success"}')} / ${
+        // Cancellations are the caller's, not the provider's; `or` shows 0 %
+        // rather than no data while no request failed.
+        expr: `(${rate('llm_requests_total{status!~"success|cancelled"}')} or ${
           rate("llm_requests_total")
-        }`,
+        } * 0) / ${rate("llm_requests_total")}`,
         legend: "{{provider}}",
       }],
     }, {
@@ -616,10 +618,15 @@ export function llmKit(options: LlmKitOptions = {}): Kit {
         expr:
           "histogram_quantile(0.95, sum by (provider, model, le) (rate(llm_time_to_first_token_seconds_bucket[$__rate_interval])))",
         legend: "{{provider}} {{model}}",
-      }, {
+      }],
+    }, {
+      title: "Streamed requests",
+      type: "timeseries",
+      unit: "reqps",
+      queries: [{
         expr:
           "sum by (provider, model) (rate(llm_streaming_requests_total[$__rate_interval]))",
-        legend: "{{provider}} {{model}} streams/s",
+        legend: "{{provider}} {{model}}",
       }],
     }, {
       title: "Tokens",
@@ -653,7 +660,7 @@ export function llmKit(options: LlmKitOptions = {}): Kit {
     recording: [{
       record: ERROR_RATIO,
       expr:
-        'sum by (job, provider) (rate(llm_requests_total{status!="success"}[5m])) / sum by (job, provider) (rate(llm_requests_total[5m]))',
+        '(sum by (job, provider) (rate(llm_requests_total{status!~"success|cancelled"}[5m])) or sum by (job, provider) (rate(llm_requests_total[5m])) * 0) / sum by (job, provider) (rate(llm_requests_total[5m]))',
     }],
     alerts: [{
       name: "ProviderErrorRate",

@@ -171,10 +171,48 @@ export interface KitDeclaration {
 }
 
 /**
+ * A sidecar's token lines (StatsD or pushes) reach `llm_tokens_total`
+ * without the kit's helpers, which add the cost: the cost of each priced
+ * model is brought up to its tokens' worth at each scrape instead.
+ */
+function costFromTokens(
+  registry: Registry,
+  provider: string,
+  prices: Readonly<Record<string, TokenPrice>>,
+): void {
+  const models = Object.keys(prices).flatMap((key) => {
+    const slash = key.indexOf("/");
+    if (slash < 0) return [key];
+    return key.slice(0, slash) === provider ? [key.slice(slash + 1)] : [];
+  });
+  registry.counter({
+    name: "llm_cost_usd_total",
+    help:
+      "Cost of the tokens in USD, from the price table; models without a price are not counted",
+    labelNames: ["provider", "model"],
+    collect: (cost) => {
+      const tokens = registry.getMetric("llm_tokens_total");
+      if (tokens === undefined) return;
+      for (const model of new Set(models)) {
+        const price = prices[`${provider}/${model}`] ?? prices[model]!;
+        const count = (type: string) =>
+          (tokens.labels({ provider, model, type }) as { value: number }).value;
+        const worth = (count("input") * price.input +
+          count("output") * price.output) / 1e6;
+        const series = cost.labels({ provider, model });
+        if (worth > series.value) series.inc(worth - series.value);
+      }
+    },
+  });
+}
+
+/**
  * Registers a declared kit's metrics for its component, as its
- * `xxxMetrics()` function does: a sidecar's StatsD lines and pushes of the
- * same names then land in them, and the generators show the kit's row and
- * alerts.
+ * `xxxMetrics()` function does: a sidecar's StatsD lines of the same names
+ * and labels then land in them (an `llm` kit's prices turn their token
+ * counts into `llm_cost_usd_total` at each scrape), and the generators show
+ * the kit's row and alerts. Pushes of those names are refused, as any
+ * push of a name the registry holds.
  *
  * @param registry Where the metrics live.
  * @param kit The declaration.
@@ -207,6 +245,9 @@ export function declareKit(registry: Registry, kit: KitDeclaration): void {
       jobMetrics(registry, { name: kit.name });
       return;
     case "llm":
+      if (kit.prices !== undefined) {
+        costFromTokens(registry, kit.name, kit.prices);
+      }
       llmMetrics(registry, {
         name: kit.name,
         ...(kit.prices === undefined ? {} : { prices: kit.prices }),

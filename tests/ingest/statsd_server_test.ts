@@ -431,3 +431,26 @@ Deno.test("startStatsd() refuses bad options", async () => {
     await registry.close();
   }
 });
+
+Deno.test("startStatsd() refuses a line with other tags than a kit's metric without shutting the name out", async () => {
+  const registry = new Registry();
+  registry.counter({
+    name: "cache_hits_total",
+    help: "Cache hits",
+    labelNames: ["cache"],
+  });
+  const server = await startStatsd(registry, { port: 0, tcp: false });
+  try {
+    await sendUdp(
+      server.port,
+      "cache.hits:1|c|#cache:redis,env:prod\ncache.hits:2|c|#cache:redis\ncache.hits:3|c|#cache:redis",
+    );
+    await counted(server, 3);
+    const text = await registry.metrics();
+    sample(text, 'cache_hits_total{cache="redis"} 5');
+    rejected(text, "name_conflict", 1);
+  } finally {
+    await server.close();
+    await registry.close();
+  }
+});

@@ -275,6 +275,42 @@ Deno.test("CircuitBreaker lets halfOpenMax trials through at once", async () => 
   }
 });
 
+Deno.test("CircuitBreaker counts a trial still hanging after the reset timeout as failed and lets a fresh one through", async () => {
+  const registry = new Registry();
+  try {
+    let clock = 0;
+    const breaker = new CircuitBreaker(
+      circuitBreakerMetrics(registry, { name: "search" }),
+      { failureThreshold: 1, resetTimeoutMs: 10, now: () => clock },
+    );
+    assert.throws(() =>
+      breaker.call(() => {
+        throw new Error("x");
+      })
+    );
+    clock = 10;
+    const hung = Promise.withResolvers<number>();
+    const trial = breaker.call(() => hung.promise);
+    assert.throws(() => breaker.call(() => 3), CircuitOpenError);
+    clock = 25;
+    // The hung trial failed by timeout: a new one goes through and closes.
+    assert.equal(breaker.call(() => 4), 4);
+    assert.equal(breaker.state, "closed");
+    assert.equal(
+      await sampleValue(registry, "circuit_breaker_failures_total", {
+        component: "search",
+      }),
+      2,
+    );
+    // Its late outcome changes nothing.
+    hung.resolve(5);
+    assert.equal(await trial, 5);
+    assert.equal(breaker.state, "closed");
+  } finally {
+    await registry.close();
+  }
+});
+
 Deno.test("fromOpossum() reports an opossum-shaped breaker's events until stopped", async () => {
   const registry = new Registry();
   try {

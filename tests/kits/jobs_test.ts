@@ -111,7 +111,10 @@ Deno.test({
     ) {
       await t.step(JSON.stringify(options), async () => {
         const rules = await assertKitRules(jobsKit(options), setup);
-        assert.match(rules, /job_queue:jobs_failed:ratio_rate5m > /);
+        assert.match(
+          rules,
+          /job_queue:jobs_failed:ratio_rate5m\{job="api"\} > /,
+        );
       });
     }
   },

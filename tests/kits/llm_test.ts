@@ -374,7 +374,7 @@ Deno.test({
       const rules = await assertKitRules(llmKit(), setup);
       assert.match(
         rules,
-        /job_provider:llm_request_errors:ratio_rate5m > 0\.1/,
+        /job_provider:llm_request_errors:ratio_rate5m\{job="api"\} > 0\.1/,
       );
       assert.match(
         rules,
