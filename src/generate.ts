@@ -32,6 +32,7 @@ import { defaultConfig } from "./config/mod.ts";
 import type { VigilConfig } from "./config/types.ts";
 import { startVigil } from "./app.ts";
 import { configureLogging } from "./logging/mod.ts";
+import { declaredKits } from "./kits/mod.ts";
 import { generateDashboards } from "./dashboards/mod.ts";
 import { generateAlertRules, generateSloRules } from "./alerts/mod.ts";
 
@@ -91,10 +92,12 @@ export async function generateFiles(
   const ruleFiles = ["rules/vigil.rules.yml"];
   const groups: unknown[] = [];
   try {
+    const kits = declaredKits(config.kits);
     for (
       const dashboard of await generateDashboards(app.registry, {
         service,
         slos: config.slos,
+        kits,
       })
     ) {
       files.set(
@@ -106,6 +109,7 @@ export async function generateFiles(
       ...config.alerts,
       job: service,
       buckets: config.metrics.buckets,
+      kits,
       rulesFile: "vigil.rules.yml",
     });
     files.set("rules/vigil.rules.yml", rules);

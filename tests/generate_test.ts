@@ -111,6 +111,7 @@ Deno.test({
           "alerts: { errorRatio: 0.02, errorFor: 3m, accuracy: 0.9, runbookBase: https://wiki.example/runbook }",
           "drift:",
           "  models: [{ name: fraud, classes: [0, 1], detectors: [{ kind: ddm }] }]",
+          "kits: [{ kind: stream, name: quotes, alerts: { staleSeconds: 120 } }]",
           "slos:",
           "  - { name: api-availability, kind: availability, objective: 99.9 }",
           "  - { name: api-latency, kind: latency, objective: 99, threshold: 0.5, window: 7d }",
@@ -141,6 +142,14 @@ Deno.test({
       assert.equal(
         high.annotations.runbook_url,
         "https://wiki.example/runbook#higherrorrate",
+      );
+      // A declared kit: its rules, with the thresholds the config gives.
+      const stale = alerts.find((r: { alert: string }) =>
+        r.alert === "StaleStream"
+      );
+      assert.match(
+        stale.expr,
+        /stream_last_event_timestamp_seconds\{job="Checkout API"\} > 120$/,
       );
       const accuracy = alerts.find((r: { alert: string }) =>
         r.alert === "LowModelAccuracy"

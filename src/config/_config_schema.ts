@@ -50,8 +50,10 @@ import {
   StatsdMapper,
 } from "../ingest/mapping.ts";
 import {
+  KIT_ALERT_OPTIONS,
   KIT_KINDS,
   type KitDeclaration,
+  kitSpec,
   type TokenPrice,
 } from "../kits/mod.ts";
 import type {
@@ -503,21 +505,73 @@ const PRICE = object<TokenPrice>("a mapping", {
   ),
 });
 
-const KIT = object<KitDeclaration>(
-  "a mapping",
-  {
-    kind: oneOf(KIT_KINDS),
-    name: TEXT,
-    prices: optional(record(TEXT, PRICE)),
-  },
-  (kit) =>
-    kit.prices !== undefined && kit.kind !== "llm"
-      ? { at: ["prices"], problem: "prices apply to llm kits only" }
-      : undefined,
-);
+const KIT = object<KitDeclaration>("a mapping", {
+  kind: oneOf(KIT_KINDS),
+  name: TEXT,
+  prices: optional(record(TEXT, PRICE)),
+  alerts: optional(
+    record(
+      TEXT,
+      scalar(
+        "a number or a string",
+        (v): v is number | string =>
+          typeof v === "number" || typeof v === "string",
+      ),
+    ),
+  ),
+}, (kit) => {
+  if (kit.prices !== undefined && kit.kind !== "llm") {
+    return { at: ["prices"], problem: "prices apply to llm kits only" };
+  }
+  return kitAlertsIssue(kit);
+});
 
-/** The second kit of one kind and name: both would count into one series. */
+/** The first problem the kit's spec finds in its alert options, at its key. */
+function kitAlertsIssue(kit: KitDeclaration): Issue | undefined {
+  const known = KIT_ALERT_OPTIONS[kit.kind];
+  for (const key of Object.keys(kit.alerts ?? {})) {
+    if (!known.includes(key)) {
+      return {
+        at: ["alerts", key],
+        problem: `unknown key (expected one of: ${known.join(", ") || "none"})`,
+      };
+    }
+  }
+  try {
+    kitSpec(kit.kind, kit.alerts);
+    return undefined;
+  } catch (error) {
+    if (!(error instanceof TypeError || error instanceof RangeError)) {
+      throw error;
+    }
+    const detail = error.message.replace(/^Cannot create the \w+ kit: /, "");
+    const field = /^(\w+) (.*)$/s.exec(detail);
+    return field !== null && kit.alerts?.[field[1]!] !== undefined
+      ? { at: ["alerts", field[1]!], problem: field[2]! }
+      : { at: ["alerts"], problem: detail };
+  }
+}
+
+/**
+ * The second kit of one kind and name (both would count into one series),
+ * or of one kind with other alert options (the rules are per kind).
+ */
 function uniqueKits(kits: readonly KitDeclaration[]): Issue | undefined {
+  const options = new Map<string, number>();
+  for (const [i, { kind, alerts }] of kits.entries()) {
+    const j = options.get(kind);
+    if (
+      j !== undefined &&
+      JSON.stringify(kits[j]!.alerts ?? {}) !== JSON.stringify(alerts ?? {})
+    ) {
+      return {
+        at: [i, "alerts"],
+        problem:
+          `the ${kind} kits' alert options must agree (kits[${j}] has others): the rules are per kind`,
+      };
+    }
+    options.set(kind, i);
+  }
   const seen = new Map<string, number>();
   for (const [i, { kind, name }] of kits.entries()) {
     const j = seen.get(`${kind}\u0000${name}`);

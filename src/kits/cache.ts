@@ -8,6 +8,7 @@ import {
   sharedGauge,
   sharedHistogram,
 } from "./_families.ts";
+import { checkOption, durationMinutes } from "./_options.ts";
 
 /** Options of {@linkcode cacheMetrics}. */
 export interface CacheMetricsOptions {
@@ -152,7 +153,16 @@ export interface CacheKitOptions {
  * ```
  */
 export function cacheKit(options: CacheKitOptions = {}): Kit {
-  const threshold = options.hitRatio ?? 0.5;
+  const threshold = checkOption(
+    "cache",
+    "hitRatio",
+    options.hitRatio ?? 0.5,
+    0,
+    1,
+    true,
+  );
+  const hitRatioFor = options.hitRatioFor ?? "10m";
+  durationMinutes("cache", "hitRatioFor", hitRatioFor);
   const lookups = (n: number, hitShare: number) => [
     {
       name: "cache_hits_total",
@@ -230,7 +240,7 @@ export function cacheKit(options: CacheKitOptions = {}): Kit {
     alerts: [{
       name: "LowCacheHitRate",
       expr: `${HIT_RATIO} < ${threshold}`,
-      for: options.hitRatioFor ?? "10m",
+      for: hitRatioFor,
       severity: "warning",
       format: "humanizePercentage",
       summary: (l) => `Low hit rate of cache ${l("cache")} on ${l("job")}`,

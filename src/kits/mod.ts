@@ -111,6 +111,28 @@ export type {
 } from "./spec.ts";
 
 /**
+ * The kits of a configuration: each kind with the alert options its
+ * declarations give, or its defaults.
+ *
+ * @param declared The config's `kits` entries.
+ * @returns One kit of each kind, in the order of {@linkcode KIT_KINDS}.
+ *
+ * @example Thresholds from the config
+ * ```ts
+ * import { declaredKits } from "@vigil/observe/kits";
+ * import assert from "node:assert/strict";
+ *
+ * const kits = declaredKits([{ kind: "cache", name: "redis", alerts: { hitRatio: 0.8 } }]);
+ * assert.match(kits[0]!.alerts[0]!.expr, /< 0.8/);
+ * ```
+ */
+export function declaredKits(declared: readonly KitDeclaration[]): Kit[] {
+  return KIT_KINDS.map((kind) =>
+    kitSpec(kind, declared.find((kit) => kit.kind === kind)?.alerts)
+  );
+}
+
+/**
  * Every kit with its default thresholds, in the order the generators show
  * them.
  *
@@ -160,6 +182,82 @@ export interface TokenPrice {
   readonly output: number;
 }
 
+/** The alert options each kind's spec takes, as config may set them. */
+export const KIT_ALERT_OPTIONS: Readonly<Record<KitKind, readonly string[]>> = {
+  cache: ["hitRatio", "hitRatioFor"],
+  circuit_breaker: ["openFor", "openSeverity"],
+  database: ["poolUsage", "poolUsageFor", "queryP95Seconds", "queryP95For"],
+  llm: [
+    "errorRatio",
+    "errorRatioFor",
+    "costSpikeFactor",
+    "costSpikeMinUsdPerHour",
+    "costSpikeFor",
+  ],
+  data_quality: ["score", "scoreFor"],
+  jobs: ["failureRatio", "failureRatioFor"],
+  stream: [
+    "staleSeconds",
+    "staleFor",
+    "reconnects",
+    "reconnectsWindow",
+    "reconnectsFor",
+  ],
+  online_learning: [],
+};
+
+/**
+ * The spec of a kind of kit with alert options, as the generators take it.
+ *
+ * @param kind The kit's kind.
+ * @param options Its alert options (see {@linkcode KIT_ALERT_OPTIONS}).
+ * @returns The kit.
+ * @throws {TypeError} When an option is unknown or has the wrong type.
+ * @throws {RangeError} When an option is out of range.
+ *
+ * @example A stream that goes stale after two minutes
+ * ```ts
+ * import { kitSpec } from "@vigil/observe/kits";
+ * import assert from "node:assert/strict";
+ *
+ * const kit = kitSpec("stream", { staleSeconds: 120 });
+ * assert.match(kit.alerts[0]!.expr, /> 120/);
+ * ```
+ */
+export function kitSpec(
+  kind: KitKind,
+  options: Readonly<Record<string, unknown>> = {},
+): Kit {
+  for (const key of Object.keys(options)) {
+    if (!KIT_ALERT_OPTIONS[kind]?.includes(key)) {
+      throw new TypeError(
+        `Cannot create the ${kind} kit: ${key} is no option of its alerts (expected one of: ${
+          KIT_ALERT_OPTIONS[kind]?.join(", ") || "none"
+        })`,
+      );
+    }
+  }
+  const o = options as never;
+  switch (kind) {
+    case "cache":
+      return cacheKit(o);
+    case "circuit_breaker":
+      return circuitBreakerKit(o);
+    case "database":
+      return databaseKit(o);
+    case "llm":
+      return llmKit(o);
+    case "data_quality":
+      return dataQualityKit(o);
+    case "jobs":
+      return jobsKit(o);
+    case "stream":
+      return streamKit(o);
+    case "online_learning":
+      return onlineLearningKit();
+  }
+}
+
 /** A kit declared in the config: its kind and its component's name. */
 export interface KitDeclaration {
   /** Which kit. */
@@ -168,6 +266,11 @@ export interface KitDeclaration {
   readonly name: string;
   /** For `llm`: prices by `provider/model` or `model`, per million tokens. */
   readonly prices?: Readonly<Record<string, TokenPrice>>;
+  /**
+   * Options of the kind's alerts (thresholds and `for` durations, see
+   * {@linkcode KIT_ALERT_OPTIONS}); every declaration of a kind must agree.
+   */
+  readonly alerts?: Readonly<Record<string, number | string>>;
 }
 
 /**

@@ -599,6 +599,18 @@ Deno.test("parseConfig() reports each kind of problem at its node", async (t) =>
   /** [yaml, "line:column path: problem" as in the message] */
   const cases: [string, string][] = [
     [
+      "kits:\n  - { kind: stream, name: q, alerts: { stale: 1 } }\n",
+      "2:47: kits[0].alerts.stale: unknown key (expected one of: staleSeconds, staleFor, reconnects, reconnectsWindow, reconnectsFor)",
+    ],
+    [
+      "kits:\n  - { kind: cache, name: a, alerts: { hitRatio: 1.5 } }\n",
+      "2:49: kits[0].alerts.hitRatio: must be in (0, 1), got 1.5",
+    ],
+    [
+      "kits:\n  - { kind: cache, name: a, alerts: { hitRatio: 0.6 } }\n  - { kind: cache, name: b }\n",
+      "3:5: kits[1].alerts: the cache kits' alert options must agree (kits[0] has others): the rules are per kind",
+    ],
+    [
       "kits:\n  - { kind: cache, name: redis, prices: {} }\n",
       "2:41: kits[0].prices: prices apply to llm kits only",
     ],
