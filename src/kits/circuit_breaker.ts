@@ -112,8 +112,9 @@ export function circuitBreakerMetrics(
     help: "Calls through the circuit breaker that failed",
     labelNames: ["component"],
   }).labels({ component });
-  let current: CircuitState = "closed";
-  gauge.set(STATE_VALUES.closed);
+  // A second call for the component takes up its state where it is.
+  let current: CircuitState = (Object.keys(STATE_VALUES) as CircuitState[])
+    .find((state) => STATE_VALUES[state] === gauge.value) ?? "closed";
   return {
     component,
     state(state) {

@@ -74,7 +74,8 @@ export function streamMetrics(
       "Unix time of the last event from the stream source (its creation time before the first)",
     labelNames: ["source"],
   }).labels(label);
-  last.setToCurrentTime();
+  // Stamped once: a second call for the source must not hide its staleness.
+  if (last.value === 0) last.setToCurrentTime();
   const reconnections = sharedCounter(registry, {
     name: "stream_reconnections_total",
     help: "Reconnections to the stream source",

@@ -372,3 +372,28 @@ Deno.test({
   ignore: await ignoreWithoutPromtool(),
   fn: () => assertKitRowParses(circuitBreakerKit(), setup),
 });
+
+Deno.test("a second circuitBreakerMetrics() call for a component takes up its state", async () => {
+  const registry = new Registry();
+  try {
+    circuitBreakerMetrics(registry, { name: "payments" }).state("open");
+    const again = circuitBreakerMetrics(registry, { name: "payments" });
+    assert.equal(
+      await sampleValue(registry, "circuit_breaker_state", {
+        component: "payments",
+      }),
+      1,
+    );
+    again.state("closed");
+    assert.equal(
+      await sampleValue(registry, "circuit_breaker_transitions_total", {
+        component: "payments",
+        from: "open",
+        to: "closed",
+      }),
+      1,
+    );
+  } finally {
+    await registry.close();
+  }
+});

@@ -156,3 +156,25 @@ Deno.test({
     await assertKitRowParses(streamKit(), setup);
   },
 });
+
+Deno.test("a second streamMetrics() call for a source keeps its last event time", async () => {
+  const registry = new Registry();
+  try {
+    streamMetrics(registry, { name: "quotes" });
+    const stamped = await sampleValue(
+      registry,
+      "stream_last_event_timestamp_seconds",
+      { source: "quotes" },
+    );
+    await new Promise((resolve) => setTimeout(resolve, 20));
+    streamMetrics(registry, { name: "quotes" });
+    assert.equal(
+      await sampleValue(registry, "stream_last_event_timestamp_seconds", {
+        source: "quotes",
+      }),
+      stamped,
+    );
+  } finally {
+    await registry.close();
+  }
+});
