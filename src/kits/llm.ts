@@ -682,9 +682,13 @@ export function llmKit(options: LlmKitOptions = {}): Kit {
       rangeMinutes: 5,
     }, {
       name: "CostSpike",
+      // Only with a full day of baseline: a new provider's first day would
+      // compare its cost with a partial day's.
       expr: `(${hourly("1h")} > ${factor} * ${
         hourly("1d", " offset 1h")
-      }) and ${hourly("1h")} > ${floor}`,
+      }) and ${
+        hourly("1h")
+      } > ${floor} and on (job, provider) sum by (job, provider) (llm_cost_usd_total offset 25h)`,
       for: spikeFor,
       severity: "warning",
       format: "humanize",
@@ -708,6 +712,13 @@ export function llmKit(options: LlmKitOptions = {}): Kit {
           floor * 0.9 / 60 / (2 * factor),
           floor * 0.9 / 60,
         ),
+        // A provider two hours old, spending a steady 3x the floor: no day
+        // of baseline yet, so no spike.
+        {
+          name: "llm_cost_usd_total",
+          labels: 'provider="fresh",model="gpt-4o"',
+          values: `_x${n - 121} 0+${clean(floor * 3 / 60 || 0.05)}x120`,
+        },
       ],
       rangeMinutes: DAY + 60,
     }],
