@@ -283,11 +283,11 @@ function costFromTokens(
   provider: string,
   prices: Readonly<Record<string, TokenPrice>>,
 ): void {
-  const models = Object.keys(prices).flatMap((key) => {
-    const slash = key.indexOf("/");
-    if (slash < 0) return [key];
-    return key.slice(0, slash) === provider ? [key.slice(slash + 1)] : [];
-  });
+  // `provider/model` for this provider, else the key is the model label
+  // (a gateway's `openai/gpt-4o`), as the kit's own lookup reads them.
+  const models = Object.keys(prices).map((key) =>
+    key.startsWith(`${provider}/`) ? key.slice(provider.length + 1) : key
+  );
   registry.counter({
     name: "llm_cost_usd_total",
     help:

@@ -1,6 +1,7 @@
 import assert from "node:assert/strict";
 import { Registry } from "../../src/metrics/registry.ts";
 import { llmKit, llmMetrics, LlmStatus } from "../../src/kits/llm.ts";
+import { declareKit } from "../../src/kits/mod.ts";
 import { assertMetrics, sampleValue } from "../../src/testing.ts";
 import { ignoreWithoutPromtool } from "../_tools.ts";
 import { assertKitRowParses, assertKitRules } from "./_kit_promtool.ts";
@@ -408,4 +409,42 @@ Deno.test({
   async fn() {
     await assertKitRowParses(llmKit(), setup);
   },
+});
+
+Deno.test("declareKit() prices a gateway's sidecar tokens by the model label, provider prefix or not", async () => {
+  const registry = new Registry();
+  try {
+    declareKit(registry, {
+      kind: "llm",
+      name: "gateway",
+      prices: {
+        "openai/gpt-4o": { input: 2.5, output: 10 },
+        "gateway/small": { input: 1, output: 1 },
+      },
+    });
+    const tokens = registry.getMetric("llm_tokens_total")!;
+    const add = (model: string, type: string, n: number) =>
+      (tokens.labels({ provider: "gateway", model, type }) as {
+        inc(n: number): void;
+      }).inc(n);
+    add("openai/gpt-4o", "input", 1000);
+    add("openai/gpt-4o", "output", 500);
+    add("small", "input", 1_000_000);
+    assert.equal(
+      await sampleValue(registry, "llm_cost_usd_total", {
+        provider: "gateway",
+        model: "openai/gpt-4o",
+      }),
+      0.0075,
+    );
+    assert.equal(
+      await sampleValue(registry, "llm_cost_usd_total", {
+        provider: "gateway",
+        model: "small",
+      }),
+      1,
+    );
+  } finally {
+    await registry.close();
+  }
 });
