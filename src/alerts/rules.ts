@@ -338,6 +338,19 @@ export async function generateAlertRules(
 ): Promise<AlertRules> {
   const text = await registry.metrics();
   const families = familiesOf(text);
+  for (const kit of options.kits ?? kits()) {
+    if (!families.has(kit.marker)) continue;
+    for (const { name, quantile } of kit.alerts) {
+      if (quantile === undefined) continue;
+      const bounds = [...exposedBounds(text, quantile.family).keys()];
+      const top = Math.max(...bounds);
+      if (bounds.length > 0 && quantile.threshold >= top) {
+        throw new RangeError(
+          `Cannot generate alert rules: ${name}'s ${quantile.option} must be below the largest bucket of ${quantile.family} (${top}), since histogram_quantile never exceeds it, got ${quantile.threshold}`,
+        );
+      }
+    }
+  }
   const exposed = [
     ...exposedBounds(text, "http_request_duration_seconds").keys(),
   ];

@@ -366,6 +366,11 @@ export function databaseKit(options: DatabaseKitOptions = {}): Kit {
       rangeMinutes: 0,
     }, {
       name: "SlowDatabaseQueries",
+      quantile: {
+        family: "db_query_duration_seconds",
+        threshold: p95,
+        option: "queryP95Seconds",
+      },
       expr: `${QUERY_P95} > ${p95}`,
       for: p95For,
       severity: "warning",

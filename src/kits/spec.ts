@@ -84,6 +84,17 @@ export interface KitAlert {
   readonly healthy: (minutes: number) => readonly KitSeries[];
   /** The longest range the expression reads, in minutes. */
   readonly rangeMinutes: number;
+  /**
+   * For an alert on a histogram's quantile: the histogram and threshold,
+   * which must be below its largest finite bucket bound, or
+   * `histogram_quantile` could never pass it.
+   */
+  readonly quantile?: {
+    readonly family: string;
+    readonly threshold: number;
+    /** The kit option that sets the threshold, for the error message. */
+    readonly option: string;
+  };
 }
 
 /** What a kit contributes to the generated dashboards and rules. */

@@ -1,6 +1,7 @@
 import assert from "node:assert/strict";
 import { Registry } from "../../src/metrics/registry.ts";
 import { databaseKit, databaseMetrics } from "../../src/kits/database.ts";
+import { generateAlertRules } from "../../src/alerts/mod.ts";
 import { assertMetrics, sampleValue } from "../../src/testing.ts";
 import { ignoreWithoutPromtool } from "../_tools.ts";
 import { assertKitRowParses, assertKitRules } from "./_kit_promtool.ts";
@@ -156,4 +157,29 @@ Deno.test({
   name: "databaseKit() row's queries parse in promtool",
   ignore: await ignoreWithoutPromtool(),
   fn: () => assertKitRowParses(databaseKit(), setup),
+});
+
+Deno.test("generateAlertRules() refuses a SlowDatabaseQueries threshold at or past the pool's largest bucket", async () => {
+  const registry = new Registry();
+  try {
+    const db = databaseMetrics(registry, {
+      name: "main",
+      buckets: [0.01, 0.1],
+    });
+    await db.timed("select", () => Promise.resolve([]));
+    await assert.rejects(
+      generateAlertRules(registry, { kits: [databaseKit()] }),
+      {
+        name: "RangeError",
+        message:
+          "Cannot generate alert rules: SlowDatabaseQueries's queryP95Seconds must be below the largest bucket of db_query_duration_seconds (0.1), since histogram_quantile never exceeds it, got 0.5",
+      },
+    );
+    const { alerts } = await generateAlertRules(registry, {
+      kits: [databaseKit({ queryP95Seconds: 0.05 })],
+    });
+    assert.ok(alerts.includes("SlowDatabaseQueries"));
+  } finally {
+    await registry.close();
+  }
 });
