@@ -843,6 +843,12 @@ function runtime(has: Has): DashboardSpec {
     ["vigil_log_sink_errors_total", "Log sink errors", "sink"],
     ["vigil_collect_errors_total", "Collect callback errors", undefined],
     ["vigil_values_refused_total", "Values refused", undefined],
+    ["vigil_ingest_lines_total", "Ingested lines", "protocol"],
+    [
+      "vigil_ingest_lines_rejected_total",
+      "Ingested lines rejected",
+      "protocol, reason",
+    ],
   ].filter(([name]) => has(name!)).map(([name, title, by]) =>
     counterPanel(name!, title!, by)
   );

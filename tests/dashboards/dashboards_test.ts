@@ -374,3 +374,27 @@ Deno.test("generateDashboards() draws thresholds as lines, shows 0 % errors with
     );
   });
 });
+
+Deno.test("generateDashboards() shows ingestion's accepted and rejected lines in Runtime", async () => {
+  const registry = new Registry();
+  try {
+    registry.counter({
+      name: "vigil_ingest_lines_total",
+      help: "Ingested lines recorded, by protocol",
+      labelNames: ["protocol"],
+    });
+    registry.counter({
+      name: "vigil_ingest_lines_rejected_total",
+      help: "Ingested lines rejected, by protocol and reason",
+      labelNames: ["protocol", "reason"],
+    });
+    const dashboards = await generateDashboards(registry);
+    assert.ok(!dashboards.some((d) => d.title === "vigil / Metrics"));
+    const runtime = dashboards.find((d) => d.title === "vigil / Runtime")!;
+    const titles = panelsOf(runtime).map((p) => p.title);
+    assert.ok(titles.includes("Ingested lines"), titles.join(", "));
+    assert.ok(titles.includes("Ingested lines rejected"));
+  } finally {
+    await registry.close();
+  }
+});
