@@ -1,18 +1,10 @@
 import assert from "node:assert/strict";
-import { Registry } from "../../src/metrics/mod.ts";
 import {
   httpClientMetrics,
   instrumentFetch,
   OTHER_HOST,
 } from "../../src/http/mod.ts";
-import { recordingLogger } from "../_tools.ts";
-
-function registry(): Registry {
-  return new Registry({
-    logger: recordingLogger(),
-    aggregation: { workers: 1 },
-  });
-}
+import { registry } from "./_shared.ts";
 
 /** A server on 127.0.0.1 answering with the status in the path. */
 async function serving(fn: (port: number) => Promise<void>): Promise<void> {

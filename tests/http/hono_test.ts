@@ -3,23 +3,10 @@ import { Hono } from "hono";
 import { HTTPException } from "hono/http-exception";
 import type { LogRecord } from "@logtape/logtape";
 import { configureLogging, logContextStorage } from "../../src/logging/mod.ts";
-import { Registry } from "../../src/metrics/mod.ts";
 import { httpMetrics, UNMATCHED_ROUTE } from "../../src/http/mod.ts";
 import { honoMiddleware } from "../../src/http/hono.ts";
 import { recordingLogger } from "../_tools.ts";
-
-function registry(): Registry {
-  return new Registry({
-    logger: recordingLogger(),
-    aggregation: { workers: 1 },
-  });
-}
-
-function sample(text: string, line: RegExp): number {
-  const match = line.exec(text);
-  assert.ok(match, `${line} not in:\n${text}`);
-  return Number(match[1]);
-}
+import { registry, sample } from "./_shared.ts";
 
 /** Serves `app` on 127.0.0.1 for `fn`, then shuts the server down. */
 async function serving(

@@ -1,26 +1,13 @@
 import assert from "node:assert/strict";
 import type { LogRecord } from "@logtape/logtape";
 import { configureLogging } from "../../src/logging/mod.ts";
-import { Registry } from "../../src/metrics/mod.ts";
 import {
   httpMetrics,
   instrument,
   UNMATCHED_ROUTE,
 } from "../../src/http/mod.ts";
 import { recordingLogger } from "../_tools.ts";
-
-function registry(): Registry {
-  return new Registry({
-    logger: recordingLogger(),
-    aggregation: { workers: 1 },
-  });
-}
-
-function sample(text: string, line: RegExp): number {
-  const match = line.exec(text);
-  assert.ok(match, `${line} not in:\n${text}`);
-  return Number(match[1]);
-}
+import { registry, sample } from "./_shared.ts";
 
 Deno.test("instrument() labels requests by route template, never the raw path", async () => {
   const r = registry();

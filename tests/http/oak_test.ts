@@ -7,23 +7,11 @@ import {
 } from "@oakserver/oak";
 import type { LogRecord } from "@logtape/logtape";
 import { configureLogging, logContextStorage } from "../../src/logging/mod.ts";
-import { Registry } from "../../src/metrics/mod.ts";
+import type { Registry } from "../../src/metrics/mod.ts";
 import { UNMATCHED_ROUTE } from "../../src/http/mod.ts";
 import { oakMiddleware } from "../../src/http/oak.ts";
 import { recordingLogger } from "../_tools.ts";
-
-function registry(): Registry {
-  return new Registry({
-    logger: recordingLogger(),
-    aggregation: { workers: 1 },
-  });
-}
-
-function sample(text: string, line: RegExp): number {
-  const match = line.exec(text);
-  assert.ok(match, `${line} not in:\n${text}`);
-  return Number(match[1]);
-}
+import { registry, sample } from "./_shared.ts";
 
 /** Serves `app` on 127.0.0.1 through `app.handle` for `fn`. */
 async function serving(
