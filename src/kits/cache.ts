@@ -163,16 +163,20 @@ export function cacheKit(options: CacheKitOptions = {}): Kit {
   );
   const hitRatioFor = options.hitRatioFor ?? "10m";
   durationMinutes("cache", "hitRatioFor", hitRatioFor);
-  const lookups = (n: number, hitShare: number) => [
+  // Lookups a minute out of 10000: the cases sit one lookup either side of
+  // the threshold, so a threshold moved by 0.0001 fails them.
+  const hitsAt = (offset: number) =>
+    Math.min(10000, Math.max(0, Math.round(threshold * 10000) + offset));
+  const lookups = (n: number, hits: number) => [
     {
       name: "cache_hits_total",
       labels: 'cache="redis"',
-      values: `0+${Math.round(hitShare * 1000)}x${n}`,
+      values: `0+${hits}x${n}`,
     },
     {
       name: "cache_misses_total",
       labels: 'cache="redis"',
-      values: `0+${1000 - Math.round(hitShare * 1000)}x${n}`,
+      values: `0+${10000 - hits}x${n}`,
     },
   ];
   const rate = (metric: string) =>
@@ -250,9 +254,9 @@ export function cacheKit(options: CacheKitOptions = {}): Kit {
         } answered ${v} of its lookups over 5m (threshold ${threshold * 100}%)`,
       labels: { cache: "redis" },
       byInstance: false,
-      value: Math.round(threshold * 0.9 * 1000) / 1000,
-      firing: (n) => lookups(n, threshold * 0.9),
-      healthy: (n) => lookups(n, Math.min(1, threshold * 1.1)),
+      value: hitsAt(-1) / 10000,
+      firing: (n) => lookups(n, hitsAt(-1)),
+      healthy: (n) => lookups(n, hitsAt(1)),
       rangeMinutes: 5,
     }],
   };

@@ -204,9 +204,10 @@ export function dataQualityKit(options: DataQualityKitOptions = {}): Kit {
       labels: { dataset: "orders" },
       byInstance: false,
       // Just past the threshold, and just within it when healthy.
-      value: clean(threshold * 0.9),
-      firing: (n) => scoreSeries(n, clean(threshold * 0.9)),
-      healthy: (n) => scoreSeries(n, Math.min(1, clean(threshold * 1.1))),
+      // One thousandth either side of the threshold.
+      value: clean(threshold - 0.001),
+      firing: (n) => scoreSeries(n, clean(threshold - 0.001)),
+      healthy: (n) => scoreSeries(n, Math.min(1, clean(threshold + 0.001))),
       rangeMinutes: 0,
     }],
   };

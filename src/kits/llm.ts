@@ -528,12 +528,15 @@ export function llmKit(options: LlmKitOptions = {}): Kit {
     );
   }
 
-  const requestSeries = (n: number, share: number) => {
-    const failing = Math.round(share * 1000);
+  // Requests a minute out of 10000: the cases sit one request either side
+  // of the threshold, so a threshold moved by 0.0001 fails them.
+  const failingAt = (offset: number) =>
+    Math.min(10000, Math.max(0, Math.round(errorRatio * 10000) + offset));
+  const requestSeries = (n: number, failing: number) => {
     return [{
       name: "llm_requests_total",
       labels: 'provider="openai",model="gpt-4o",status="success"',
-      values: `0+${1000 - failing}x${n}`,
+      values: `0+${10000 - failing}x${n}`,
     }, {
       name: "llm_requests_total",
       labels: 'provider="openai",model="gpt-4o",status="error"',
@@ -676,9 +679,9 @@ export function llmKit(options: LlmKitOptions = {}): Kit {
         } did not succeed over 5m (threshold ${clean(errorRatio * 100)}%)`,
       labels: { provider: "openai" },
       byInstance: false,
-      value: Math.round(errorRatio * 1.1 * 1000) / 1000,
-      firing: (n) => requestSeries(n, errorRatio * 1.1),
-      healthy: (n) => requestSeries(n, errorRatio * 0.9),
+      value: failingAt(1) / 10000,
+      firing: (n) => requestSeries(n, failingAt(1)),
+      healthy: (n) => requestSeries(n, failingAt(-1)),
       rangeMinutes: 5,
     }, {
       name: "CostSpike",
