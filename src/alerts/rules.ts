@@ -504,74 +504,8 @@ export function buildAlertRules(
       healthy: (n) => errorSeries(target, errorShare(errorRatio, 0.9), n),
       rangeMinutes: 5,
     },
-    {
-      name: "HighLatencyP95",
-      requires: [LATENCY],
-      expr: `job:${LATENCY}:p95_5m > ${p95}`,
-      for: durations.latency,
-      severity: Severity.warning,
-      format: "humanize",
-      summary: (l) => `High p95 latency on ${l("job")}`,
-      description: (l, v) =>
-        `The 95th percentile of request latency on ${
-          l("job")
-        } is ${v}s over 5m (threshold ${p95}s)`,
-      labels: job,
-      value: clean(p95 * 1.1),
-      firing: (n) =>
-        histogramSeries(
-          target,
-          LATENCY,
-          'method="GET",route="/"',
-          p95,
-          true,
-          n,
-        ),
-      healthy: (n) =>
-        histogramSeries(
-          target,
-          LATENCY,
-          'method="GET",route="/"',
-          p95,
-          false,
-          n,
-        ),
-      rangeMinutes: 5,
-    },
-    {
-      name: "HighLatencyP99",
-      requires: [LATENCY],
-      expr: `job:${LATENCY}:p99_5m > ${p99}`,
-      for: durations.latency,
-      severity: Severity.critical,
-      format: "humanize",
-      summary: (l) => `High p99 latency on ${l("job")}`,
-      description: (l, v) =>
-        `The 99th percentile of request latency on ${
-          l("job")
-        } is ${v}s over 5m (threshold ${p99}s)`,
-      labels: job,
-      value: clean(p99 * 1.1),
-      firing: (n) =>
-        histogramSeries(
-          target,
-          LATENCY,
-          'method="GET",route="/"',
-          p99,
-          true,
-          n,
-        ),
-      healthy: (n) =>
-        histogramSeries(
-          target,
-          LATENCY,
-          'method="GET",route="/"',
-          p99,
-          false,
-          n,
-        ),
-      rangeMinutes: 5,
-    },
+    latencyAlert(target, 95, p95, Severity.warning, durations.latency),
+    latencyAlert(target, 99, p99, Severity.critical, durations.latency),
     {
       name: "ServiceDown",
       requires: [],
@@ -1002,6 +936,48 @@ function kitAlert(alert: KitAlert, kit: Kit, target: Target): AlertSpec {
 
 /** Requests a minute in the error-rate tests. */
 const ERROR_TEST_RATE = 100000;
+
+/**
+ * HighLatencyP95 or HighLatencyP99: the recorded quantile of request
+ * latency above `threshold` seconds; its tests put every request past
+ * 110 % of it, or within 90 %.
+ */
+function latencyAlert(
+  target: Target,
+  quantile: 95 | 99,
+  threshold: number,
+  severity: Severity,
+  duration: string,
+): AlertSpec {
+  const latency = "http_request_duration_seconds";
+  const observed = (breach: boolean) => (n: number) =>
+    histogramSeries(
+      target,
+      latency,
+      'method="GET",route="/"',
+      threshold,
+      breach,
+      n,
+    );
+  return {
+    name: `HighLatencyP${quantile}`,
+    requires: [latency],
+    expr: `job:${latency}:p${quantile}_5m > ${threshold}`,
+    for: duration,
+    severity,
+    format: "humanize",
+    summary: (l) => `High p${quantile} latency on ${l("job")}`,
+    description: (l, v) =>
+      `The ${quantile}th percentile of request latency on ${
+        l("job")
+      } is ${v}s over 5m (threshold ${threshold}s)`,
+    labels: { job: target.job },
+    value: clean(threshold * 1.1),
+    firing: observed(true),
+    healthy: observed(false),
+    rangeMinutes: 5,
+  };
+}
 
 /** `factor` times the error ratio, in whole requests of the test's rate. */
 function errorShare(ratio: number, factor: number): number {

@@ -34,23 +34,21 @@
 import { LABEL_NAME, metricNameProblem } from "../base/_validation.ts";
 import { escapeLabelValue } from "../base/_text.ts";
 import { parseDecimal } from "./_decimal.ts";
+import {
+  type CollectedFamily,
+  type CollectedSample,
+  CollectedType,
+} from "../metrics/collector.ts";
 
-/** The metric types of the text format. */
-export const PushMetricType = {
-  /** `counter`. */
-  Counter: "counter",
-  /** `gauge`. */
-  Gauge: "gauge",
-  /** `histogram`: `_bucket{le}`, `_sum`, `_count` samples. */
-  Histogram: "histogram",
-  /** `summary`: `{quantile}`, `_sum`, `_count` samples. */
-  Summary: "summary",
-  /** `untyped`, also for a family without TYPE. */
-  Untyped: "untyped",
-} as const;
+/**
+ * The metric types of the text format: the collector's, since pushed
+ * families are rendered as collected ones (`untyped` also for a family
+ * without TYPE).
+ */
+export const PushMetricType: typeof CollectedType = CollectedType;
 
 /** One of the values of {@linkcode PushMetricType}. */
-export type PushMetricType = typeof PushMetricType[keyof typeof PushMetricType];
+export type PushMetricType = CollectedType;
 
 /** The limits of {@linkcode PushTextOptions}, named in limit errors. */
 export const PushLimit = {
@@ -69,29 +67,11 @@ export const PushLimit = {
 /** One of the values of {@linkcode PushLimit}. */
 export type PushLimit = typeof PushLimit[keyof typeof PushLimit];
 
-/** One sample line. */
-export interface PushSample {
-  /** The sample's name, with its `_bucket`, `_sum` or `_count` suffix. */
-  readonly name: string;
-  /** Label names in the order sent, `le` and `quantile` included. */
-  readonly labelNames: readonly string[];
-  /** Label values (unescaped), parallel to `labelNames`. */
-  readonly labelValues: readonly string[];
-  /** The value. */
-  readonly value: number;
-}
+/** One sample line: a collected sample, `le` and `quantile` included. */
+export type PushSample = CollectedSample;
 
-/** A metric family: its samples in the order sent. */
-export interface PushFamily {
-  /** The family name (without sample suffixes). */
-  readonly name: string;
-  /** The TYPE, `untyped` when none was given. */
-  readonly type: PushMetricType;
-  /** The HELP text (unescaped), or undefined when none was given. */
-  readonly help: string | undefined;
-  /** The samples, at least one. */
-  readonly samples: readonly PushSample[];
-}
+/** A metric family, its samples in the order sent: a collected family. */
+export type PushFamily = CollectedFamily;
 
 /** Options of {@linkcode parsePushText}. */
 export interface PushTextOptions {

@@ -147,16 +147,7 @@ export function declaredKits(declared: readonly KitDeclaration[]): Kit[] {
  * ```
  */
 export function kits(): Kit[] {
-  return [
-    cacheKit(),
-    circuitBreakerKit(),
-    databaseKit(),
-    llmKit(),
-    dataQualityKit(),
-    jobsKit(),
-    streamKit(),
-    onlineLearningKit(),
-  ];
+  return KIT_KINDS.map((kind) => kitSpec(kind));
 }
 
 /** The kinds of kit, as the config's `kits` entries name them. */
